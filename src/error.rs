@@ -1,0 +1,93 @@
+//! The one error type of the core. Every failure carries a stable code that
+//! JavaScript callers can branch on, and a message that says what to do.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The store threw, rejected or answered something unusable.
+    StoreUnavailable,
+    /// A caller passed a value the API cannot accept.
+    InvalidArgument,
+    /// A key is longer than stores accept (2,048 bytes).
+    KeyTooLarge,
+    /// A value is larger than stores accept (65,536 bytes of JSON).
+    ValueTooLarge,
+    /// The caller does not hold the lock it tried to extend or use.
+    LockNotHeld,
+    /// Another run holds the lock (only from APIs that throw instead of returning false).
+    LockHeld,
+    /// The caller does not hold the claim it tried to complete.
+    ClaimNotHeld,
+    /// A stored record does not have the shape we wrote.
+    CorruptState,
+    /// A compare-and-set kept losing to concurrent writers.
+    Conflict,
+    /// Something the call needs does not exist (for example no live daily job).
+    NotFound,
+    /// The runtime lacks something we need (a secure random source).
+    Unsupported,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::KeyTooLarge => "KEY_TOO_LARGE",
+            ErrorCode::ValueTooLarge => "VALUE_TOO_LARGE",
+            ErrorCode::LockNotHeld => "LOCK_NOT_HELD",
+            ErrorCode::LockHeld => "LOCK_HELD",
+            ErrorCode::ClaimNotHeld => "CLAIM_NOT_HELD",
+            ErrorCode::CorruptState => "CORRUPT_STATE",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Unsupported => "UNSUPPORTED_ENVIRONMENT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+impl StateError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        StateError { code, message: message.into() }
+    }
+
+    pub fn invalid(argument: &str, problem: &str) -> Self {
+        StateError::new(
+            ErrorCode::InvalidArgument,
+            format!("{argument} {problem}"),
+        )
+    }
+
+    pub fn store(operation: &str, cause: &str) -> Self {
+        StateError::new(
+            ErrorCode::StoreUnavailable,
+            format!(
+                "the KV store failed during {operation}: {cause}. Nothing was assumed; retry when the store is reachable"
+            ),
+        )
+    }
+
+    pub fn corrupt(key: &str, problem: &str) -> Self {
+        StateError::new(
+            ErrorCode::CorruptState,
+            format!("the record at {key} is not valid ({problem}); inspect or delete it"),
+        )
+    }
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for StateError {}

@@ -1,0 +1,190 @@
+//! Every store key the package reads or writes is made here, and nowhere
+//! else. The layouts of fc-connect-sdk 0.1.56 are kept byte for byte so
+//! state written by either package stays valid for the other.
+
+use crate::error::{ErrorCode, Result, StateError};
+
+/// Deno KV's limit on an encoded key; Versori has no published limit, so we
+/// hold every store to the strictest.
+pub const MAX_KEY_BYTES: usize = 2048;
+
+/// A store key. `text` keys are single strings for Versori-style stores
+/// (0.1.56's VersoriFileTracker wrote plain string keys); stores that only
+/// take arrays (Deno KV) receive them as a one-part array.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub parts: Vec<String>,
+    pub text: bool,
+}
+
+impl Key {
+    pub fn parts<I, S>(parts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Key { parts: parts.into_iter().map(Into::into).collect(), text: false }
+    }
+
+    pub fn text(key: impl Into<String>) -> Self {
+        Key { parts: vec![key.into()], text: true }
+    }
+
+    /// Human-readable form for messages and logs.
+    pub fn display(&self) -> String {
+        if self.text {
+            format!("{:?}", self.parts[0])
+        } else {
+            format!("{:?}", self.parts)
+        }
+    }
+
+    /// Bytes this key takes in Deno KV's encoding: one type byte and a
+    /// terminator per string part, and 0x00 bytes escaped as two.
+    pub fn encoded_len(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| 2 + p.len() + p.bytes().filter(|&b| b == 0).count())
+            .sum()
+    }
+
+    pub fn check_size(&self) -> Result<()> {
+        let len = self.encoded_len();
+        if len > MAX_KEY_BYTES {
+            return Err(StateError::new(
+                ErrorCode::KeyTooLarge,
+                format!(
+                    "the key would take {len} bytes, more than the {MAX_KEY_BYTES} stores accept; use a shorter name (hash long names yourself)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn starts_with(&self, prefix: &[String]) -> bool {
+        self.parts.len() >= prefix.len() && self.parts[..prefix.len()] == *prefix
+    }
+}
+
+/// A caller-chosen name (lock, file, workflow): a non-empty string.
+pub fn check_name(argument: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(StateError::invalid(argument, "must be a non-empty string"));
+    }
+    Ok(())
+}
+
+// ---- StateService (0.1.56 layout) ----
+
+pub fn lock(name: &str) -> Key {
+    Key::parts(["lock:", name])
+}
+
+pub fn sync_state(workflow_id: Option<&str>) -> Key {
+    match workflow_id {
+        Some(id) => Key::parts(["state:", id, "sync"]),
+        None => Key::parts(["state:", "sync"]),
+    }
+}
+
+/// Running totals behind `getMetrics` (ours; 0.1.56 kept none).
+pub fn metrics(workflow_id: Option<&str>) -> Key {
+    match workflow_id {
+        Some(id) => Key::parts(["state:", id, "metrics"]),
+        None => Key::parts(["state:", "metrics"]),
+    }
+}
+
+pub fn processed_file(workflow_id: Option<&str>, file_name: &str) -> Key {
+    Key::parts(["file:", workflow_id.unwrap_or("default"), file_name])
+}
+
+/// The key 0.1.56 reads and writes for the daily job made on `utc_date`.
+pub fn daily_job_dated(workflow_id: &str, utc_date: &str) -> Key {
+    Key::parts(["job:", workflow_id, "daily", utc_date])
+}
+
+/// Our pointer to the live daily job, found whatever the date; "current"
+/// can never collide with a `YYYY-MM-DD` part.
+pub fn daily_job_current(workflow_id: &str) -> Key {
+    Key::parts(["job:", workflow_id, "daily", "current"])
+}
+
+// ---- VersoriFileTracker (0.1.56 layout, with an injective name encoding) ----
+
+/// 0.1.56 replaced every character outside `[A-Za-z0-9._=/-]` with `_`,
+/// which maps `a b.csv` and `a_b.csv` to one key.
+pub fn legacy_sanitize(name: &str) -> String {
+    name.chars().map(|c| if is_safe(c) { c } else { '_' }).collect()
+}
+
+/// Like 0.1.56's sanitizing, but injective: an unsafe character (and `%`
+/// itself, which 0.1.56 never kept) becomes `%XX` per UTF-8 byte. Names made
+/// only of safe characters get exactly the key 0.1.56 gave them.
+pub fn encode_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if is_safe(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+fn is_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '=' | '/' | '-')
+}
+
+pub fn tracked_file(prefix: &str, name: &str) -> Key {
+    Key::text(format!("{prefix}/processed-files/{}", encode_name(name)))
+}
+
+pub fn tracked_file_legacy(prefix: &str, name: &str) -> Key {
+    Key::text(format!("{prefix}/processed-files/{}", legacy_sanitize(name)))
+}
+
+pub fn file_claim(prefix: &str, name: &str) -> Key {
+    Key::text(format!("{prefix}/claims/{}", encode_name(name)))
+}
+
+pub fn last_processed_file(prefix: &str) -> Key {
+    Key::text(format!("{prefix}/last-processed-file"))
+}
+
+pub fn check_prefix(prefix: &str) -> Result<()> {
+    check_name("prefix", prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names_keep_the_legacy_key() {
+        for name in ["a_b.csv", "inventory-2025-01-15.csv", "dir/x=1.txt"] {
+            assert_eq!(tracked_file("p", name), tracked_file_legacy("p", name));
+        }
+    }
+
+    #[test]
+    fn names_that_0_1_56_merged_get_different_keys() {
+        let pairs = [("a b.csv", "a_b.csv"), ("a%20b", "a b"), ("é", "_"), ("a:b", "a_b"), ("%", "%25")];
+        for (x, y) in pairs {
+            assert_ne!(tracked_file("p", x), tracked_file("p", y), "{x} vs {y}");
+        }
+        assert_eq!(encode_name("a b"), "a%20b");
+        assert_eq!(encode_name("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn key_size_is_checked() {
+        assert!(lock(&"x".repeat(2000)).check_size().is_ok());
+        let err = lock(&"x".repeat(2100)).check_size().unwrap_err();
+        assert_eq!(err.code, ErrorCode::KeyTooLarge);
+    }
+}

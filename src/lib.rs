@@ -1,0 +1,24 @@
+//! connector-state: durable workflow state (locks, sync state, file tracking)
+//! over any key-value store a host hands in.
+//!
+//! The core (everything outside `wasm`) is plain async Rust over the
+//! [`store::Store`] and [`clock::Clock`] traits, so it runs natively in
+//! `cargo test`. Only `wasm` touches JavaScript.
+
+pub mod clock;
+pub mod error;
+pub mod files;
+pub mod ids;
+pub mod keys;
+pub mod locks;
+pub mod log;
+pub mod memory;
+pub mod store;
+pub mod sync_state;
+pub mod values;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+#[cfg(test)]
+mod testing;

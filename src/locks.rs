@@ -1,0 +1,418 @@
+//! Named locks with expiry and fencing tokens, on 0.1.56's key and record
+//! shape (`['lock:', name]` → `{isLocked, lockId, lockedAt, lockedBy,
+//! expiresAt}`), so either package respects the other's locks.
+//!
+//! Acquire is one atomic write checked against the versionstamp that was
+//! read: of any number of concurrent acquirers exactly one commits. Release
+//! writes a released record (expiry in the past) instead of deleting, which
+//! keeps the fencing token for the next holder and reads as "stale" to 0.1.56.
+
+use crate::clock::{iso_from_ms, ms_from_iso, Clock};
+use crate::error::{ErrorCode, Result, StateError};
+use crate::keys::{self, Key};
+use crate::log::{Level, Logger};
+use crate::store::{conflict, Check, Entry, Mutation, Store, MAX_CAS_ATTEMPTS};
+use crate::values::{as_object, count_field, str_field};
+use serde_json::{json, Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// A lock as stored, read leniently: 0.1.56 records have no fencing token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockRecord {
+    pub is_locked: bool,
+    pub lock_id: String,
+    pub locked_at: Option<String>,
+    pub locked_by: Option<String>,
+    pub expires_at: Option<String>,
+    pub expires_at_ms: Option<i64>,
+    pub fencing_token: Option<u64>,
+    pub owner: Option<String>,
+}
+
+impl LockRecord {
+    pub fn parse(key: &Key, value: &Value) -> Result<Self> {
+        let object = as_object(&key.display(), value)?;
+        let expires_at = str_field(object, "expiresAt").map(str::to_string);
+        Ok(LockRecord {
+            is_locked: object.get("isLocked").and_then(Value::as_bool).unwrap_or(true),
+            lock_id: str_field(object, "lockId").unwrap_or_default().to_string(),
+            locked_at: str_field(object, "lockedAt").map(str::to_string),
+            locked_by: str_field(object, "lockedBy").map(str::to_string),
+            expires_at_ms: expires_at.as_deref().and_then(ms_from_iso),
+            expires_at,
+            fencing_token: count_field(object, "fencingToken"),
+            owner: str_field(object, "owner").map(str::to_string),
+        })
+    }
+
+    /// Held means locked and not yet expired. Like 0.1.56, a missing or
+    /// unreadable expiry counts as expired, so a broken record never blocks
+    /// a workflow for ever.
+    pub fn is_held(&self, now_ms: i64) -> bool {
+        self.is_locked && self.expires_at_ms.is_some_and(|at| at > now_ms)
+    }
+}
+
+/// What this process holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub lock_id: String,
+    pub fencing_token: u64,
+    pub expires_at_ms: i64,
+}
+
+/// What `getLockInfo` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockInfo {
+    pub record: LockRecord,
+    pub held: bool,
+    pub stale: bool,
+    pub age_ms: Option<i64>,
+    pub held_by_me: bool,
+}
+
+pub struct Locks {
+    /// Random per instance: tells our own holds from everyone else's.
+    pub owner: String,
+    /// `lockedBy` in records: host name where the runtime has one.
+    pub host: String,
+    held: RefCell<HashMap<String, Held>>,
+}
+
+impl Locks {
+    pub fn new(owner: String, host: String) -> Self {
+        Locks { owner, host, held: RefCell::new(HashMap::new()) }
+    }
+
+    pub fn held(&self, name: &str) -> Option<Held> {
+        self.held.borrow().get(name).cloned()
+    }
+
+    fn record(&self, held: &Held, now_ms: i64) -> Value {
+        json!({
+            "isLocked": true,
+            "lockId": held.lock_id,
+            "lockedAt": iso_from_ms(now_ms),
+            "lockedBy": self.host,
+            "expiresAt": iso_from_ms(held.expires_at_ms),
+            "fencingToken": held.fencing_token,
+            "owner": self.owner,
+        })
+    }
+
+    /// True when this call took the lock. False when someone else holds it.
+    pub async fn acquire<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        name: &str,
+        ttl_ms: i64,
+        lock_id: String,
+    ) -> Result<bool> {
+        keys::check_name("lockName", name)?;
+        let key = keys::lock(name);
+        key.check_size()?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let current = store.get(&key).await?;
+            let now = clock.now_ms();
+            let previous = match &current {
+                Some(entry) => Some(LockRecord::parse(&key, &entry.value)?),
+                None => None,
+            };
+            if let Some(prev) = previous.as_ref().filter(|p| p.is_held(now)) {
+                log.log(
+                    Level::Warn,
+                    "Lock already held",
+                    json!({"lockName": name, "heldBy": prev.locked_by, "expiresAt": prev.expires_at}),
+                );
+                return Ok(false);
+            }
+            if let Some(prev) = previous.as_ref().filter(|p| p.is_locked) {
+                log.log(Level::Info, "Overriding stale lock", json!({"lockName": name, "oldLockId": prev.lock_id}));
+            }
+            // Time-based so tokens keep rising even after 0.1.56 deleted the
+            // record; +1 so they rise within one millisecond too.
+            let last = previous.as_ref().and_then(|p| p.fencing_token).unwrap_or(0);
+            let held = Held {
+                lock_id: lock_id.clone(),
+                fencing_token: (last + 1).max(now.max(0) as u64),
+                expires_at_ms: now.saturating_add(ttl_ms),
+            };
+            let write = Mutation::Set { key: key.clone(), value: self.record(&held, now), expire_in_ms: None };
+            if !store.atomic(&[Check::of(&key, current.as_ref())], &[write]).await? {
+                continue; // someone wrote in between: look again
+            }
+            if !store.capabilities().compare_and_set && !self.still_ours(store, &key, &lock_id).await? {
+                return Ok(false);
+            }
+            log.log(
+                Level::Info,
+                "Lock acquired",
+                json!({"lockName": name, "lockId": lock_id, "expiresAt": iso_from_ms(held.expires_at_ms), "fencingToken": held.fencing_token}),
+            );
+            self.held.borrow_mut().insert(name.to_string(), held);
+            return Ok(true);
+        }
+        Err(conflict(&format!("lock {name:?}")))
+    }
+
+    /// Best-effort stores: a racing writer may have overwritten us.
+    async fn still_ours<S: Store>(&self, store: &S, key: &Key, lock_id: &str) -> Result<bool> {
+        Ok(match store.get(key).await? {
+            Some(entry) => LockRecord::parse(key, &entry.value)?.lock_id == lock_id,
+            None => false,
+        })
+    }
+
+    /// Releases a lock this instance holds. A lock held by anyone else
+    /// (including a run that took over after ours expired) is left in place
+    /// with a warning; returns whether a release happened.
+    pub async fn release<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str) -> Result<bool> {
+        keys::check_name("lockName", name)?;
+        let mine = self.held(name);
+        let key = keys::lock(name);
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(entry) = store.get(&key).await? else {
+                self.held.borrow_mut().remove(name);
+                log.log(Level::Info, "Lock already gone", json!({"lockName": name}));
+                return Ok(false);
+            };
+            let record = LockRecord::parse(&key, &entry.value)?;
+            let ours = mine.as_ref().is_some_and(|h| h.lock_id == record.lock_id);
+            if !ours || !record.is_locked {
+                self.held.borrow_mut().remove(name);
+                if record.is_locked {
+                    log.log(
+                        Level::Warn,
+                        "Lock not released: it is held by another run (use forceReleaseLock to override)",
+                        json!({"lockName": name, "heldBy": record.locked_by, "lockId": record.lock_id, "expiresAt": record.expires_at}),
+                    );
+                }
+                return Ok(false);
+            }
+            if self.write_released(store, clock, &key, &entry, &record).await? {
+                self.held.borrow_mut().remove(name);
+                log.log(Level::Info, "Lock released", json!({"lockName": name}));
+                return Ok(true);
+            }
+        }
+        Err(conflict(&format!("lock {name:?}")))
+    }
+
+    /// Operator override: releases whoever holds it.
+    pub async fn force_release<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str) -> Result<bool> {
+        keys::check_name("lockName", name)?;
+        let key = keys::lock(name);
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(entry) = store.get(&key).await? else { return Ok(false) };
+            let record = LockRecord::parse(&key, &entry.value)?;
+            if !record.is_locked {
+                return Ok(false);
+            }
+            if self.write_released(store, clock, &key, &entry, &record).await? {
+                self.held.borrow_mut().remove(name);
+                log.log(Level::Warn, "Lock force-released", json!({"lockName": name, "heldBy": record.locked_by, "lockId": record.lock_id}));
+                return Ok(true);
+            }
+        }
+        Err(conflict(&format!("lock {name:?}")))
+    }
+
+    async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry, record: &LockRecord) -> Result<bool> {
+        let now = iso_from_ms(clock.now_ms());
+        let mut released = entry.value.as_object().cloned().unwrap_or_else(Map::new);
+        released.insert("isLocked".into(), Value::Bool(false));
+        released.insert("expiresAt".into(), Value::String(now.clone()));
+        released.insert("releasedAt".into(), Value::String(now));
+        if let Some(token) = record.fencing_token {
+            released.insert("fencingToken".into(), json!(token));
+        }
+        let write = Mutation::Set { key: key.clone(), value: Value::Object(released), expire_in_ms: None };
+        store.atomic(&[Check::of(key, Some(entry))], &[write]).await
+    }
+
+    /// Pushes the expiry of a lock this instance holds and has not lost.
+    /// A holder whose lock expired (even if nobody took it yet) gets
+    /// LOCK_NOT_HELD: from that moment another run may have acted.
+    pub async fn extend<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64) -> Result<Held> {
+        keys::check_name("lockName", name)?;
+        let key = keys::lock(name);
+        let not_held = |why: &str| {
+            StateError::new(
+                ErrorCode::LockNotHeld,
+                format!("lock {name:?} is not held by this instance ({why}); stop the work it guarded and acquire it again"),
+            )
+        };
+        let Some(mine) = self.held(name) else { return Err(not_held("it was never acquired here or was released")) };
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let now = clock.now_ms();
+            let entry = store.get(&key).await?.ok_or_else(|| not_held("the lock record is gone"))?;
+            let record = LockRecord::parse(&key, &entry.value)?;
+            if record.lock_id != mine.lock_id || !record.is_locked {
+                self.held.borrow_mut().remove(name);
+                return Err(not_held("another run holds it now"));
+            }
+            if !record.is_held(now) {
+                self.held.borrow_mut().remove(name);
+                return Err(not_held("it expired"));
+            }
+            let held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
+            let mut value = entry.value.as_object().cloned().unwrap_or_else(Map::new);
+            value.insert("expiresAt".into(), Value::String(iso_from_ms(held.expires_at_ms)));
+            let write = Mutation::Set { key: key.clone(), value: Value::Object(value), expire_in_ms: None };
+            if store.atomic(&[Check::of(&key, Some(&entry))], &[write]).await? {
+                self.held.borrow_mut().insert(name.to_string(), held.clone());
+                return Ok(held);
+            }
+        }
+        Err(conflict(&format!("lock {name:?}")))
+    }
+
+    pub async fn info<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<Option<LockInfo>> {
+        keys::check_name("lockName", name)?;
+        let key = keys::lock(name);
+        let Some(entry) = store.get(&key).await? else { return Ok(None) };
+        let record = LockRecord::parse(&key, &entry.value)?;
+        let now = clock.now_ms();
+        let held = record.is_held(now);
+        let age_ms = record.locked_at.as_deref().and_then(ms_from_iso).map(|at| now - at);
+        let held_by_me = held && self.held(name).is_some_and(|h| h.lock_id == record.lock_id);
+        Ok(Some(LockInfo { stale: record.is_locked && !held, held, age_ms, held_by_me, record }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::log::NoLog;
+    use crate::memory::MemoryStore;
+    use crate::testing::{Flaky, Yielding};
+    use futures::executor::block_on;
+    use std::rc::Rc;
+
+    const MIN: i64 = 60_000;
+
+    fn setup() -> (Rc<FakeClock>, MemoryStore) {
+        let clock = Rc::new(FakeClock::at(1_700_000_000_000));
+        (clock.clone(), MemoryStore::new(clock))
+    }
+
+    fn locks(n: usize) -> Vec<Locks> {
+        (0..n).map(|i| Locks::new(format!("owner-{i}"), "host".into())).collect()
+    }
+
+    #[test]
+    fn concurrent_acquirers_exactly_one_wins() {
+        let (clock, mem) = setup();
+        let store = Yielding::new(mem);
+        let runs = locks(20);
+        for round in 0..10 {
+            let attempts = runs.iter().enumerate().map(|(i, l)| l.acquire(&store, &*clock, &NoLog, "job", 15 * MIN, format!("{round}-{i}")));
+            let results = block_on(futures::future::join_all(attempts));
+            let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| *r.as_ref().unwrap()).map(|(i, _)| i).collect();
+            assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+            // Only the winner can release.
+            for (i, l) in runs.iter().enumerate() {
+                let released = block_on(l.release(&store, &*clock, &NoLog, "job")).unwrap();
+                assert_eq!(released, i == winners[0]);
+            }
+        }
+    }
+
+    #[test]
+    fn fencing_tokens_strictly_increase() {
+        let (clock, store) = setup();
+        let l = &locks(1)[0];
+        let mut last = 0;
+        for i in 0..5 {
+            assert!(block_on(l.acquire(&store, &*clock, &NoLog, "f", MIN, format!("id{i}"))).unwrap());
+            let token = l.held("f").unwrap().fencing_token;
+            assert!(token > last, "{token} after {last}");
+            last = token;
+            block_on(l.release(&store, &*clock, &NoLog, "f")).unwrap();
+        }
+        // Even when the record is deleted (as 0.1.56 does) and the clock goes back.
+        block_on(store.delete(&keys::lock("f"))).unwrap();
+        clock.advance(-10);
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "f", MIN, "again".into())).unwrap());
+        assert!(l.held("f").unwrap().fencing_token > 0);
+    }
+
+    #[test]
+    fn late_release_after_takeover_leaves_new_holder() {
+        let (clock, store) = setup();
+        let [old, new]: [Locks; 2] = locks(2).try_into().ok().unwrap();
+        assert!(block_on(old.acquire(&store, &*clock, &NoLog, "x", MIN, "old".into())).unwrap());
+        assert!(!block_on(new.acquire(&store, &*clock, &NoLog, "x", MIN, "new".into())).unwrap());
+        clock.advance(MIN + 1);
+        assert!(block_on(new.acquire(&store, &*clock, &NoLog, "x", MIN, "new".into())).unwrap());
+        let err = block_on(old.extend(&store, &*clock, "x", MIN)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::LockNotHeld);
+        assert!(!block_on(old.release(&store, &*clock, &NoLog, "x")).unwrap());
+        let info = block_on(new.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert!(info.held && info.held_by_me);
+        assert_eq!(info.record.lock_id, "new");
+    }
+
+    #[test]
+    fn expired_holder_cannot_extend_even_without_takeover() {
+        let (clock, store) = setup();
+        let l = &locks(1)[0];
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
+        clock.advance(MIN / 2);
+        let held = block_on(l.extend(&store, &*clock, "x", MIN)).unwrap();
+        assert_eq!(held.expires_at_ms, clock.now_ms() + MIN);
+        clock.advance(MIN + 1);
+        assert_eq!(block_on(l.extend(&store, &*clock, "x", MIN)).unwrap_err().code, ErrorCode::LockNotHeld);
+    }
+
+    #[test]
+    fn legacy_lock_is_respected_until_it_expires() {
+        let (clock, store) = setup();
+        let legacy = json!({
+            "isLocked": true, "lockId": "1700000000000-abc", "lockedAt": iso_from_ms(clock.now_ms()),
+            "lockedBy": "unknown", "expiresAt": iso_from_ms(clock.now_ms() + 15 * MIN)
+        });
+        block_on(store.set(&keys::lock("legacy"), &legacy, None)).unwrap();
+        let l = &locks(1)[0];
+        assert!(!block_on(l.acquire(&store, &*clock, &NoLog, "legacy", MIN, "a".into())).unwrap());
+        clock.advance(15 * MIN + 1);
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "legacy", MIN, "a".into())).unwrap());
+        // Our record keeps every field 0.1.56 reads.
+        let stored = block_on(store.get(&keys::lock("legacy"))).unwrap().unwrap().value;
+        for field in ["isLocked", "lockId", "lockedAt", "lockedBy", "expiresAt"] {
+            assert!(stored.get(field).is_some(), "{field}");
+        }
+        assert!(ms_from_iso(stored["expiresAt"].as_str().unwrap()).unwrap() > clock.now_ms());
+    }
+
+    #[test]
+    fn store_failures_are_errors_not_false() {
+        let (clock, mem) = setup();
+        let store = Flaky::failing_every_call(mem);
+        let err = block_on(locks(1)[0].acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap_err();
+        assert_eq!(err.code, ErrorCode::StoreUnavailable);
+    }
+
+    #[test]
+    fn bad_names_are_rejected() {
+        let (clock, store) = setup();
+        let l = &locks(1)[0];
+        assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, "", MIN, "a".into())).unwrap_err().code, ErrorCode::InvalidArgument);
+        let long = "x".repeat(3000);
+        assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, &long, MIN, "a".into())).unwrap_err().code, ErrorCode::KeyTooLarge);
+    }
+
+    #[test]
+    fn force_release_frees_any_holder() {
+        let (clock, store) = setup();
+        let [a, b]: [Locks; 2] = locks(2).try_into().ok().unwrap();
+        assert!(block_on(a.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
+        assert!(block_on(b.force_release(&store, &*clock, &NoLog, "x")).unwrap());
+        assert!(block_on(b.acquire(&store, &*clock, &NoLog, "x", MIN, "b".into())).unwrap());
+        assert!(!block_on(a.release(&store, &*clock, &NoLog, "x")).unwrap());
+    }
+}

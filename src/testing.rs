@@ -1,0 +1,139 @@
+//! Store wrappers for the native tests.
+
+use crate::error::{Result, StateError};
+use crate::keys::Key;
+use crate::store::{emulate_atomic, Capabilities, Check, Entry, ListPage, Mutation, Store};
+use serde_json::Value;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Gives other tasks a turn before every store call, so concurrent futures
+/// interleave between a read and the write that depends on it.
+pub struct Yielding<S>(pub S);
+
+impl<S> Yielding<S> {
+    pub fn new(inner: S) -> Self {
+        Yielding(inner)
+    }
+}
+
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl<S: Store> Store for Yielding<S> {
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        YieldOnce(false).await;
+        self.0.get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
+        YieldOnce(false).await;
+        self.0.set(key, value, expire_in_ms).await
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        YieldOnce(false).await;
+        self.0.delete(key).await
+    }
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        YieldOnce(false).await;
+        self.0.list(prefix, limit, cursor).await
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        YieldOnce(false).await;
+        self.0.atomic(checks, mutations).await
+    }
+}
+
+/// Fails calls on demand: every call, or from the n-th call on.
+pub struct Flaky<S> {
+    inner: S,
+    calls: Cell<usize>,
+    fail_from: Cell<usize>,
+}
+
+impl<S> Flaky<S> {
+    pub fn failing_every_call(inner: S) -> Self {
+        Flaky { inner, calls: Cell::new(0), fail_from: Cell::new(0) }
+    }
+    pub fn healthy(inner: S) -> Self {
+        Flaky { inner, calls: Cell::new(0), fail_from: Cell::new(usize::MAX) }
+    }
+    pub fn fail_from_now(&self) {
+        self.fail_from.set(self.calls.get());
+    }
+    fn tick(&self, op: &str) -> Result<()> {
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        if n >= self.fail_from.get() {
+            return Err(StateError::store(op, "injected failure"));
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store> Store for Flaky<S> {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.tick("get")?;
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
+        self.tick("set")?;
+        self.inner.set(key, value, expire_in_ms).await
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.tick("delete")?;
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        self.tick("list")?;
+        self.inner.list(prefix, limit, cursor).await
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        self.tick("atomic")?;
+        self.inner.atomic(checks, mutations).await
+    }
+}
+
+/// A store like Versori's: no compare-and-set, versionstamps are content
+/// digests, atomic writes are emulated.
+pub struct NoCas<S>(pub S);
+
+impl<S: Store> Store for NoCas<S> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { compare_and_set: false, list: false, expiry: false, ..self.0.capabilities() }
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        Ok(self.0.get(key).await?.map(|e| Entry { versionstamp: crate::store::content_stamp(&e.value), value: e.value }))
+    }
+    async fn set(&self, key: &Key, value: &Value, _: Option<u64>) -> Result<()> {
+        self.0.set(key, value, None).await
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.0.delete(key).await
+    }
+    async fn list(&self, _: &[String], _: usize, _: Option<&str>) -> Result<ListPage> {
+        Err(StateError::invalid("store", "cannot list"))
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        emulate_atomic(self, checks, mutations).await
+    }
+}

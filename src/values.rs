@@ -1,0 +1,38 @@
+//! Limits and small helpers for the JSON values we store.
+
+use crate::error::{ErrorCode, Result, StateError};
+use serde_json::{Map, Value};
+
+/// Deno KV's per-value limit; we hold every store to it.
+pub const MAX_VALUE_BYTES: usize = 65_536;
+
+pub fn check_value_size(what: &str, value: &Value) -> Result<()> {
+    let len = value.to_string().len();
+    if len > MAX_VALUE_BYTES {
+        return Err(StateError::new(
+            ErrorCode::ValueTooLarge,
+            format!(
+                "{what} takes {len} bytes as JSON, more than the {MAX_VALUE_BYTES} a store value may hold; store less metadata or split it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The object inside a stored value, or CORRUPT_STATE naming the key.
+pub fn as_object<'a>(key_display: &str, value: &'a Value) -> Result<&'a Map<String, Value>> {
+    value
+        .as_object()
+        .ok_or_else(|| StateError::corrupt(key_display, "expected a JSON object"))
+}
+
+pub fn str_field<'a>(object: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
+    object.get(field).and_then(Value::as_str)
+}
+
+/// A JSON number that is an integer we can count with (0.1.56 wrote counts
+/// as JS numbers, so 3.0 counts as 3).
+pub fn count_field(object: &Map<String, Value>, field: &str) -> Option<u64> {
+    let n = object.get(field)?;
+    n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 9.0e15).map(|f| f as u64))
+}
