@@ -1,1 +1,439 @@
-//! File tracking.
+//! File tracking: "was this file processed?", with claims so that two runs
+//! never process one file at once.
+//!
+//! Records live at 0.1.56's VersoriFileTracker keys
+//! (`{prefix}/processed-files/{name}`), with an injective name encoding (see
+//! [`keys::encode_name`]). A record 0.1.56 wrote under its lossy encoding is
+//! still recognised: it carries no `fileName`, so it counts for every name
+//! that maps to it, exactly as 0.1.56 itself answered.
+
+use crate::clock::{iso_from_ms, ms_from_iso, Clock};
+use crate::error::{ErrorCode, Result, StateError};
+use crate::keys::{self, Key};
+use crate::store::{conflict, Check, Entry, Mutation, Store, MAX_CAS_ATTEMPTS};
+use crate::values::{check_value_size, str_field};
+use serde_json::{json, Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Fields we add to a record; callers' metadata may not use `fileName`.
+const FILE_NAME: &str = "fileName";
+const PROCESSED_AT: &str = "processedAt";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRecord {
+    pub file_name: String,
+    pub processed_at: Option<String>,
+    /// What the caller passed as metadata, as given.
+    pub metadata: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// This tracker may process the file now.
+    Claimed { claim_id: String, expires_at_ms: i64 },
+    /// Done already; skip it.
+    Processed,
+    /// Another run holds a live claim; skip it for now.
+    InProgress { expires_at_ms: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    New,
+    InProgress,
+    Processed,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::New => "new",
+            FileStatus::InProgress => "in-progress",
+            FileStatus::Processed => "processed",
+        }
+    }
+}
+
+pub struct FileTracker {
+    pub prefix: String,
+    owner: String,
+    claims: RefCell<HashMap<String, String>>,
+}
+
+fn check_file_name(name: &str) -> Result<()> {
+    keys::check_name("fileName", name)
+}
+
+impl FileTracker {
+    pub fn new(prefix: &str, owner: String) -> Result<Self> {
+        keys::check_prefix(prefix)?;
+        Ok(FileTracker { prefix: prefix.to_string(), owner, claims: RefCell::new(HashMap::new()) })
+    }
+
+    fn record_key(&self, name: &str) -> Result<Key> {
+        check_file_name(name)?;
+        let key = keys::tracked_file(&self.prefix, name);
+        key.check_size()?;
+        Ok(key)
+    }
+
+    /// The record for `name`, looking at the legacy key only where the
+    /// encodings differ.
+    async fn find<S: Store>(&self, store: &S, name: &str) -> Result<Option<(Key, Entry)>> {
+        let key = self.record_key(name)?;
+        if let Some(entry) = store.get(&key).await? {
+            return Ok(Some((key, entry)));
+        }
+        let legacy = keys::tracked_file_legacy(&self.prefix, name);
+        if legacy == key {
+            return Ok(None);
+        }
+        Ok(store.get(&legacy).await?.filter(|e| legacy_matches(&e.value, name)).map(|e| (legacy, e)))
+    }
+
+    pub async fn is_processed<S: Store>(&self, store: &S, name: &str) -> Result<bool> {
+        Ok(self.find(store, name).await?.is_some())
+    }
+
+    pub async fn get_record<S: Store>(&self, store: &S, name: &str) -> Result<Option<FileRecord>> {
+        Ok(self.find(store, name).await?.map(|(_, entry)| to_record(name, entry.value)))
+    }
+
+    fn make_record<C: Clock>(&self, clock: &C, name: &str, metadata: Option<&Map<String, Value>>) -> Result<Value> {
+        let mut record = Map::new();
+        record.insert(PROCESSED_AT.into(), Value::String(iso_from_ms(clock.now_ms())));
+        if let Some(metadata) = metadata {
+            if metadata.contains_key(FILE_NAME) {
+                return Err(StateError::invalid("metadata.fileName", "is reserved (the tracker stores the name itself); rename that field"));
+            }
+            // Like 0.1.56, a caller's processedAt wins.
+            record.extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        record.insert(FILE_NAME.into(), Value::String(name.to_string()));
+        let record = Value::Object(record);
+        check_value_size("the file record with its metadata", &record)?;
+        Ok(record)
+    }
+
+    pub async fn mark_processed<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, metadata: Option<&Map<String, Value>>) -> Result<()> {
+        let key = self.record_key(name)?;
+        let record = self.make_record(clock, name, metadata)?;
+        store.set(&key, &record, None).await
+    }
+
+    /// Removes the record (ours and a matching legacy one) and any claim.
+    pub async fn forget<S: Store>(&self, store: &S, name: &str) -> Result<bool> {
+        let mut removed = false;
+        // At most two records: ours, then a legacy one behind it.
+        for _ in 0..2 {
+            let Some((key, _)) = self.find(store, name).await? else { break };
+            store.delete(&key).await?;
+            removed = true;
+        }
+        store.delete(&keys::file_claim(&self.prefix, name)).await?;
+        self.claims.borrow_mut().remove(name);
+        Ok(removed)
+    }
+
+    pub async fn get_last_processed<S: Store>(&self, store: &S) -> Result<Option<String>> {
+        let key = keys::last_processed_file(&self.prefix);
+        match store.get(&key).await? {
+            None => Ok(None),
+            Some(Entry { value: Value::String(s), .. }) if s.is_empty() => Ok(None),
+            Some(Entry { value: Value::String(s), .. }) => Ok(Some(s)),
+            Some(Entry { value: Value::Null, .. }) => Ok(None),
+            Some(_) => Err(StateError::corrupt(&key.display(), "expected the file name as a string")),
+        }
+    }
+
+    pub async fn set_last_processed<S: Store>(&self, store: &S, name: &str) -> Result<()> {
+        check_file_name(name)?;
+        store.set(&keys::last_processed_file(&self.prefix), &Value::String(name.to_string()), None).await
+    }
+
+    async fn live_claim<S: Store>(&self, store: &S, now: i64, name: &str) -> Result<(Key, Option<Entry>, Option<Claim>)> {
+        let key = keys::file_claim(&self.prefix, name);
+        key.check_size()?;
+        let entry = store.get(&key).await?;
+        let claim = match &entry {
+            Some(e) => Some(Claim::parse(&key, &e.value)?),
+            None => None,
+        };
+        Ok((key, entry, claim.filter(|c| c.expires_at_ms > now)))
+    }
+
+    pub async fn status<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<FileStatus> {
+        if self.is_processed(store, name).await? {
+            return Ok(FileStatus::Processed);
+        }
+        let (_, _, live) = self.live_claim(store, clock.now_ms(), name).await?;
+        Ok(if live.is_some() { FileStatus::InProgress } else { FileStatus::New })
+    }
+
+    /// Marks `name` in progress for `ttl_ms`, unless it is processed or
+    /// another run's claim is live. The claim write is checked against the
+    /// record and the claim as read: of concurrent claimers exactly one wins.
+    pub async fn claim<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64, claim_id: String) -> Result<ClaimOutcome> {
+        if ttl_ms <= 0 {
+            return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
+        }
+        let record_key = self.record_key(name)?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            if self.is_processed(store, name).await? {
+                return Ok(ClaimOutcome::Processed);
+            }
+            let now = clock.now_ms();
+            let (key, entry, live) = self.live_claim(store, now, name).await?;
+            if let Some(other) = live.filter(|c| c.claim_id != claim_id) {
+                return Ok(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms });
+            }
+            let expires_at_ms = now.saturating_add(ttl_ms);
+            let value = json!({"claimId": claim_id, "owner": self.owner, "fileName": name, "claimedAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires_at_ms)});
+            let checks = [Check { key: record_key.clone(), versionstamp: None }, Check::of(&key, entry.as_ref())];
+            let write = Mutation::Set { key: key.clone(), value, expire_in_ms: Some(ttl_ms as u64) };
+            if !store.atomic(&checks, &[write]).await? {
+                continue;
+            }
+            if !store.capabilities().compare_and_set {
+                let (_, _, now_live) = self.live_claim(store, now, name).await?;
+                if now_live.as_ref().is_none_or(|c| c.claim_id != claim_id) {
+                    continue;
+                }
+            }
+            self.claims.borrow_mut().insert(name.to_string(), claim_id.clone());
+            return Ok(ClaimOutcome::Claimed { claim_id, expires_at_ms });
+        }
+        Err(conflict(&format!("the claim on {name:?}")))
+    }
+
+    /// Records `name` as processed and ends this tracker's claim, in one
+    /// atomic write. CLAIM_NOT_HELD if another run's claim replaced ours.
+    pub async fn complete<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, metadata: Option<&Map<String, Value>>) -> Result<()> {
+        let record_key = self.record_key(name)?;
+        let record = self.make_record(clock, name, metadata)?;
+        let mine = self.claims.borrow().get(name).cloned();
+        let Some(mine) = mine else {
+            return Err(not_claimed(name, "this tracker never claimed it (call claim() first, or markProcessed() without claims)"));
+        };
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
+            // Our claim may have expired; as long as nobody replaced it, the
+            // file was not handed to anyone else.
+            if let Some(e) = &entry {
+                let claim = Claim::parse(&key, &e.value)?;
+                if claim.claim_id != mine {
+                    self.claims.borrow_mut().remove(name);
+                    return Err(not_claimed(name, "its claim expired and another run claimed it"));
+                }
+            }
+            let writes = [Mutation::Set { key: record_key.clone(), value: record.clone(), expire_in_ms: None }, Mutation::Delete { key: key.clone() }];
+            if store.atomic(&[Check::of(&key, entry.as_ref())], &writes).await? {
+                self.claims.borrow_mut().remove(name);
+                return Ok(());
+            }
+        }
+        Err(conflict(&format!("the claim on {name:?}")))
+    }
+
+    /// Gives up this tracker's claim without marking the file, so another
+    /// run may take it at once. False if the claim was not ours any more.
+    pub async fn release<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<bool> {
+        check_file_name(name)?;
+        let Some(mine) = self.claims.borrow_mut().remove(name) else { return Ok(false) };
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
+            let Some(e) = entry else { return Ok(false) };
+            if Claim::parse(&key, &e.value)?.claim_id != mine {
+                return Ok(false);
+            }
+            if store.atomic(&[Check::of(&key, Some(&e))], &[Mutation::Delete { key: key.clone() }]).await? {
+                return Ok(true);
+            }
+        }
+        Err(conflict(&format!("the claim on {name:?}")))
+    }
+}
+
+struct Claim {
+    claim_id: String,
+    expires_at_ms: i64,
+}
+
+impl Claim {
+    fn parse(key: &Key, value: &Value) -> Result<Self> {
+        let object = value.as_object().ok_or_else(|| StateError::corrupt(&key.display(), "expected a claim object"))?;
+        Ok(Claim {
+            claim_id: str_field(object, "claimId").unwrap_or_default().to_string(),
+            // Unreadable expiry: expired, so a broken claim never blocks a file.
+            expires_at_ms: str_field(object, "expiresAt").and_then(ms_from_iso).unwrap_or(i64::MIN),
+        })
+    }
+}
+
+fn not_claimed(name: &str, why: &str) -> StateError {
+    StateError::new(ErrorCode::ClaimNotHeld, format!("cannot complete {name:?}: {why}; do not record it, check its status instead"))
+}
+
+/// A legacy record (no `fileName`) counts for every name mapping to its key;
+/// one of ours counts only for its own name.
+fn legacy_matches(value: &Value, name: &str) -> bool {
+    match value.get(FILE_NAME) {
+        Some(Value::String(stored)) => stored == name,
+        _ => !value.is_null(),
+    }
+}
+
+fn to_record(name: &str, value: Value) -> FileRecord {
+    let mut metadata = match value {
+        Value::Object(object) => object,
+        _ => Map::new(),
+    };
+    metadata.remove(FILE_NAME);
+    let processed_at = match metadata.remove(PROCESSED_AT) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    FileRecord { file_name: name.to_string(), processed_at, metadata }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::memory::MemoryStore;
+    use crate::testing::{Flaky, NoCas, Yielding};
+    use futures::executor::block_on;
+    use std::rc::Rc;
+
+    fn setup() -> (Rc<FakeClock>, MemoryStore) {
+        let clock = Rc::new(FakeClock::at(1_795_906_800_000));
+        (clock.clone(), MemoryStore::new(clock))
+    }
+
+    fn tracker(i: usize) -> FileTracker {
+        FileTracker::new("p", format!("owner-{i}")).unwrap()
+    }
+
+    #[test]
+    fn names_0_1_56_merged_are_tracked_apart() {
+        let (clock, store) = setup();
+        let t = tracker(0);
+        block_on(async {
+            t.mark_processed(&store, &*clock, "a b.csv", None).await.unwrap();
+            assert!(t.is_processed(&store, "a b.csv").await.unwrap());
+            assert!(!t.is_processed(&store, "a_b.csv").await.unwrap());
+            t.mark_processed(&store, &*clock, "a_b.csv", None).await.unwrap();
+            assert!(!t.is_processed(&store, "a:b.csv").await.unwrap());
+        });
+    }
+
+    #[test]
+    fn legacy_records_are_recognised() {
+        let (clock, store) = setup();
+        let t = tracker(0);
+        block_on(async {
+            // What 0.1.56 wrote for "a b.csv" and for "plain.csv".
+            store.set(&Key::text("p/processed-files/a_b.csv"), &json!({"processedAt": "2025-01-01T00:00:00.000Z", "recordCount": 3}), None).await.unwrap();
+            store.set(&Key::text("p/processed-files/plain.csv"), &json!({"processedAt": "2025-01-01T00:00:00.000Z"}), None).await.unwrap();
+            assert!(t.is_processed(&store, "a b.csv").await.unwrap());
+            assert!(t.is_processed(&store, "plain.csv").await.unwrap());
+            let record = t.get_record(&store, "a b.csv").await.unwrap().unwrap();
+            assert_eq!(record.metadata["recordCount"], 3);
+            assert_eq!(record.processed_at.as_deref(), Some("2025-01-01T00:00:00.000Z"));
+            assert!(t.forget(&store, "a b.csv").await.unwrap());
+            assert!(!t.is_processed(&store, "a b.csv").await.unwrap());
+            let _ = clock;
+        });
+    }
+
+    #[test]
+    fn metadata_comes_back_as_given() {
+        let (clock, store) = setup();
+        let t = tracker(0);
+        let metadata = json!({"recordCount": 5, "nested": {"a": [1, null, "x"]}, "ok": true});
+        block_on(async {
+            t.mark_processed(&store, &*clock, "f", metadata.as_object()).await.unwrap();
+            let record = t.get_record(&store, "f").await.unwrap().unwrap();
+            assert_eq!(Value::Object(record.metadata), metadata);
+            assert_eq!(record.processed_at, Some(iso_from_ms(clock.now_ms())));
+            let reserved = json!({"fileName": "x"});
+            let err = t.mark_processed(&store, &*clock, "f", reserved.as_object()).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidArgument);
+            let huge = json!({"blob": "x".repeat(70_000)});
+            assert_eq!(t.mark_processed(&store, &*clock, "g", huge.as_object()).await.unwrap_err().code, ErrorCode::ValueTooLarge);
+            assert!(!t.is_processed(&store, "g").await.unwrap());
+        });
+    }
+
+    #[test]
+    fn of_many_claimers_exactly_one_wins_and_completes() {
+        let (clock, mem) = setup();
+        let store = Yielding::new(mem);
+        let trackers: Vec<FileTracker> = (0..12).map(tracker).collect();
+        let attempts = trackers.iter().enumerate().map(|(i, t)| t.claim(&store, &*clock, "f.csv", 60_000, format!("c{i}")));
+        let outcomes = block_on(futures::future::join_all(attempts));
+        let winners: Vec<usize> = outcomes.iter().enumerate().filter(|(_, o)| matches!(o, Ok(ClaimOutcome::Claimed { .. }))).map(|(i, _)| i).collect();
+        assert_eq!(winners.len(), 1, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(o, Ok(ClaimOutcome::Claimed { .. } | ClaimOutcome::InProgress { .. }))));
+        let winner = &trackers[winners[0]];
+        assert_eq!(block_on(winner.status(&store, &*clock, "f.csv")).unwrap(), FileStatus::InProgress);
+        assert!(!block_on(winner.is_processed(&store, "f.csv")).unwrap());
+        let loser = &trackers[(winners[0] + 1) % 12];
+        assert_eq!(block_on(loser.complete(&store, &*clock, "f.csv", None)).unwrap_err().code, ErrorCode::ClaimNotHeld);
+        block_on(winner.complete(&store, &*clock, "f.csv", None)).unwrap();
+        assert_eq!(block_on(loser.claim(&store, &*clock, "f.csv", 60_000, "late".into())).unwrap(), ClaimOutcome::Processed);
+    }
+
+    #[test]
+    fn abandoned_claims_expire_and_released_claims_free_at_once() {
+        let (clock, store) = setup();
+        let (a, b) = (tracker(0), tracker(1));
+        block_on(async {
+            assert!(matches!(a.claim(&store, &*clock, "f", 1000, "a".into()).await.unwrap(), ClaimOutcome::Claimed { .. }));
+            assert!(matches!(b.claim(&store, &*clock, "f", 1000, "b".into()).await.unwrap(), ClaimOutcome::InProgress { .. }));
+            clock.advance(1000);
+            assert!(matches!(b.claim(&store, &*clock, "f", 1000, "b".into()).await.unwrap(), ClaimOutcome::Claimed { .. }));
+            // a's claim was replaced: a may not record the file.
+            assert_eq!(a.complete(&store, &*clock, "f", None).await.unwrap_err().code, ErrorCode::ClaimNotHeld);
+            assert!(b.release(&store, &*clock, "f").await.unwrap());
+            assert_eq!(a.status(&store, &*clock, "f").await.unwrap(), FileStatus::New);
+        });
+    }
+
+    #[test]
+    fn claims_work_best_effort_without_compare_and_set() {
+        let (clock, mem) = setup();
+        let store = NoCas(mem);
+        let (a, b) = (tracker(0), tracker(1));
+        block_on(async {
+            assert!(matches!(a.claim(&store, &*clock, "f", 1000, "a".into()).await.unwrap(), ClaimOutcome::Claimed { .. }));
+            assert!(matches!(b.claim(&store, &*clock, "f", 1000, "b".into()).await.unwrap(), ClaimOutcome::InProgress { .. }));
+            a.complete(&store, &*clock, "f", None).await.unwrap();
+            assert!(b.is_processed(&store, "f").await.unwrap());
+        });
+    }
+
+    #[test]
+    fn store_failures_reach_the_caller() {
+        let (clock, mem) = setup();
+        let store = Flaky::healthy(mem);
+        let t = tracker(0);
+        block_on(t.mark_processed(&store, &*clock, "f", None)).unwrap();
+        store.fail_from_now();
+        assert_eq!(block_on(t.is_processed(&store, "f")).unwrap_err().code, ErrorCode::StoreUnavailable);
+        assert_eq!(block_on(t.is_processed(&store, "other")).unwrap_err().code, ErrorCode::StoreUnavailable);
+    }
+
+    #[test]
+    fn last_processed_round_trips() {
+        let (_, store) = setup();
+        let t = tracker(0);
+        block_on(async {
+            assert_eq!(t.get_last_processed(&store).await.unwrap(), None);
+            t.set_last_processed(&store, "x.csv").await.unwrap();
+            assert_eq!(t.get_last_processed(&store).await.unwrap().as_deref(), Some("x.csv"));
+            assert_eq!(store.get(&Key::text("p/last-processed-file")).await.unwrap().unwrap().value, json!("x.csv"));
+        });
+    }
+}
