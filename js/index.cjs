@@ -1,0 +1,2 @@
+// CommonJS entry: the ES module loaded with require(esm) (Node.js 20.19+, 22.12+).
+module.exports = require('./node.mjs');

@@ -1,0 +1,32 @@
+// Entry point for Node.js (import, and require through index.cjs) and Deno.
+import { readFileSync } from 'node:fs';
+import { initSync, __registerErrorClass } from '../pkg/connector_state.js';
+import { StateError } from './errors.mjs';
+import { openEmbedded } from './api.mjs';
+
+initSync({ module: readFileSync(new URL('../pkg/connector_state_bg.wasm', import.meta.url)) });
+__registerErrorClass(StateError);
+
+export * from './api.mjs';
+
+/**
+ * Opens a KV store: the embedded in-memory store for no path or ':memory:';
+ * otherwise Deno KV (Deno.openKv in Deno, @deno/kv in Node) on a SQLite file
+ * path or a KV Connect URL.
+ */
+export async function openKv(path) {
+  const embedded = openEmbedded(path);
+  if (embedded) return embedded;
+  if (globalThis.Deno?.openKv) return globalThis.Deno.openKv(path);
+  let denoKv;
+  try {
+    denoKv = await import('@deno/kv');
+  } catch (cause) {
+    throw new StateError('STORE_UNAVAILABLE', `opening ${path} needs the @deno/kv package: npm install @deno/kv (${cause.message})`);
+  }
+  try {
+    return await denoKv.openKv(path);
+  } catch (cause) {
+    throw new StateError('STORE_UNAVAILABLE', `could not open the KV store at ${path}: ${cause.message}`);
+  }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs everything the build and tests need on a fresh Debian machine, and
+# returns within seconds when all of it is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cache="${CONNECTOR_STATE_CACHE:-$HOME/.cache/connector-state}"
+mkdir -p "$cache"
+say() { printf '[setup] %s\n' "$*"; }
+
+apt_updated=""
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "apt-get install ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ -z "$apt_updated" ]; then $sudo apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# 1. A Rust toolchain that can build wasm32.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
+command -v cargo >/dev/null 2>&1 || { echo "Rust is required: install it from https://rustup.rs" >&2; exit 1; }
+route="${CONNECTOR_STATE_WASM_ROUTE:-$(cat "$cache/wasm-route" 2>/dev/null || true)}"
+if [ -z "$route" ]; then
+  if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    route=rustup
+  elif command -v rustup >/dev/null 2>&1 && timeout 45 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+    route=rustup
+  else
+    route=debian
+  fi
+fi
+if [ "$route" = debian ]; then
+  # rustup could not fetch the target: Debian's Rust with its std source.
+  apt_install rustc-web cargo-web rust-web-src lld-19
+  sysroot="$(/usr/bin/rustc --print sysroot)"
+  # wasm-pack refuses to build without this folder; build-std fills the real std.
+  if [ ! -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]; then
+    local_sudo=""; [ "$(id -u)" -ne 0 ] && local_sudo="sudo"
+    $local_sudo mkdir -p "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib"
+  fi
+fi
+echo "$route" > "$cache/wasm-route"
+
+# 2. Headless Chrome for the browser tests (Debian's, never a download).
+apt_install chromium chromium-driver
+
+# 3. wasm-bindgen-cli at exactly the version Cargo.lock pins, and wasm-pack.
+export PATH="$HOME/.cargo/bin:$PATH"
+[ -f Cargo.lock ] || cargo generate-lockfile -q
+want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "$have" != "$want" ]; then
+  say "cargo install wasm-bindgen-cli $want"
+  cargo install -q wasm-bindgen-cli --version "$want" --force
+fi
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  say "cargo install wasm-pack"
+  cargo install -q wasm-pack
+fi
+
+# 4. npm packages (Deno, @deno/kv, TypeScript, binaryen).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm install"
+  npm install --no-audit --no-fund --loglevel=error
+fi
+say "ready (wasm toolchain: $route)"

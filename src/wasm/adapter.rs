@@ -1,0 +1,193 @@
+//! `VersoriKVAdapter`: gives a Versori-style KV (or any handle we accept)
+//! 0.1.56's KVStore shape, for code written against it (the guide's
+//! `kvAdapter.get([key])?.value`). Values pass through untouched. Unlike
+//! 0.1.56, a failing store rejects instead of reading as "absent", and each
+//! `atomic()` has its own pending writes.
+
+use crate::error::StateError;
+use crate::store::{Store, StoreKind};
+use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::convert::object;
+use crate::wasm::errors::{IntoJsResult, JsResult};
+use crate::wasm::state_service::promise;
+use js_sys::{Array, Promise, Reflect};
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+struct Adapter {
+    kv: JsValue,
+    store: JsStore,
+}
+
+#[wasm_bindgen(js_name = "VersoriKVAdapter")]
+pub struct VersoriKvAdapter {
+    inner: Rc<Adapter>,
+}
+
+/// For stores without versionstamps: a digest of the value's JSON.
+fn stamp_of(value: &JsValue) -> JsValue {
+    let text = js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    JsValue::from_str(&format!("j{:016x}", hasher.finish()))
+}
+
+impl Adapter {
+    /// `{value, versionstamp}` or null, whatever the store's own shape.
+    async fn get(&self, key: &JsValue) -> crate::error::Result<JsValue> {
+        let got = self.store.call(&self.kv, "get", std::slice::from_ref(key)).await?;
+        let field = |name: &str| Reflect::get(&got, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let (value, stamp) = match self.store.capabilities().kind {
+            StoreKind::Versori => (got.clone(), stamp_of(&got)),
+            StoreKind::DenoKv if got.is_object() && field("versionstamp").is_null() => (JsValue::UNDEFINED, JsValue::NULL),
+            StoreKind::DenoKv => (field("value"), field("versionstamp")),
+            _ if got.is_object() => {
+                let stamp = field("versionstamp");
+                let value = field("value");
+                let stamp = if stamp.is_string() { stamp } else { stamp_of(&value) };
+                (value, stamp)
+            }
+            _ => (JsValue::UNDEFINED, JsValue::NULL),
+        };
+        if value.is_undefined() {
+            return Ok(JsValue::NULL);
+        }
+        Ok(object(&[("value", value), ("versionstamp", stamp)]))
+    }
+
+    async fn current_stamp(&self, key: &JsValue) -> crate::error::Result<JsValue> {
+        let entry = self.get(key).await?;
+        Ok(if entry.is_null() { JsValue::NULL } else { Reflect::get(&entry, &"versionstamp".into()).unwrap_or(JsValue::NULL) })
+    }
+}
+
+#[wasm_bindgen(js_class = "VersoriKVAdapter")]
+impl VersoriKvAdapter {
+    #[wasm_bindgen(constructor)]
+    pub fn new(versori_kv: JsValue) -> JsResult<VersoriKvAdapter> {
+        let store = JsStore::detect(&versori_kv).js()?;
+        Ok(VersoriKvAdapter { inner: Rc::new(Adapter { kv: versori_kv, store }) })
+    }
+
+    /// The wrapped handle; our classes use it directly.
+    #[wasm_bindgen(getter = __connectorStateKv)]
+    pub fn wrapped(&self) -> JsValue {
+        self.inner.kv.clone()
+    }
+
+    pub fn capabilities(&self) -> JsValue {
+        capabilities_to_js(&self.inner.store.capabilities())
+    }
+
+    /// `{value, versionstamp}`, or null when the key holds nothing.
+    pub fn get(&self, key: JsValue) -> Promise {
+        let a = self.inner.clone();
+        promise(async move { a.get(&key).await })
+    }
+
+    pub fn set(&self, key: JsValue, value: JsValue, options: JsValue) -> Promise {
+        let a = self.inner.clone();
+        promise(async move {
+            let mut call = vec![key, value];
+            if !options.is_undefined() {
+                call.push(options);
+            }
+            a.store.call(&a.kv, "set", &call).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn delete(&self, key: JsValue) -> Promise {
+        let a = self.inner.clone();
+        promise(async move {
+            a.store.call(&a.kv, "delete", &[key]).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// A write batch of its own: `check`, `set`, `delete`, then `commit()`.
+    pub fn atomic(&self) -> AdapterAtomic {
+        AdapterAtomic { adapter: self.inner.clone(), checks: RefCell::new(Vec::new()), mutations: RefCell::new(Vec::new()) }
+    }
+}
+
+enum Pending {
+    Set(JsValue, JsValue),
+    Delete(JsValue),
+}
+
+#[wasm_bindgen]
+pub struct AdapterAtomic {
+    adapter: Rc<Adapter>,
+    checks: RefCell<Vec<(JsValue, JsValue)>>,
+    mutations: RefCell<Vec<Pending>>,
+}
+
+#[wasm_bindgen]
+impl AdapterAtomic {
+    /// `check({key, versionstamp})` or `check([{key, versionstamp}, ...])`
+    /// (0.1.56's form). A null versionstamp means "the key must not exist".
+    pub fn check(&self, checks: JsValue) -> JsResult<()> {
+        let list: Vec<JsValue> = if Array::is_array(&checks) { Array::from(&checks).iter().collect() } else { vec![checks] };
+        for c in list {
+            if !c.is_object() {
+                return Err(crate::wasm::errors::to_js(StateError::invalid("check", "must be {key, versionstamp}")));
+            }
+            let key = Reflect::get(&c, &"key".into()).unwrap_or(JsValue::UNDEFINED);
+            let stamp = Reflect::get(&c, &"versionstamp".into()).unwrap_or(JsValue::NULL);
+            let stamp = if stamp.is_undefined() { JsValue::NULL } else { stamp };
+            self.checks.borrow_mut().push((key, stamp));
+        }
+        Ok(())
+    }
+
+    pub fn set(&self, key: JsValue, value: JsValue) {
+        self.mutations.borrow_mut().push(Pending::Set(key, value));
+    }
+
+    pub fn delete(&self, key: JsValue) {
+        self.mutations.borrow_mut().push(Pending::Delete(key));
+    }
+
+    /// Resolves true when every check passed and the writes were applied.
+    /// Exact on Deno KV; on stores without compare-and-set, checks are
+    /// re-read just before writing (best effort).
+    pub fn commit(&self) -> Promise {
+        let a = self.adapter.clone();
+        let checks = std::mem::take(&mut *self.checks.borrow_mut());
+        let mutations = std::mem::take(&mut *self.mutations.borrow_mut());
+        promise(async move {
+            if a.store.capabilities().compare_and_set {
+                let op = a.store.call_sync(&a.kv, "atomic", &[])?;
+                let call = |method: &str, args: &[JsValue]| a.store.call_sync(&op, method, args).map(drop);
+                for (key, stamp) in &checks {
+                    call("check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
+                }
+                for m in &mutations {
+                    match m {
+                        Pending::Set(k, v) => call("set", &[k.clone(), v.clone()])?,
+                        Pending::Delete(k) => call("delete", &[k.clone()])?,
+                    }
+                }
+                let result = a.store.call(&op, "commit", &[]).await?;
+                let ok = Reflect::get(&result, &"ok".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
+                return Ok(JsValue::from_bool(ok));
+            }
+            for (key, stamp) in &checks {
+                let current = a.current_stamp(key).await?;
+                if !js_sys::Object::is(&current, stamp) && current.as_string() != stamp.as_string() {
+                    return Ok(JsValue::FALSE);
+                }
+            }
+            for m in mutations {
+                match m {
+                    Pending::Set(k, v) => a.store.call(&a.kv, "set", &[k, v]).await?,
+                    Pending::Delete(k) => a.store.call(&a.kv, "delete", &[k]).await?,
+                };
+            }
+            Ok(JsValue::TRUE)
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Argument checks for exported methods: each names the argument and says
+//! what it must be.
+
+use crate::error::{Result, StateError};
+use crate::wasm::convert::js_to_json;
+use serde_json::{Map, Value};
+use wasm_bindgen::JsValue;
+
+pub fn name(argument: &str, value: &JsValue) -> Result<String> {
+    match value.as_string() {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ if value.is_string() => Err(StateError::invalid(argument, "is not valid Unicode (a lone surrogate)")),
+        _ => Err(StateError::invalid(argument, "must be a non-empty string")),
+    }
+}
+
+pub fn optional_name(argument: &str, value: &JsValue) -> Result<Option<String>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    name(argument, value).map(Some)
+}
+
+/// A positive finite number, or `default` when undefined.
+pub fn positive(argument: &str, value: &JsValue, default: f64) -> Result<f64> {
+    if value.is_undefined() {
+        return Ok(default);
+    }
+    match value.as_f64() {
+        Some(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(StateError::invalid(argument, "must be a positive number")),
+    }
+}
+
+/// Metadata: a plain object of JSON values, or nothing.
+pub fn metadata(argument: &str, value: &JsValue) -> Result<Option<Map<String, Value>>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match js_to_json(value, argument)? {
+        Value::Object(map) => Ok(Some(map)),
+        _ => Err(StateError::invalid(argument, "must be a plain object")),
+    }
+}
+
+/// A property of an options object (undefined when options is absent).
+pub fn option(options: &JsValue, field: &str) -> Result<JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    if !options.is_object() {
+        return Err(StateError::invalid("options", "must be an object"));
+    }
+    js_sys::Reflect::get(options, &field.into()).map_err(|_| StateError::invalid(&format!("options.{field}"), "could not be read"))
+}

@@ -1,0 +1,249 @@
+//! The core's store calls, made on whatever KV handle the host gave us:
+//! Deno KV (`Deno.openKv`, `@deno/kv`), a Versori-style `openKv(scope)`, an
+//! object of 0.1.56's KVStore shape, our VersoriKVAdapter (unwrapped to what
+//! it wraps) or our embedded store (called directly, no JS round trip).
+//! What the handle can do is worked out once, when the JsStore is made.
+
+use crate::error::{Result, StateError};
+use crate::keys::Key;
+use crate::memory::MemoryStore;
+use crate::store::{content_stamp, emulate_atomic, Capabilities, Check, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::wasm::convert::{js_to_json, json_to_js, object};
+use crate::wasm::memory_kv;
+use js_sys::{Array, Function, Promise, Reflect};
+use serde_json::Value;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Property our VersoriKVAdapter exposes with the handle it wraps.
+pub const ADAPTER_INNER: &str = "__connectorStateKv";
+
+pub enum Backend {
+    Js(JsValue),
+    Memory(Rc<MemoryStore>),
+}
+
+pub struct JsStore {
+    backend: Backend,
+    caps: Capabilities,
+}
+
+fn is_fn(obj: &JsValue, name: &str) -> bool {
+    Reflect::get(obj, &name.into()).is_ok_and(|f| f.is_function())
+}
+
+fn message_of(error: &JsValue) -> String {
+    if let Some(s) = error.as_string() {
+        return s;
+    }
+    Reflect::get(error, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| "the store threw a non-Error value".into())
+}
+
+impl JsStore {
+    pub fn detect(handle: &JsValue) -> Result<JsStore> {
+        let not_a_store = || {
+            StateError::invalid(
+                "kv",
+                "must be a KV store: Deno.openKv() / @deno/kv, ctx.openKv(scope), a VersoriKVAdapter, or openKv() from this package",
+            )
+        };
+        if !handle.is_object() {
+            return Err(not_a_store());
+        }
+        if let Some(store) = memory_kv::store_of(handle) {
+            let caps = Capabilities { kind: StoreKind::DenoKv, compare_and_set: true, list: true, expiry: true };
+            return Ok(JsStore { backend: Backend::Memory(store), caps });
+        }
+        if let Ok(inner) = Reflect::get(handle, &ADAPTER_INNER.into()) {
+            if inner.is_object() {
+                return JsStore::detect(&inner);
+            }
+        }
+        if !(is_fn(handle, "get") && is_fn(handle, "set") && is_fn(handle, "delete")) {
+            return Err(not_a_store());
+        }
+        let caps = if is_fn(handle, "atomic") && is_fn(handle, "list") {
+            Capabilities { kind: StoreKind::DenoKv, compare_and_set: true, list: true, expiry: true }
+        } else if is_fn(handle, "atomic") {
+            // Its check() may do nothing (0.1.56's adapter): trust none.
+            Capabilities { kind: StoreKind::KvStore, compare_and_set: false, list: false, expiry: false }
+        } else {
+            Capabilities { kind: StoreKind::Versori, compare_and_set: false, list: false, expiry: false }
+        };
+        Ok(JsStore { backend: Backend::Js(handle.clone()), caps })
+    }
+
+    /// Deno KV and KVStore keys are arrays; Versori takes a string or array,
+    /// and our text keys stay strings there (as 0.1.56 wrote them).
+    pub fn key_to_js(&self, key: &Key) -> JsValue {
+        if key.text && self.caps.kind == StoreKind::Versori {
+            return JsValue::from_str(&key.parts[0]);
+        }
+        key.parts.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into()
+    }
+
+    /// Calls `handle[method](...args)` and awaits what it returns; a throw
+    /// or a rejection becomes STORE_UNAVAILABLE.
+    pub async fn call(&self, handle: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        let f: Function = Reflect::get(handle, &method.into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| StateError::store(method, &format!("the store has no {method}() method")))?;
+        let returned = f
+            .apply(handle, &args.iter().collect::<Array>())
+            .map_err(|e| StateError::store(method, &message_of(&e)))?;
+        JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| StateError::store(method, &message_of(&e)))
+    }
+
+    fn stored_value(&self, key: &Key, raw: &JsValue) -> Result<Value> {
+        js_to_json(raw, "value").map_err(|e| StateError::corrupt(&key.display(), &e.message))
+    }
+
+    async fn commit_deno(&self, handle: &JsValue, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        let op = self.call_sync(handle, "atomic", &[])?;
+        for check in checks {
+            let stamp = check.versionstamp.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL);
+            self.call_sync(&op, "check", &[object(&[("key", self.key_to_js(&check.key)), ("versionstamp", stamp)])])?;
+        }
+        for mutation in mutations {
+            match mutation {
+                Mutation::Set { key, value, expire_in_ms } => {
+                    let mut args = vec![self.key_to_js(key), json_to_js(value)];
+                    if let Some(ms) = expire_in_ms {
+                        args.push(object(&[("expireIn", JsValue::from_f64(*ms as f64))]));
+                    }
+                    self.call_sync(&op, "set", &args)?
+                }
+                Mutation::Delete { key } => self.call_sync(&op, "delete", &[self.key_to_js(key)])?,
+            };
+        }
+        let result = self.call(&op, "commit", &[]).await?;
+        Ok(Reflect::get(&result, &"ok".into()).ok().and_then(|ok| ok.as_bool()).unwrap_or(false))
+    }
+
+    /// Calls a synchronous method (Deno's `atomic()` and its builders).
+    pub fn call_sync(&self, target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        let f: Function = Reflect::get(target, &method.into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| StateError::store(method, &format!("no {method}() on the atomic operation")))?;
+        f.apply(target, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))
+    }
+}
+
+impl Store for JsStore {
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        let handle = match &self.backend {
+            Backend::Memory(m) => return m.get(key).await,
+            Backend::Js(h) => h,
+        };
+        let got = self.call(handle, "get", &[self.key_to_js(key)]).await?;
+        match self.caps.kind {
+            StoreKind::DenoKv | StoreKind::KvStore | StoreKind::Memory => {
+                if got.is_null() || got.is_undefined() {
+                    return Ok(None);
+                }
+                let stamp = Reflect::get(&got, &"versionstamp".into()).unwrap_or(JsValue::NULL);
+                let raw = Reflect::get(&got, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+                if self.caps.kind == StoreKind::DenoKv && stamp.is_null() {
+                    return Ok(None);
+                }
+                if raw.is_undefined() {
+                    return Ok(None);
+                }
+                let value = self.stored_value(key, &raw)?;
+                let versionstamp = match stamp.as_string() {
+                    Some(s) if self.caps.compare_and_set => s,
+                    _ => content_stamp(&value),
+                };
+                Ok(Some(Entry { value, versionstamp }))
+            }
+            StoreKind::Versori => {
+                if got.is_undefined() {
+                    return Ok(None);
+                }
+                let value = self.stored_value(key, &got)?;
+                Ok(Some(Entry { versionstamp: content_stamp(&value), value }))
+            }
+        }
+    }
+
+    async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
+        let handle = match &self.backend {
+            Backend::Memory(m) => return m.set(key, value, expire_in_ms).await,
+            Backend::Js(h) => h,
+        };
+        let mut args = vec![self.key_to_js(key), json_to_js(value)];
+        if let (Some(ms), true) = (expire_in_ms, self.caps.expiry) {
+            args.push(object(&[("expireIn", JsValue::from_f64(ms as f64))]));
+        }
+        self.call(handle, "set", &args).await.map(drop)
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        let handle = match &self.backend {
+            Backend::Memory(m) => return m.delete(key).await,
+            Backend::Js(h) => h,
+        };
+        self.call(handle, "delete", &[self.key_to_js(key)]).await.map(drop)
+    }
+
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        let handle = match &self.backend {
+            Backend::Memory(m) => return m.list(prefix, limit, cursor).await,
+            Backend::Js(h) if self.caps.list && self.caps.kind == StoreKind::DenoKv => h,
+            Backend::Js(_) => return Err(StateError::invalid("kv", "cannot list keys by prefix; use a Deno KV store")),
+        };
+        let selector = object(&[("prefix", prefix.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into())]);
+        let mut options = vec![("limit", JsValue::from_f64(limit as f64))];
+        if let Some(c) = cursor {
+            options.push(("cursor", JsValue::from_str(c)));
+        }
+        let iterator = self.call_sync(handle, "list", &[selector, object(&options)])?;
+        let mut entries = Vec::new();
+        loop {
+            let step = self.call(&iterator, "next", &[]).await?;
+            if Reflect::get(&step, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+                break;
+            }
+            let item = Reflect::get(&step, &"value".into()).map_err(|e| StateError::store("list", &message_of(&e)))?;
+            let raw_key: Array = Reflect::get(&item, &"key".into()).ok().and_then(|k| k.dyn_into().ok()).ok_or_else(|| StateError::store("list", "an entry had no key array"))?;
+            let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false };
+            let raw = Reflect::get(&item, &"value".into()).unwrap_or(JsValue::NULL);
+            let value = self.stored_value(&key, &raw)?;
+            let versionstamp = Reflect::get(&item, &"versionstamp".into()).ok().and_then(|v| v.as_string()).unwrap_or_else(|| content_stamp(&value));
+            entries.push((key, Entry { value, versionstamp }));
+        }
+        let next = Reflect::get(&iterator, &"cursor".into()).ok().and_then(|c| c.as_string()).filter(|c| !c.is_empty());
+        let cursor = if entries.len() == limit { next } else { None };
+        Ok(ListPage { entries, cursor })
+    }
+
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        match &self.backend {
+            Backend::Memory(m) => m.atomic(checks, mutations).await,
+            Backend::Js(h) if self.caps.compare_and_set => self.commit_deno(h, checks, mutations).await,
+            Backend::Js(_) => emulate_atomic(self, checks, mutations).await,
+        }
+    }
+}
+
+/// `{kind, compareAndSet, list, expiry, guarantee}` for JavaScript.
+pub fn capabilities_to_js(caps: &Capabilities) -> JsValue {
+    object(&[
+        ("kind", JsValue::from_str(caps.kind.as_str())),
+        ("compareAndSet", JsValue::from_bool(caps.compare_and_set)),
+        ("list", JsValue::from_bool(caps.list)),
+        ("expiry", JsValue::from_bool(caps.expiry)),
+        ("guarantee", JsValue::from_str(caps.guarantee())),
+    ])
+}

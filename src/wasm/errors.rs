@@ -1,0 +1,46 @@
+//! Turns core errors into JavaScript `StateError`s (an `Error` subclass
+//! with a stable `code`). The class lives in js/errors.mjs and is registered
+//! at load time, so `instanceof StateError` holds for the package's export.
+
+use crate::error::StateError;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    static ERROR_CLASS: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// Called once by the package's loader with its `StateError` class.
+#[wasm_bindgen(js_name = "__registerErrorClass")]
+pub fn register_error_class(class: js_sys::Function) {
+    ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
+}
+
+pub fn to_js(error: StateError) -> JsValue {
+    let code = JsValue::from_str(error.code.as_str());
+    let message = JsValue::from_str(&error.message);
+    let registered = ERROR_CLASS.with(|c| c.borrow().clone());
+    if let Some(class) = registered {
+        if let Ok(instance) = js_sys::Reflect::construct(&class, &js_sys::Array::of2(&code, &message)) {
+            return instance;
+        }
+    }
+    // Not loaded through the package entry: still an Error with a code.
+    let plain = js_sys::Error::new(&error.message);
+    plain.set_name("StateError");
+    let _ = js_sys::Reflect::set(&plain, &"code".into(), &code);
+    plain.into()
+}
+
+/// Exported methods return `Result<_, JsValue>`; this keeps the `?` short.
+pub type JsResult<T> = Result<T, JsValue>;
+
+pub trait IntoJsResult<T> {
+    fn js(self) -> JsResult<T>;
+}
+
+impl<T> IntoJsResult<T> for crate::error::Result<T> {
+    fn js(self) -> JsResult<T> {
+        self.map_err(to_js)
+    }
+}

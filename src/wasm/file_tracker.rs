@@ -1,0 +1,171 @@
+//! `FileTracker` (VersoriFileTracker in js/api.mjs adds 0.1.56's method
+//! names on top of it).
+
+use crate::clock::iso_from_ms;
+use crate::files::{self, ClaimOutcome};
+use crate::ids::random_id;
+use crate::store::Store;
+use crate::wasm::args;
+use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::convert::{json_to_js, object, opt_str};
+use crate::wasm::env::JsClock;
+use crate::wasm::errors::{IntoJsResult, JsResult};
+use crate::wasm::state_service::promise;
+use js_sys::Promise;
+use serde_json::Value;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+const DEFAULT_CLAIM_TTL_MS: f64 = 15.0 * 60_000.0;
+
+struct Tracker {
+    core: files::FileTracker,
+    store: JsStore,
+}
+
+/// Tracks processed files under a prefix, with claims for files in progress.
+#[wasm_bindgen]
+pub struct FileTracker {
+    inner: Rc<Tracker>,
+}
+
+#[wasm_bindgen]
+impl FileTracker {
+    /// `new FileTracker(kv, { prefix })`; a string second argument is the prefix.
+    #[wasm_bindgen(constructor)]
+    pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
+        let prefix = if options.is_string() {
+            args::name("prefix", &options).js()?
+        } else {
+            args::optional_name("options.prefix", &args::option(&options, "prefix").js()?).js()?.unwrap_or_else(|| "fc-sdk".into())
+        };
+        let store = JsStore::detect(&kv).js()?;
+        let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
+        Ok(FileTracker { inner: Rc::new(Tracker { core, store }) })
+    }
+
+    pub fn capabilities(&self) -> JsValue {
+        capabilities_to_js(&self.inner.store.capabilities())
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn prefix(&self) -> String {
+        self.inner.core.prefix.clone()
+    }
+
+    #[wasm_bindgen(js_name = "isProcessed")]
+    pub fn is_processed(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(JsValue::from_bool(t.core.is_processed(&t.store, &name).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "markProcessed")]
+    pub fn mark_processed(&self, file_name: JsValue, metadata: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            let metadata = args::metadata("metadata", &metadata)?;
+            t.core.mark_processed(&t.store, &JsClock, &name, metadata.as_ref()).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `{fileName, processedAt, metadata}` or null.
+    #[wasm_bindgen(js_name = "getRecord")]
+    pub fn get_record(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(match t.core.get_record(&t.store, &name).await? {
+                Some(r) => object(&[
+                    ("fileName", JsValue::from_str(&r.file_name)),
+                    ("processedAt", opt_str(r.processed_at.as_deref())),
+                    ("metadata", json_to_js(&Value::Object(r.metadata))),
+                ]),
+                None => JsValue::NULL,
+            })
+        })
+    }
+
+    /// Removes the file's record and claim; resolves true if there was a record.
+    pub fn forget(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(JsValue::from_bool(t.core.forget(&t.store, &name).await?))
+        })
+    }
+
+    /// 'new' | 'in-progress' | 'processed'.
+    pub fn status(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(JsValue::from_str(t.core.status(&t.store, &JsClock, &name).await?.as_str()))
+        })
+    }
+
+    /// Marks the file in progress for `ttlMs` (default 15 minutes).
+    pub fn claim(&self, file_name: JsValue, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
+            let outcome = t.core.claim(&t.store, &JsClock, &name, ttl as i64, random_id()?).await?;
+            Ok(match outcome {
+                ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[
+                    ("claimed", JsValue::TRUE),
+                    ("status", JsValue::from_str("claimed")),
+                    ("claimId", JsValue::from_str(&claim_id)),
+                    ("expiresAt", JsValue::from_str(&iso_from_ms(expires_at_ms))),
+                ]),
+                ClaimOutcome::Processed => object(&[("claimed", JsValue::FALSE), ("status", JsValue::from_str("processed"))]),
+                ClaimOutcome::InProgress { expires_at_ms } => object(&[
+                    ("claimed", JsValue::FALSE),
+                    ("status", JsValue::from_str("in-progress")),
+                    ("expiresAt", JsValue::from_str(&iso_from_ms(expires_at_ms))),
+                ]),
+            })
+        })
+    }
+
+    /// Records the claimed file as processed and ends the claim.
+    pub fn complete(&self, file_name: JsValue, metadata: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            let metadata = args::metadata("metadata", &metadata)?;
+            t.core.complete(&t.store, &JsClock, &name, metadata.as_ref()).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Ends the claim without recording the file.
+    pub fn release(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(JsValue::from_bool(t.core.release(&t.store, &JsClock, &name).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "getLastProcessed")]
+    pub fn get_last_processed(&self) -> Promise {
+        let t = self.inner.clone();
+        promise(async move { Ok(opt_str(t.core.get_last_processed(&t.store).await?.as_deref())) })
+    }
+
+    #[wasm_bindgen(js_name = "setLastProcessed")]
+    pub fn set_last_processed(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            t.core.set_last_processed(&t.store, &name).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+

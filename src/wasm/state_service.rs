@@ -1,0 +1,303 @@
+//! `StateService`: 0.1.56's API, unchanged signatures, on the core's locks
+//! and sync state.
+
+use crate::error::{ErrorCode, StateError};
+use crate::ids::random_id;
+use crate::locks::{LockInfo, Locks};
+use crate::sync_state;
+use crate::wasm::args;
+use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
+use crate::wasm::env::{host_name, JsClock, JsLogger};
+use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
+use js_sys::{Array, Function, Promise};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+const MINUTE_MS: f64 = 60_000.0;
+
+/// Runs a core call as a Promise whose rejection is a StateError.
+pub fn promise<F>(work: F) -> Promise
+where
+    F: Future<Output = crate::error::Result<JsValue>> + 'static,
+{
+    future_to_promise(async move { work.await.map_err(to_js) })
+}
+
+struct Service {
+    locks: Locks,
+    log: JsLogger,
+    /// Handles seen, with what they can do: detected once per handle.
+    stores: RefCell<Vec<(JsValue, Rc<JsStore>)>>,
+}
+
+impl Service {
+    fn store(&self, kv: &JsValue) -> crate::error::Result<Rc<JsStore>> {
+        if let Some((_, s)) = self.stores.borrow().iter().find(|(h, _)| js_sys::Object::is(h, kv)) {
+            return Ok(s.clone());
+        }
+        let store = Rc::new(JsStore::detect(kv)?);
+        let mut stores = self.stores.borrow_mut();
+        if stores.len() >= 16 {
+            stores.remove(0);
+        }
+        stores.push((kv.clone(), store.clone()));
+        Ok(store)
+    }
+}
+
+/// Locks, sync state, processed files and the daily job, with the same
+/// methods and keys as fc-connect-sdk 0.1.56.
+#[wasm_bindgen]
+pub struct StateService {
+    inner: Rc<Service>,
+}
+
+fn lock_info_to_js(name: &str, info: &LockInfo) -> JsValue {
+    let r = &info.record;
+    object(&[
+        ("lockName", JsValue::from_str(name)),
+        ("isLocked", JsValue::from_bool(r.is_locked)),
+        ("held", JsValue::from_bool(info.held)),
+        ("stale", JsValue::from_bool(info.stale)),
+        ("heldByMe", JsValue::from_bool(info.held_by_me)),
+        ("lockId", JsValue::from_str(&r.lock_id)),
+        ("holder", opt_str(r.locked_by.as_deref())),
+        ("lockedAt", opt_str(r.locked_at.as_deref())),
+        ("expiresAt", opt_str(r.expires_at.as_deref())),
+        ("ageMs", info.age_ms.map(|a| JsValue::from_f64(a as f64)).unwrap_or(JsValue::NULL)),
+        ("fencingToken", r.fencing_token.map(|t| JsValue::from_f64(t as f64)).unwrap_or(JsValue::NULL)),
+    ])
+}
+
+#[wasm_bindgen]
+impl StateService {
+    #[wasm_bindgen(constructor)]
+    pub fn new(logger: JsValue) -> JsResult<StateService> {
+        let owner = random_id().js()?;
+        let inner = Service { locks: Locks::new(owner, host_name()), log: JsLogger::new(logger), stores: RefCell::new(Vec::new()) };
+        Ok(StateService { inner: Rc::new(inner) })
+    }
+
+    /// What the store can do and the guarantee that gives.
+    #[wasm_bindgen(js_name = "describeStore")]
+    pub fn describe_store(&self, kv: JsValue) -> JsResult<JsValue> {
+        Ok(capabilities_to_js(&crate::store::Store::capabilities(&*self.inner.store(&kv).js()?)))
+    }
+
+    #[wasm_bindgen(js_name = "acquireLock")]
+    pub fn acquire_lock(&self, lock_name: JsValue, kv: JsValue, timeout_minutes: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let name = args::name("lockName", &lock_name)?;
+            let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0)?;
+            let store = inner.store(&kv)?;
+            let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id()?).await?;
+            Ok(JsValue::from_bool(acquired))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "releaseLock")]
+    pub fn release_lock(&self, lock_name: JsValue, kv: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let name = args::name("lockName", &lock_name)?;
+            let store = inner.store(&kv)?;
+            Ok(JsValue::from_bool(inner.locks.release(&*store, &JsClock, &inner.log, &name).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "forceReleaseLock")]
+    pub fn force_release_lock(&self, lock_name: JsValue, kv: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let name = args::name("lockName", &lock_name)?;
+            let store = inner.store(&kv)?;
+            Ok(JsValue::from_bool(inner.locks.force_release(&*store, &JsClock, &inner.log, &name).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "extendLock")]
+    pub fn extend_lock(&self, lock_name: JsValue, kv: JsValue, timeout_minutes: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let name = args::name("lockName", &lock_name)?;
+            let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0)?;
+            let store = inner.store(&kv)?;
+            inner.locks.extend(&*store, &JsClock, &name, (minutes * MINUTE_MS) as i64).await?;
+            let info = inner.locks.info(&*store, &JsClock, &name).await?;
+            Ok(info.map(|i| lock_info_to_js(&name, &i)).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "getLockInfo")]
+    pub fn get_lock_info(&self, lock_name: JsValue, kv: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let name = args::name("lockName", &lock_name)?;
+            let store = inner.store(&kv)?;
+            let info = inner.locks.info(&*store, &JsClock, &name).await?;
+            Ok(info.map(|i| lock_info_to_js(&name, &i)).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    /// The fencing token of a lock this instance holds, else null.
+    #[wasm_bindgen(js_name = "getLockToken")]
+    pub fn get_lock_token(&self, lock_name: &str) -> Option<f64> {
+        self.inner.locks.held(lock_name).map(|h| h.fencing_token as f64)
+    }
+
+    /// Acquires, runs `fn({lockName, lockId, fencingToken, expiresAt})`,
+    /// and releases however `fn` ends. Rejects with LOCK_HELD when another
+    /// run holds the lock; `fn`'s own error passes through unchanged.
+    #[wasm_bindgen(js_name = "withLock")]
+    pub fn with_lock(&self, lock_name: JsValue, kv: JsValue, work: JsValue, options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let name = args::name("lockName", &lock_name).js()?;
+            let work: Function = work.dyn_into().map_err(|_| to_js(StateError::invalid("fn", "must be a function")))?;
+            let minutes = args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0).js()?;
+            let store = inner.store(&kv).js()?;
+            let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?).await.js()?;
+            let held = match inner.locks.held(&name) {
+                Some(h) if acquired => h,
+                _ => {
+                    return Err(to_js(StateError::new(
+                        ErrorCode::LockHeld,
+                        format!("lock {name:?} is held by another run; skip this run or try again after it expires"),
+                    )))
+                }
+            };
+            let lock = object(&[
+                ("lockName", JsValue::from_str(&name)),
+                ("lockId", JsValue::from_str(&held.lock_id)),
+                ("fencingToken", JsValue::from_f64(held.fencing_token as f64)),
+                ("expiresAt", JsValue::from_str(&crate::clock::iso_from_ms(held.expires_at_ms))),
+            ]);
+            let outcome = match work.call1(&JsValue::UNDEFINED, &lock) {
+                Ok(returned) => JsFuture::from(Promise::resolve(&returned)).await,
+                Err(thrown) => Err(thrown),
+            };
+            let released = inner.locks.release(&*store, &JsClock, &inner.log, &name).await;
+            match (outcome, released) {
+                (Ok(value), Ok(_)) => Ok(value),
+                (Ok(_), Err(e)) => Err(to_js(e)),
+                (Err(thrown), Err(e)) => {
+                    crate::log::Logger::log(&inner.log, crate::log::Level::Error, "Lock release failed after the work failed", serde_json::json!({"lockName": name, "error": e.to_string()}));
+                    Err(thrown)
+                }
+                (Err(thrown), Ok(_)) => Err(thrown),
+            }
+        })
+    }
+
+    #[wasm_bindgen(js_name = "getSyncState")]
+    pub fn get_sync_state(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let workflow = args::optional_name("workflowId", &workflow_id)?;
+            let store = inner.store(&kv)?;
+            Ok(json_to_js(&sync_state::get_sync_state(&*store, workflow.as_deref()).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "updateSyncState")]
+    pub fn update_sync_state(&self, kv: JsValue, processed_files: JsValue, workflow_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            if !Array::is_array(&processed_files) {
+                return Err(StateError::invalid("processedFiles", "must be an array of {fileName, lastModified, recordCount?}"));
+            }
+            let files: Vec<Value> = Array::from(&processed_files)
+                .iter()
+                .enumerate()
+                .map(|(i, f)| js_to_json(&f, &format!("processedFiles[{i}]")))
+                .collect::<crate::error::Result<_>>()?;
+            let workflow = args::optional_name("workflowId", &workflow_id)?;
+            let store = inner.store(&kv)?;
+            sync_state::update_sync_state(&*store, &JsClock, &inner.log, &files, workflow.as_deref()).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = "getDailyJob")]
+    pub fn get_daily_job(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let workflow = args::name("workflowId", &workflow_id)?;
+            let store = inner.store(&kv)?;
+            let job = sync_state::get_daily_job(&*store, &JsClock, &workflow).await?;
+            Ok(job.as_ref().map(json_to_js).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "setDailyJob")]
+    pub fn set_daily_job(&self, kv: JsValue, workflow_id: JsValue, job_id: JsValue, expiration_hours: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let workflow = args::name("workflowId", &workflow_id)?;
+            let job = args::name("jobId", &job_id)?;
+            let hours = args::positive("expirationHours", &expiration_hours, 24.0)?;
+            let store = inner.store(&kv)?;
+            Ok(json_to_js(&sync_state::set_daily_job(&*store, &JsClock, &inner.log, &workflow, &job, hours).await?))
+        })
+    }
+
+    /// Adds to the live daily job's batchCount atomically; resolves to the new count.
+    #[wasm_bindgen(js_name = "incrementDailyJobBatchCount")]
+    pub fn increment_daily_job_batch_count(&self, kv: JsValue, workflow_id: JsValue, by: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let workflow = args::name("workflowId", &workflow_id)?;
+            let by = args::positive("by", &by, 1.0)?;
+            if by.fract() != 0.0 {
+                return Err(StateError::invalid("by", "must be a whole number"));
+            }
+            let store = inner.store(&kv)?;
+            let count = sync_state::increment_daily_batch_count(&*store, &JsClock, &workflow, by as u64).await?;
+            Ok(JsValue::from_f64(count as f64))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "isFileProcessed")]
+    pub fn is_file_processed(&self, kv: JsValue, file_name: JsValue, workflow_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            let workflow = args::optional_name("workflowId", &workflow_id)?;
+            let store = inner.store(&kv)?;
+            Ok(JsValue::from_bool(sync_state::is_file_processed(&*store, &name, workflow.as_deref()).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "getMetrics")]
+    pub fn get_metrics(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let workflow = args::optional_name("workflowId", &workflow_id)?;
+            let store = inner.store(&kv)?;
+            Ok(json_to_js(&sync_state::get_metrics(&*store, workflow.as_deref()).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "clearState")]
+    pub fn clear_state(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let workflow = args::name("workflowId", &workflow_id)?;
+            let store = inner.store(&kv)?;
+            sync_state::clear_state(&*store, &JsClock, &inner.log, &workflow).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+/// What a KV handle can do: `{kind, compareAndSet, list, expiry, guarantee}`.
+#[wasm_bindgen(js_name = "describeStore")]
+pub fn describe_store(kv: JsValue) -> JsResult<JsValue> {
+    Ok(capabilities_to_js(&crate::store::Store::capabilities(&JsStore::detect(&kv).js()?)))
+}
