@@ -1,0 +1,293 @@
+// Types for connector-state. Hand-written to stay precise: the wasm glue
+// types every JS value as `any`. tests/types/example.ts keeps them honest.
+
+/** Stable error codes; branch on these, not on messages. */
+export type StateErrorCode =
+  | 'STORE_UNAVAILABLE'
+  | 'INVALID_ARGUMENT'
+  | 'KEY_TOO_LARGE'
+  | 'VALUE_TOO_LARGE'
+  | 'LOCK_NOT_HELD'
+  | 'LOCK_HELD'
+  | 'CLAIM_NOT_HELD'
+  | 'CORRUPT_STATE'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'UNSUPPORTED_ENVIRONMENT';
+
+/**
+ * Every error this package throws or rejects with.
+ * @example
+ * try { await state.isFileProcessed(kv, name) }
+ * catch (e) { if (e instanceof StateError && e.code === 'STORE_UNAVAILABLE') retryLater() }
+ */
+export class StateError extends Error {
+  constructor(code: StateErrorCode, message: string);
+  readonly name: 'StateError';
+  readonly code: StateErrorCode;
+}
+
+/** JSON values: what every store here can hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue | undefined };
+
+/** A Deno KV key part; this package's own keys only use strings. */
+export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
+export type KvKey = readonly KvKeyPart[];
+
+/** What `kv.get` returns on Deno KV. */
+export interface KvEntryMaybe<T = unknown> {
+  key: KvKey;
+  value: T | null;
+  versionstamp: string | null;
+}
+
+/** The part of Deno KV (`Deno.openKv()`, `@deno/kv`) this package uses. */
+export interface DenoKvLike {
+  get(key: KvKey): Promise<KvEntryMaybe>;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<unknown>;
+  delete(key: KvKey): Promise<void>;
+  list(selector: { prefix: KvKey }, options?: { limit?: number; cursor?: string }): AsyncIterable<KvEntryMaybe> & { cursor: string };
+  atomic(): unknown;
+}
+
+/** Versori's `ctx.openKv(scope)`: plain get/set/delete, values stored as JSON. */
+export interface VersoriKvLike {
+  get(key: string | string[]): Promise<unknown> | unknown;
+  set(key: string | string[], value: unknown, options?: unknown): Promise<unknown> | unknown;
+  delete(key: string | string[]): Promise<unknown> | unknown;
+}
+
+/** fc-connect-sdk 0.1.56's KVStore shape. */
+export interface KVStoreLike {
+  get(key: string[]): Promise<{ value: unknown; versionstamp?: string | null } | null>;
+  set(key: string[], value: unknown): Promise<unknown>;
+  delete(key: string[]): Promise<unknown>;
+  atomic(): unknown;
+}
+
+/** Any KV handle the classes accept. */
+export type KvHandle = DenoKvLike | VersoriKvLike | KVStoreLike | VersoriKVAdapter | MemoryKv;
+
+/** What a handle can do; 'exact' guarantees need compare-and-set. */
+export interface StoreCapabilities {
+  kind: 'deno-kv' | 'versori' | 'kv-store' | 'memory';
+  compareAndSet: boolean;
+  list: boolean;
+  expiry: boolean;
+  guarantee: 'exact' | 'best-effort';
+}
+
+/** Versori-style logger; `console` fits too. Every method is optional. */
+export interface Logger {
+  info?(message: string, context?: unknown): void;
+  warn?(message: string, context?: unknown): void;
+  error?(message: string, context?: unknown): void;
+  debug?(message: string, context?: unknown): void;
+}
+
+export interface SyncState {
+  isInitialized: boolean;
+  lastProcessedTimestamp?: string;
+  lastProcessedFile?: string;
+  lastProcessedCount?: number;
+  lastSyncResult?: 'success' | 'failure' | 'partial';
+}
+
+export interface ProcessedFileInput {
+  fileName: string;
+  /** Compared as strings (as 0.1.56 did): use ISO dates. */
+  lastModified: string;
+  recordCount?: number;
+  [extra: string]: JsonValue | undefined;
+}
+
+export interface DailyJob {
+  jobId: string;
+  createdAt: string;
+  expiresAt: string;
+  batchCount?: number;
+}
+
+export interface Metrics {
+  totalFiles: number;
+  totalRecords: number;
+  lastProcessedTime?: string;
+}
+
+export interface LockInfo {
+  lockName: string;
+  isLocked: boolean;
+  /** Locked and not expired. */
+  held: boolean;
+  /** Locked but past its expiry: the next acquirer takes it over. */
+  stale: boolean;
+  /** Held by this StateService instance. */
+  heldByMe: boolean;
+  lockId: string;
+  /** `lockedBy` of the record (host name where known). */
+  holder: string | null;
+  lockedAt: string | null;
+  expiresAt: string | null;
+  ageMs: number | null;
+  /** Rises strictly with every acquisition of this lock name; null on locks 0.1.56 wrote. */
+  fencingToken: number | null;
+}
+
+export interface HeldLock {
+  lockName: string;
+  lockId: string;
+  fencingToken: number;
+  expiresAt: string;
+}
+
+/**
+ * Locks, sync state, processed files and the daily job, with
+ * fc-connect-sdk 0.1.56's signatures and keys.
+ * @example
+ * const state = new StateService(log);
+ * if (await state.acquireLock('inventory-sync', kv, 15)) {
+ *   try { await work() } finally { await state.releaseLock('inventory-sync', kv) }
+ * }
+ */
+export class StateService {
+  constructor(logger?: Logger | null);
+  /** What `kv` can do and the guarantee that gives. */
+  describeStore(kv: KvHandle): StoreCapabilities;
+  /** True if this call took the lock; false if another run holds it. Rejects on store failure. */
+  acquireLock(lockName: string, kv: KvHandle, timeoutMinutes?: number): Promise<boolean>;
+  /** Releases the lock if this instance holds it; otherwise leaves it and logs a warning. Resolves whether it released. */
+  releaseLock(lockName: string, kv: KvHandle): Promise<boolean>;
+  /** Operator override: releases the lock whoever holds it. */
+  forceReleaseLock(lockName: string, kv: KvHandle): Promise<boolean>;
+  /** Pushes the expiry of a lock this instance holds; rejects with LOCK_NOT_HELD if it expired or was taken over. */
+  extendLock(lockName: string, kv: KvHandle, timeoutMinutes?: number): Promise<LockInfo | null>;
+  getLockInfo(lockName: string, kv: KvHandle): Promise<LockInfo | null>;
+  /** Fencing token of a lock this instance holds, else undefined. */
+  getLockToken(lockName: string): number | undefined;
+  /** Acquire, run, always release. Rejects with LOCK_HELD when another run holds the lock. */
+  withLock<T>(lockName: string, kv: KvHandle, fn: (lock: HeldLock) => T | Promise<T>, options?: { timeoutMinutes?: number }): Promise<T>;
+  getSyncState(kv: KvHandle, workflowId?: string): Promise<SyncState>;
+  updateSyncState(kv: KvHandle, processedFiles: ProcessedFileInput[], workflowId?: string): Promise<void>;
+  getDailyJob(kv: KvHandle, workflowId: string): Promise<DailyJob | null>;
+  setDailyJob(kv: KvHandle, workflowId: string, jobId: string, expirationHours?: number): Promise<DailyJob>;
+  /** Adds `by` (default 1) to the live daily job's batchCount atomically; rejects NOT_FOUND without one. */
+  incrementDailyJobBatchCount(kv: KvHandle, workflowId: string, by?: number): Promise<number>;
+  isFileProcessed(kv: KvHandle, fileName: string, workflowId?: string): Promise<boolean>;
+  getMetrics(kv: KvHandle, workflowId?: string): Promise<Metrics>;
+  clearState(kv: KvHandle, workflowId: string): Promise<void>;
+  free(): void;
+}
+
+export interface FileRecord {
+  fileName: string;
+  processedAt: string | null;
+  /** The metadata given when the file was marked, as given. */
+  metadata: { [key: string]: JsonValue };
+}
+
+export type FileStatus = 'new' | 'in-progress' | 'processed';
+
+export type ClaimResult =
+  | { claimed: true; status: 'claimed'; claimId: string; expiresAt: string }
+  | { claimed: false; status: 'processed' }
+  | { claimed: false; status: 'in-progress'; expiresAt: string };
+
+/**
+ * Processed-file tracking with claims.
+ * @example
+ * const files = new FileTracker(kv, { prefix: 'inventory' });
+ * const claim = await files.claim('stock.csv', { ttlMs: 10 * 60_000 });
+ * if (claim.claimed) { await ingest(); await files.complete('stock.csv', { recordCount: 10 }) }
+ */
+export class FileTracker {
+  constructor(kv: KvHandle, options?: { prefix?: string } | string);
+  readonly prefix: string;
+  capabilities(): StoreCapabilities;
+  isProcessed(fileName: string): Promise<boolean>;
+  markProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
+  getRecord(fileName: string): Promise<FileRecord | null>;
+  /** Removes the record and any claim; resolves true if there was a record. */
+  forget(fileName: string): Promise<boolean>;
+  status(fileName: string): Promise<FileStatus>;
+  /** Marks the file in progress for `ttlMs` (default 15 minutes) unless processed or claimed by another run. */
+  claim(fileName: string, options?: { ttlMs?: number }): Promise<ClaimResult>;
+  /** Records the claimed file as processed and ends the claim; CLAIM_NOT_HELD if another run took it over. */
+  complete(fileName: string, metadata?: JsonObject): Promise<void>;
+  /** Ends this tracker's claim without recording the file. */
+  release(fileName: string): Promise<boolean>;
+  getLastProcessed(): Promise<string | null>;
+  setLastProcessed(fileName: string): Promise<void>;
+  free(): void;
+}
+
+/** fc-connect-sdk 0.1.56's VersoriFileTracker, on the same keys, without its name collisions. */
+export class VersoriFileTracker extends FileTracker {
+  constructor(kv: KvHandle, prefix?: string);
+  wasFileProcessed(fileName: string): Promise<boolean>;
+  markFileProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
+  getLastProcessedFile(): Promise<string | null>;
+  setLastProcessedFile(fileName: string): Promise<void>;
+}
+
+/** One write batch of a VersoriKVAdapter. */
+export class AdapterAtomic {
+  /** `check({key, versionstamp})` or 0.1.56's `check([{key, versionstamp}])`; null = must not exist. */
+  check(checks: { key: unknown; versionstamp: string | null } | { key: unknown; versionstamp: string | null }[]): void;
+  set(key: unknown, value: unknown): void;
+  delete(key: unknown): void;
+  commit(): Promise<boolean>;
+  free(): void;
+}
+
+/**
+ * Gives a Versori KV (or any accepted handle) 0.1.56's KVStore shape.
+ * @example
+ * const kvAdapter = new VersoriKVAdapter(openKv(':project:'));
+ * const stored = await kvAdapter.get(['checkpoint:batch']);
+ * const checkpoint = stored?.value;
+ */
+export class VersoriKVAdapter {
+  constructor(versoriKv: KvHandle);
+  capabilities(): StoreCapabilities;
+  get<T = any>(key: string | unknown[]): Promise<{ value: T; versionstamp: string | null } | null>;
+  set(key: string | unknown[], value: unknown, options?: unknown): Promise<void>;
+  delete(key: string | unknown[]): Promise<void>;
+  atomic(): AdapterAtomic;
+  free(): void;
+}
+
+export interface MemoryAtomicOperation {
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): this;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): this;
+  delete(key: KvKey): this;
+  commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
+}
+
+/**
+ * The embedded store: Deno KV semantics (versionstamps, atomic checks,
+ * list by prefix, expiry) in memory, in every runtime. Keys are arrays of
+ * strings; values must be JSON-compatible.
+ */
+export class MemoryKv {
+  get<T = unknown>(key: KvKey): Promise<KvEntryMaybe<T>>;
+  getMany(keys: KvKey[]): Promise<KvEntryMaybe[]>;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<{ ok: true; versionstamp: string }>;
+  delete(key: KvKey): Promise<void>;
+  list<T = unknown>(selector: { prefix: KvKey }, options?: { limit?: number; cursor?: string }): AsyncIterableIterator<KvEntryMaybe<T>> & { cursor: string };
+  atomic(): MemoryAtomicOperation;
+  readonly size: number;
+  close(): void;
+}
+
+/**
+ * Opens a store. No path or ':memory:' → the embedded in-memory store
+ * (every runtime). A file path or KV Connect URL → Deno KV (Deno.openKv in
+ * Deno, @deno/kv in Node; browsers cannot).
+ */
+export function openKv(): Promise<MemoryKv>;
+export function openKv(path: ':memory:'): Promise<MemoryKv>;
+export function openKv(path: string): Promise<DenoKvLike | MemoryKv>;
+
+/** What a KV handle can do: `{kind, compareAndSet, list, expiry, guarantee}`. */
+export function describeStore(kv: KvHandle): StoreCapabilities;

@@ -1,0 +1,143 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { FileTracker, VersoriFileTracker, StateError } from 'connector-state';
+import { storeKinds, exactKinds, versoriKv, sleep } from './helpers.mjs';
+
+for (const [kind, open] of Object.entries(storeKinds)) {
+  describe(`FileTracker on ${kind}`, () => {
+    test('marks, answers and keeps metadata as given', async () => {
+      const { kv, close } = await open();
+      try {
+        const files = new FileTracker(kv, { prefix: 'inv' });
+        assert.equal(await files.isProcessed('a.csv'), false);
+        const metadata = { recordCount: 12, nested: { list: [1, 'two', null, true] }, ratio: 0.5 };
+        await files.markProcessed('a.csv', metadata);
+        assert.equal(await files.isProcessed('a.csv'), true);
+        const record = await files.getRecord('a.csv');
+        assert.deepEqual(record.metadata, metadata);
+        assert.equal(record.fileName, 'a.csv');
+        assert.ok(Date.parse(record.processedAt) > 0);
+        assert.equal(await files.status('a.csv'), 'processed');
+        assert.equal(await files.forget('a.csv'), true);
+        assert.equal(await files.isProcessed('a.csv'), false);
+      } finally {
+        close();
+      }
+    });
+
+    test('names 0.1.56 merged stay apart', async () => {
+      const { kv, close } = await open();
+      try {
+        const files = new VersoriFileTracker(kv, 'p');
+        await files.markFileProcessed('a b.csv');
+        assert.equal(await files.wasFileProcessed('a b.csv'), true);
+        assert.equal(await files.wasFileProcessed('a_b.csv'), false);
+        assert.equal(await files.wasFileProcessed('a+b.csv'), false);
+      } finally {
+        close();
+      }
+    });
+
+    test('metadata JSON cannot hold is a clear error, not silent loss', async () => {
+      const { kv, close } = await open();
+      try {
+        const files = new FileTracker(kv);
+        for (const [metadata, pattern] of [
+          [{ when: new Date() }, /metadata\.when is a Date/],
+          [{ seen: new Map([[1, 2]]) }, /metadata\.seen is a Map/],
+          [{ ids: new Set([1]) }, /metadata\.ids is a Set/],
+          [{ n: 10n }, /metadata\.n is a BigInt/],
+          [{ f() {} }, /metadata\.f is a function/],
+          [{ x: NaN }, /NaN/],
+          ['text', /plain object/],
+        ]) {
+          await assert.rejects(files.markProcessed('m.csv', metadata), (e) => e instanceof StateError && e.code === 'INVALID_ARGUMENT' && pattern.test(e.message));
+        }
+        assert.equal(await files.isProcessed('m.csv'), false);
+        await assert.rejects(files.markProcessed('m.csv', { fileName: 'other' }), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(files.markProcessed('m.csv', { blob: 'x'.repeat(70_000) }), { code: 'VALUE_TOO_LARGE' });
+        await assert.rejects(files.isProcessed(''), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(files.isProcessed(7), { code: 'INVALID_ARGUMENT' });
+        assert.throws(() => new FileTracker(kv, { prefix: '' }), { code: 'INVALID_ARGUMENT' });
+      } finally {
+        close();
+      }
+    });
+
+    test('claims: one winner, others see in-progress, completion records', async () => {
+      const { kv, close } = await open();
+      try {
+        const runs = Array.from({ length: 20 }, () => new FileTracker(kv, 'claims'));
+        const results = await Promise.all(runs.map((r) => r.claim('big.csv', { ttlMs: 60_000 })));
+        const winners = results.filter((r) => r.claimed);
+        if (exactKinds.includes(kind)) assert.equal(winners.length, 1);
+        else assert.ok(winners.length >= 1);
+        const winner = runs[results.findIndex((r) => r.claimed)];
+        assert.equal(await runs[0].isProcessed('big.csv'), false, 'a claim is not done');
+        assert.equal(await winner.status('big.csv'), 'in-progress');
+        await winner.complete('big.csv', { recordCount: 3 });
+        assert.equal(await runs[5].isProcessed('big.csv'), true);
+        assert.deepEqual(await runs[5].claim('big.csv'), { claimed: false, status: 'processed' });
+      } finally {
+        close();
+      }
+    });
+
+    test('an abandoned claim expires; a released one frees at once', async () => {
+      const { kv, close } = await open();
+      try {
+        const a = new FileTracker(kv, 'c');
+        const b = new FileTracker(kv, 'c');
+        assert.equal((await a.claim('f', { ttlMs: 50 })).claimed, true);
+        assert.equal((await b.claim('f', { ttlMs: 50 })).status, 'in-progress');
+        await sleep(70);
+        assert.equal((await b.claim('f', { ttlMs: 60_000 })).claimed, true);
+        await assert.rejects(a.complete('f'), { code: 'CLAIM_NOT_HELD' });
+        assert.equal(await b.release('f'), true);
+        assert.equal(await a.status('f'), 'new');
+      } finally {
+        close();
+      }
+    });
+
+    test('last processed file', async () => {
+      const { kv, close } = await open();
+      try {
+        const files = new VersoriFileTracker(kv, 'last');
+        assert.equal(await files.getLastProcessedFile(), null);
+        await files.setLastProcessedFile('x.csv');
+        assert.equal(await files.getLastProcessedFile(), 'x.csv');
+      } finally {
+        close();
+      }
+    });
+  });
+}
+
+describe('compatibility with 0.1.56 records', () => {
+  test('records 0.1.56 wrote under its sanitized keys are recognised', async () => {
+    const kv = versoriKv();
+    // Exactly what 0.1.56's VersoriFileTracker stored.
+    await kv.set('inventory/processed-files/stock_2026.csv', { processedAt: '2026-01-01T00:00:00.000Z', recordCount: 4 });
+    await kv.set('inventory/processed-files/plain.csv', { processedAt: '2026-01-01T00:00:00.000Z' });
+    await kv.set('inventory/last-processed-file', 'plain.csv');
+    const files = new VersoriFileTracker(kv, 'inventory');
+    assert.equal(await files.wasFileProcessed('stock 2026.csv'), true);
+    assert.equal(await files.wasFileProcessed('plain.csv'), true);
+    assert.equal(await files.getLastProcessedFile(), 'plain.csv');
+    assert.deepEqual((await files.getRecord('stock 2026.csv')).metadata, { recordCount: 4 });
+  });
+
+  test('our records sit where 0.1.56 looks for safe names', async () => {
+    const kv = versoriKv();
+    await new VersoriFileTracker(kv, 'inventory').markFileProcessed('plain.csv', { recordCount: 1 });
+    assert.ok(kv.data.has('s:inventory/processed-files/plain.csv'));
+  });
+
+  test('a store failure is never "not processed"', async () => {
+    const kv = versoriKv();
+    const files = new VersoriFileTracker(kv, 'x');
+    kv.get = async () => { throw new Error('503 from KV'); };
+    await assert.rejects(files.wasFileProcessed('a.csv'), (e) => e.code === 'STORE_UNAVAILABLE' && /503/.test(e.message));
+  });
+});

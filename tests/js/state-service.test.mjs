@@ -1,0 +1,200 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { StateService, StateError, VersoriKVAdapter, describeStore } from 'connector-state';
+import { storeKinds, exactKinds, sleep } from './helpers.mjs';
+
+const silent = null;
+
+for (const [kind, open] of Object.entries(storeKinds)) {
+  describe(`StateService on ${kind}`, () => {
+    test('a second acquire fails until release; only the holder releases', async () => {
+      const { kv, close } = await open();
+      try {
+        const a = new StateService(silent);
+        const b = new StateService(silent);
+        assert.equal(await a.acquireLock('job', kv, 5), true);
+        assert.equal(await a.acquireLock('job', kv, 5), false);
+        assert.equal(await b.acquireLock('job', kv, 5), false);
+        assert.equal(await b.releaseLock('job', kv), false, 'a non-holder must not release');
+        assert.equal((await b.getLockInfo('job', kv)).held, true);
+        assert.equal(await a.releaseLock('job', kv), true);
+        assert.equal(await b.acquireLock('job', kv, 5), true);
+      } finally {
+        close();
+      }
+    });
+
+    test('after expiry and takeover the old holder cannot release or extend', async () => {
+      const { kv, close } = await open();
+      try {
+        const old = new StateService(silent);
+        const next = new StateService(silent);
+        assert.equal(await old.acquireLock('x', kv, 0.001), true); // 60 ms
+        await sleep(80);
+        assert.equal((await next.getLockInfo('x', kv)).stale, true);
+        assert.equal(await next.acquireLock('x', kv, 5), true);
+        await assert.rejects(old.extendLock('x', kv, 5), (e) => e instanceof StateError && e.code === 'LOCK_NOT_HELD');
+        assert.equal(await old.releaseLock('x', kv), false);
+        const info = await next.getLockInfo('x', kv);
+        assert.equal(info.held, true);
+        assert.equal(info.heldByMe, true);
+        assert.ok(next.getLockToken('x') > 0);
+      } finally {
+        close();
+      }
+    });
+
+    test('sync state, processed files and metrics', async () => {
+      const { kv, close } = await open();
+      try {
+        const s = new StateService(silent);
+        assert.deepEqual(await s.getSyncState(kv, 'wf'), { isInitialized: false });
+        await s.updateSyncState(kv, [], 'wf');
+        assert.deepEqual(await s.getSyncState(kv, 'wf'), { isInitialized: false });
+        await s.updateSyncState(kv, [
+          { fileName: 'b.csv', lastModified: '2026-01-02T00:00:00.000Z', recordCount: 10 },
+          { fileName: 'a.csv', lastModified: '2026-01-01T00:00:00.000Z', recordCount: 5 },
+        ], 'wf');
+        assert.deepEqual(await s.getSyncState(kv, 'wf'), {
+          isInitialized: true,
+          lastProcessedTimestamp: '2026-01-02T00:00:00.000Z',
+          lastProcessedFile: 'a.csv',
+          lastProcessedCount: 15,
+          lastSyncResult: 'success',
+        });
+        assert.equal(await s.isFileProcessed(kv, 'a.csv', 'wf'), true);
+        assert.equal(await s.isFileProcessed(kv, 'a.csv'), false);
+        await s.updateSyncState(kv, [{ fileName: 'c.csv', lastModified: '2026-01-03T00:00:00.000Z', recordCount: 1 }], 'wf');
+        const metrics = await s.getMetrics(kv, 'wf');
+        assert.equal(metrics.totalFiles, 3);
+        assert.equal(metrics.totalRecords, 16);
+        assert.equal(metrics.lastProcessedTime, '2026-01-03T00:00:00.000Z');
+        await s.clearState(kv, 'wf');
+        assert.deepEqual(await s.getSyncState(kv, 'wf'), { isInitialized: false });
+      } finally {
+        close();
+      }
+    });
+
+    test('daily job with batch counts', async () => {
+      const { kv, close } = await open();
+      try {
+        const s = new StateService(silent);
+        assert.equal(await s.getDailyJob(kv, 'wf'), null);
+        await assert.rejects(s.incrementDailyJobBatchCount(kv, 'wf'), { code: 'NOT_FOUND' });
+        await s.setDailyJob(kv, 'wf', 'job-1', 24);
+        const job = await s.getDailyJob(kv, 'wf');
+        assert.equal(job.jobId, 'job-1');
+        assert.equal(job.batchCount, 0);
+        assert.ok(Date.parse(job.expiresAt) - Date.parse(job.createdAt) === 24 * 3600_000);
+        const counts = await Promise.all(Array.from({ length: 10 }, () => s.incrementDailyJobBatchCount(kv, 'wf')));
+        if (exactKinds.includes(kind)) {
+          assert.deepEqual(counts.sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+          assert.equal((await s.getDailyJob(kv, 'wf')).batchCount, 10);
+        }
+      } finally {
+        close();
+      }
+    });
+
+    test('withLock releases after success and after a throw', async () => {
+      const { kv, close } = await open();
+      try {
+        const s = new StateService(silent);
+        const other = new StateService(silent);
+        const result = await s.withLock('w', kv, async (lock) => {
+          assert.equal(typeof lock.fencingToken, 'number');
+          assert.equal(await other.acquireLock('w', kv, 1), false);
+          await assert.rejects(other.withLock('w', kv, () => 1), { code: 'LOCK_HELD' });
+          return 42;
+        });
+        assert.equal(result, 42);
+        const boom = new Error('boom');
+        await assert.rejects(s.withLock('w', kv, () => { throw boom; }), (e) => e === boom);
+        await assert.rejects(s.withLock('w', kv, async () => { throw boom; }), (e) => e === boom);
+        assert.equal((await s.getLockInfo('w', kv)).held, false);
+      } finally {
+        close();
+      }
+    });
+
+    test('bad input gets coded errors', async () => {
+      const { kv, close } = await open();
+      try {
+        const s = new StateService(silent);
+        for (const name of ['', undefined, null, 42, {}]) {
+          await assert.rejects(s.acquireLock(name, kv, 1), (e) => e instanceof StateError && e.code === 'INVALID_ARGUMENT' && /lockName/.test(e.message));
+        }
+        await assert.rejects(s.acquireLock('x'.repeat(3000), kv, 1), { code: 'KEY_TOO_LARGE' });
+        await assert.rejects(s.acquireLock('x', kv, -1), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(s.acquireLock('x', {}, 1), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(s.updateSyncState(kv, 'nope'), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(s.updateSyncState(kv, [{ fileName: 'a', lastModified: new Date() }]), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(s.setDailyJob(kv, 'wf', 'j', 0), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(s.updateSyncState(kv, [{ fileName: 'big', lastModified: 'x', blob: 'x'.repeat(70_000) }]), { code: 'VALUE_TOO_LARGE' });
+        assert.equal(await s.isFileProcessed(kv, 'big'), false, 'a rejected update writes nothing');
+      } finally {
+        close();
+      }
+    });
+  });
+}
+
+describe('StateService guarantees', () => {
+  test('50 concurrent acquirers on @deno/kv, 100 rounds: exactly one wins; fencing tokens rise', async () => {
+    const { kv, close } = await storeKinds['deno-kv memory']();
+    try {
+      const services = Array.from({ length: 50 }, () => new StateService(silent));
+      let lastToken = 0;
+      for (let round = 0; round < 100; round++) {
+        const results = await Promise.all(services.map((s) => s.acquireLock('contended', kv, 1)));
+        const winners = results.flatMap((won, i) => (won ? [i] : []));
+        assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
+        const winner = services[winners[0]];
+        const token = winner.getLockToken('contended');
+        assert.ok(token > lastToken, `token ${token} after ${lastToken}`);
+        lastToken = token;
+        assert.equal(await winner.releaseLock('contended', kv), true);
+      }
+    } finally {
+      close();
+    }
+  });
+
+  test('a store whose get throws makes isFileProcessed reject with a code', async () => {
+    const broken = { get: async () => { throw new Error('connection reset'); }, set: async () => {}, delete: async () => {} };
+    const s = new StateService(silent);
+    await assert.rejects(s.isFileProcessed(broken, 'a.csv'), (e) => e instanceof StateError && e.code === 'STORE_UNAVAILABLE' && /connection reset/.test(e.message));
+    await assert.rejects(s.acquireLock('l', broken, 1), { code: 'STORE_UNAVAILABLE' });
+    await assert.rejects(s.getSyncState(broken, 'wf'), { code: 'STORE_UNAVAILABLE' });
+    const syncThrow = { get() { throw new Error('sync throw'); }, set() {}, delete() {} };
+    await assert.rejects(s.isFileProcessed(syncThrow, 'a.csv'), { code: 'STORE_UNAVAILABLE' });
+  });
+
+  test('describeStore reports capabilities and guarantee', async () => {
+    const { kv, close } = await storeKinds['deno-kv memory']();
+    try {
+      assert.deepEqual(describeStore(kv), { kind: 'deno-kv', compareAndSet: true, list: true, expiry: true, guarantee: 'exact' });
+      const versori = (await storeKinds['versori (no compare-and-set)']()).kv;
+      assert.equal(describeStore(versori).guarantee, 'best-effort');
+      assert.equal(describeStore(new VersoriKVAdapter(kv)).guarantee, 'exact', 'an adapter over Deno KV keeps exact guarantees');
+      assert.equal(new StateService().describeStore(new VersoriKVAdapter(versori)).kind, 'versori');
+      assert.throws(() => describeStore(42), { code: 'INVALID_ARGUMENT' });
+    } finally {
+      close();
+    }
+  });
+
+  test('works where process does not exist', async () => {
+    const saved = globalThis.process;
+    const { kv } = await storeKinds.embedded();
+    const s = new StateService(silent);
+    try {
+      Object.defineProperty(globalThis, 'process', { value: undefined, configurable: true, writable: true });
+      assert.equal(await s.acquireLock('no-process', kv, 1), true);
+    } finally {
+      Object.defineProperty(globalThis, 'process', { value: saved, configurable: true, writable: true });
+    }
+    assert.equal((await s.getLockInfo('no-process', kv)).holder, 'unknown');
+  });
+});
