@@ -1,3 +1,4 @@
+/* @ts-self-types="./index.d.ts" */
 // Entry point for browsers (and bundlers targeting them).
 import init, { __registerErrorClass } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';

@@ -1,3 +1,4 @@
+/* @ts-self-types="./index.d.ts" */
 // Entry point for Node.js (import, and require through index.cjs) and Deno.
 import { readFileSync } from 'node:fs';
 import { initSync, __registerErrorClass } from '../pkg/connector_state.js';

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# npm test: installs what is missing, builds, and runs every test suite:
+# native Rust, wasm in Node and headless Chrome, the package from Node (ESM
+# and CommonJS), Deno and a browser page, the types, and the packed tarball.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+step() { printf '\n== %s\n' "$1"; }
+run() { # name, command...: shows output, keeps it for the summary
+  local name="$1"; shift
+  "$@" 2>&1 | tee "$logs/$name.log"
+}
+
+step "native core (cargo test)"
+run cargo cargo test --color never
+
+step "build"
+bash scripts/build.sh
+
+step "wasm in Node (wasm-pack test --node)"
+run wasm-node bash -c '. scripts/wasm-env.sh && wasm-pack test --mode no-install --node'
+
+step "wasm in headless Chrome (wasm-pack test --headless --chrome)"
+run wasm-chrome bash -c '. scripts/wasm-env.sh && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --mode no-install --headless --chrome --chromedriver "${CHROMEDRIVER:-/usr/bin/chromedriver}"'
+
+step "types (tsc --noEmit)"
+cp js/index.d.ts js/index.d.cts
+node_modules/.bin/tsc -p tests/types/tsconfig.json
+echo "types ok"
+
+step "package from Node: ESM, CommonJS, browser page, npm pack"
+run node node --test --test-reporter=spec tests/js/ tests/browser/ tests/pack/
+
+step "package from Deno"
+run deno bash -c 'cd tests/deno && ../../node_modules/.bin/deno test --unstable-kv --allow-read --allow-env --allow-ffi --config deno.json .'
+
+# One closing line over every runner.
+passed=0; failed=0
+for f in "$logs"/cargo.log "$logs"/wasm-*.log; do
+  while read -r p q; do passed=$((passed + p)); failed=$((failed + q)); done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$f")
+done
+p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$logs/node.log" | tail -1); f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$logs/node.log" | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+read -r p f < <(sed 's/\x1b\[[0-9;]*m//g' "$logs/deno.log" | sed -n 's/.*| \([0-9]*\) passed | \([0-9]*\) failed.*/\1 \2/p' | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+echo
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

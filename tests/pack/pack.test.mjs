@@ -1,0 +1,62 @@
+// The published artifact: `npm pack`, installed into an empty project, then
+// imported by name from Node (import and require), Deno, and TypeScript.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } });
+
+const script = `
+  const kv = await openKv();
+  const s = new StateService();
+  const first = await s.acquireLock('pack', kv, 1);
+  const second = await s.acquireLock('pack', kv, 1);
+  const files = new VersoriFileTracker(kv, 'pack');
+  await files.markFileProcessed('a b.csv');
+  let code = '';
+  try { await s.isFileProcessed(kv, ''); } catch (e) { code = e instanceof StateError ? e.code : 'wrong'; }
+  console.log(JSON.stringify({ first, second, seen: await files.wasFileProcessed('a b.csv'), code }));
+`;
+const expected = { first: true, second: false, seen: true, code: 'INVALID_ARGUMENT' };
+
+test('npm pack installs and runs in Node (import, require), Deno and TypeScript', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-pack-'));
+  try {
+    run('npm', ['pack', '--pack-destination', dir, '--silent'], root);
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+    assert.ok(tarball, 'npm pack made no tarball');
+    const listing = run('tar', ['tzf', join(dir, tarball)], dir);
+    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs']) {
+      assert.ok(listing.includes(file), `${file} is missing from the tarball`);
+    }
+    const app = join(dir, 'app');
+    execFileSync('mkdir', [app]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], app);
+
+    writeFileSync(join(app, 'esm.mjs'), `import { StateService, VersoriFileTracker, StateError, openKv } from 'connector-state';\n${script}`);
+    writeFileSync(join(app, 'cjs.cjs'), `const { StateService, VersoriFileTracker, StateError, openKv } = require('connector-state');\n(async () => {${script}})();`);
+    writeFileSync(join(app, 'deno.ts'), `import { StateService, VersoriFileTracker, StateError, openKv } from 'connector-state';\n${script}`);
+    for (const [cmd, args] of [
+      ['node', ['esm.mjs']],
+      ['node', ['cjs.cjs']],
+      [bin('deno'), ['run', '--quiet', '--allow-read', '--allow-env', '--allow-ffi', 'deno.ts']],
+    ]) {
+      const out = run(cmd, args, app).trim().split('\n').pop();
+      assert.deepEqual(JSON.parse(out), expected, `${cmd} ${args.join(' ')}`);
+    }
+
+    writeFileSync(join(app, 'typed.ts'), `import { StateService, openKv, type LockInfo } from 'connector-state';\nexport async function f(): Promise<LockInfo | null> { const kv = await openKv(); const s = new StateService(console); await s.acquireLock('t', kv, 1); return s.getLockInfo('t', kv); }\n`);
+    writeFileSync(join(app, 'typed.cts'), `import cs = require('connector-state');\nexport const make = (): cs.StateService => new cs.StateService();\n`);
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [] }, files: ['typed.ts', 'typed.cts'] }));
+    run(bin('tsc'), ['-p', 'tsconfig.json'], app);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,56 @@
+// Type-checked by `tsc --noEmit` in npm test: a typed workflow using every
+// export, so the .d.ts stays precise and usable.
+import { openKv as openDenoKv } from '@deno/kv';
+import {
+  StateService, FileTracker, VersoriFileTracker, VersoriKVAdapter, StateError, openKv, describeStore,
+  type SyncState, type DailyJob, type LockInfo, type ClaimResult, type StoreCapabilities, type StateErrorCode,
+} from 'connector-state';
+
+interface Checkpoint { currentBatch: number; lastProcessedId: string }
+
+export async function workflow(log: { info(m: string, c?: unknown): void; warn(m: string, c?: unknown): void }): Promise<number> {
+  const kv = await openKv();
+  const denoKv = await openDenoKv(':memory:');
+  const caps: StoreCapabilities = describeStore(denoKv);
+  const guarantee: 'exact' | 'best-effort' = caps.guarantee;
+
+  const state = new StateService(log);
+  const acquired: boolean = await state.acquireLock('sync', kv, 15);
+  const info: LockInfo | null = await state.getLockInfo('sync', kv);
+  const token: number | undefined = state.getLockToken('sync');
+  const sync: SyncState = await state.getSyncState(denoKv, 'wf');
+  await state.updateSyncState(kv, [{ fileName: 'a.csv', lastModified: new Date().toISOString(), recordCount: 3 }], 'wf');
+  const job: DailyJob | null = await state.getDailyJob(kv, 'wf');
+  const count: number = await state.incrementDailyJobBatchCount(kv, 'wf');
+  const total: number = (await state.getMetrics(kv, 'wf')).totalFiles;
+  const doubled: number = await state.withLock('other', kv, async (lock) => lock.fencingToken * 2, { timeoutMinutes: 1 });
+
+  const files = new FileTracker(kv, { prefix: 'inventory' });
+  const claim: ClaimResult = await files.claim('b.csv', { ttlMs: 60_000 });
+  if (claim.claimed) {
+    const id: string = claim.claimId;
+    await files.complete('b.csv', { recordCount: 10, source: 's3://bucket/b.csv', tags: ['x'], extra: undefined });
+    void id;
+  }
+  const legacy = new VersoriFileTracker(kv, 'inventory');
+  const done: boolean = await legacy.wasFileProcessed('b.csv');
+
+  const adapter = new VersoriKVAdapter(kv);
+  const stored = await adapter.get<Checkpoint>(['checkpoint:wf']);
+  const batch: number = stored?.value.currentBatch ?? 0;
+
+  try {
+    await state.isFileProcessed(kv, '');
+  } catch (e) {
+    if (e instanceof StateError) {
+      const code: StateErrorCode = e.code;
+      log.warn(e.message, { code });
+    }
+  }
+  denoKv.close();
+  void [acquired, info, token, sync, job, count, total, doubled, done, guarantee];
+  return batch;
+}
+
+// @ts-expect-error a lock name must be a string
+void new StateService().acquireLock(42, {} as never);
