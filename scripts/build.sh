@@ -3,7 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/wasm-env.sh
-wasm-pack build --quiet --mode no-install --release --target web --out-dir pkg --out-name connector_state --no-pack >/dev/null
+log="$(mktemp)"
+if ! wasm-pack build --mode no-install --release --target web --out-dir pkg --out-name connector_state --no-pack >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log"; exit 1
+fi
+rm -f "$log"
 rm -f pkg/.gitignore pkg/package.json pkg/README.md
 cp js/index.d.ts js/index.d.cts
 echo "[build] pkg/connector_state_bg.wasm: $(wc -c < pkg/connector_state_bg.wasm) bytes"

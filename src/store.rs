@@ -42,7 +42,7 @@ pub enum StoreKind {
     Versori,
     /// fc-connect-sdk 0.1.56's KVStore shape (get → {value} | null).
     KvStore,
-    /// The core's in-memory store (native tests).
+    /// The core's in-memory store: `openKv()`'s embedded store, native tests.
     Memory,
 }
 

@@ -41,8 +41,9 @@ impl Adapter {
         let field = |name: &str| Reflect::get(&got, &name.into()).unwrap_or(JsValue::UNDEFINED);
         let (value, stamp) = match self.store.capabilities().kind {
             StoreKind::Versori => (got.clone(), stamp_of(&got)),
-            StoreKind::DenoKv if got.is_object() && field("versionstamp").is_null() => (JsValue::UNDEFINED, JsValue::NULL),
-            StoreKind::DenoKv => (field("value"), field("versionstamp")),
+            // The embedded store answers in Deno KV's shape.
+            StoreKind::DenoKv | StoreKind::Memory if got.is_object() && field("versionstamp").is_null() => (JsValue::UNDEFINED, JsValue::NULL),
+            StoreKind::DenoKv | StoreKind::Memory => (field("value"), field("versionstamp")),
             _ if got.is_object() => {
                 let stamp = field("versionstamp");
                 let value = field("value");

@@ -56,7 +56,7 @@ impl JsStore {
             return Err(not_a_store());
         }
         if let Some(store) = memory_kv::store_of(handle) {
-            let caps = Capabilities { kind: StoreKind::DenoKv, compare_and_set: true, list: true, expiry: true };
+            let caps = store.capabilities();
             return Ok(JsStore { backend: Backend::Memory(store), caps });
         }
         if let Ok(inner) = Reflect::get(handle, &ADAPTER_INNER.into()) {

@@ -93,3 +93,23 @@ test('each atomic() has its own pending writes', async () => {
   guarded.set(['a'], 3);
   assert.equal(await guarded.commit(), false, 'a must-not-exist check fails on an existing key');
 });
+
+test('VersoriKVAdapter over the embedded store and over Deno KV keeps exact checks', async () => {
+  const { openKv } = await import('connector-state');
+  const { openKv: openDenoKv } = await import('@deno/kv');
+  for (const kv of [await openKv(), await openDenoKv(':memory:')]) {
+    const adapter = new VersoriKVAdapter(kv);
+    assert.equal(adapter.capabilities().guarantee, 'exact');
+    assert.equal(await adapter.get(['k']), null);
+    await adapter.set(['k'], { n: 1 });
+    const entry = await adapter.get(['k']);
+    assert.deepEqual(entry.value, { n: 1 });
+    const stale = adapter.atomic();
+    stale.check({ key: ['k'], versionstamp: entry.versionstamp });
+    stale.set(['k'], { n: 2 });
+    await adapter.set(['k'], { n: 3 }); // someone else writes first
+    assert.equal(await stale.commit(), false);
+    assert.deepEqual((await adapter.get(['k'])).value, { n: 3 });
+    kv.close();
+  }
+});
