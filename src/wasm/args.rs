@@ -21,16 +21,23 @@ pub fn optional_name(argument: &str, value: &JsValue) -> Result<Option<String>> 
     name(argument, value).map(Some)
 }
 
-/// A positive finite number, or `default` when undefined.
-pub fn positive(argument: &str, value: &JsValue, default: f64) -> Result<f64> {
+/// A positive number no larger than `max`, or `default` when undefined.
+/// The cap keeps expiry times inside what ISO dates (and 0.1.56) can read.
+pub fn positive(argument: &str, value: &JsValue, default: f64, max: f64) -> Result<f64> {
     if value.is_undefined() {
         return Ok(default);
     }
     match value.as_f64() {
-        Some(n) if n.is_finite() && n > 0.0 => Ok(n),
+        Some(n) if n.is_finite() && n > 0.0 && n <= max => Ok(n),
+        Some(n) if n > max => Err(StateError::invalid(argument, &format!("must be at most {max}"))),
         _ => Err(StateError::invalid(argument, "must be a positive number")),
     }
 }
+
+/// Ten years, the longest lock, claim or job lifetime we accept.
+pub const MAX_MINUTES: f64 = 10.0 * 366.0 * 24.0 * 60.0;
+pub const MAX_HOURS: f64 = MAX_MINUTES / 60.0;
+pub const MAX_MS: f64 = MAX_MINUTES * 60_000.0;
 
 /// Metadata: a plain object of JSON values, or nothing.
 pub fn metadata(argument: &str, value: &JsValue) -> Result<Option<Map<String, Value>>> {

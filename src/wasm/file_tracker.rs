@@ -113,7 +113,7 @@ impl FileTracker {
         let t = self.inner.clone();
         promise(async move {
             let name = args::name("fileName", &file_name)?;
-            let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
+            let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
             let outcome = t.core.claim(&t.store, &JsClock, &name, ttl as i64, random_id()?).await?;
             Ok(match outcome {
                 ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[

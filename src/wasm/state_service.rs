@@ -94,7 +94,7 @@ impl StateService {
         let inner = self.inner.clone();
         promise(async move {
             let name = args::name("lockName", &lock_name)?;
-            let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0)?;
+            let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
             let store = inner.store(&kv)?;
             let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id()?).await?;
             Ok(JsValue::from_bool(acquired))
@@ -126,7 +126,7 @@ impl StateService {
         let inner = self.inner.clone();
         promise(async move {
             let name = args::name("lockName", &lock_name)?;
-            let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0)?;
+            let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
             let store = inner.store(&kv)?;
             inner.locks.extend(&*store, &JsClock, &name, (minutes * MINUTE_MS) as i64).await?;
             let info = inner.locks.info(&*store, &JsClock, &name).await?;
@@ -160,7 +160,7 @@ impl StateService {
         future_to_promise(async move {
             let name = args::name("lockName", &lock_name).js()?;
             let work: Function = work.dyn_into().map_err(|_| to_js(StateError::invalid("fn", "must be a function")))?;
-            let minutes = args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0).js()?;
+            let minutes = args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0, args::MAX_MINUTES).js()?;
             let store = inner.store(&kv).js()?;
             let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?).await.js()?;
             let held = match inner.locks.held(&name) {
@@ -241,7 +241,7 @@ impl StateService {
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
             let job = args::name("jobId", &job_id)?;
-            let hours = args::positive("expirationHours", &expiration_hours, 24.0)?;
+            let hours = args::positive("expirationHours", &expiration_hours, 24.0, args::MAX_HOURS)?;
             let store = inner.store(&kv)?;
             Ok(json_to_js(&sync_state::set_daily_job(&*store, &JsClock, &inner.log, &workflow, &job, hours).await?))
         })
@@ -253,7 +253,7 @@ impl StateService {
         let inner = self.inner.clone();
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
-            let by = args::positive("by", &by, 1.0)?;
+            let by = args::positive("by", &by, 1.0, 1e9)?;
             if by.fract() != 0.0 {
                 return Err(StateError::invalid("by", "must be a whole number"));
             }

@@ -127,6 +127,7 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         }
         await assert.rejects(s.acquireLock('x'.repeat(3000), kv, 1), { code: 'KEY_TOO_LARGE' });
         await assert.rejects(s.acquireLock('x', kv, -1), { code: 'INVALID_ARGUMENT' });
+        await assert.rejects(s.acquireLock('x', kv, 1e300), (e) => e.code === 'INVALID_ARGUMENT' && /at most/.test(e.message));
         await assert.rejects(s.acquireLock('x', {}, 1), { code: 'INVALID_ARGUMENT' });
         await assert.rejects(s.updateSyncState(kv, 'nope'), { code: 'INVALID_ARGUMENT' });
         await assert.rejects(s.updateSyncState(kv, [{ fileName: 'a', lastModified: new Date() }]), { code: 'INVALID_ARGUMENT' });
