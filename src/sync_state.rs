@@ -75,7 +75,7 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
         check_value_size("a processed-file record", record)?;
     }
     for (key, record) in &records {
-        record_file(store, workflow_id, key, record, now).await?;
+        record_file(store, workflow_id, key, record).await?;
     }
     let latest = checked.iter().filter_map(|f| str_field(f, "lastModified")).max().unwrap_or_default();
     let total: f64 = checked.iter().map(|f| record_count(f)).sum();
@@ -93,7 +93,7 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
 
 /// Writes one file record and moves the totals by what changed, in one
 /// atomic write checked against both: concurrent runs never double-count.
-async fn record_file<S: Store>(store: &S, workflow_id: Option<&str>, key: &Key, record: &Value, now: i64) -> Result<()> {
+async fn record_file<S: Store>(store: &S, workflow_id: Option<&str>, key: &Key, record: &Value) -> Result<()> {
     let metrics_key = keys::metrics(workflow_id);
     for _ in 0..MAX_CAS_ATTEMPTS {
         let previous = store.get(key).await?;
@@ -110,7 +110,7 @@ async fn record_file<S: Store>(store: &S, workflow_id: Option<&str>, key: &Key, 
             None => files += 1,
         }
         records += record.as_object().map(record_count).unwrap_or(0.0);
-        let totals = json!({"totalFiles": files, "totalRecords": records, "lastProcessedTime": iso_from_ms(now)});
+        let totals = json!({"totalFiles": files, "totalRecords": records});
         let checks = [Check::of(key, previous.as_ref()), Check::of(&metrics_key, metrics.as_ref())];
         let writes = [
             Mutation::Set { key: key.clone(), value: record.clone(), expire_in_ms: None },

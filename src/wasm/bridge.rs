@@ -8,7 +8,7 @@ use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::memory::MemoryStore;
 use crate::store::{content_stamp, emulate_atomic, Capabilities, Check, Entry, ListPage, Mutation, Store, StoreKind};
-use crate::wasm::convert::{js_to_json, json_to_js, object};
+use crate::wasm::convert::{json_to_js, object, stored_to_json};
 use crate::wasm::memory_kv;
 use js_sys::{Array, Function, Promise, Reflect};
 use serde_json::Value;
@@ -101,7 +101,7 @@ impl JsStore {
     }
 
     fn stored_value(&self, key: &Key, raw: &JsValue) -> Result<Value> {
-        js_to_json(raw, "value").map_err(|e| StateError::corrupt(&key.display(), &e.message))
+        stored_to_json(raw, "value").map_err(|e| StateError::corrupt(&key.display(), &e.message))
     }
 
     async fn commit_deno(&self, handle: &JsValue, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {

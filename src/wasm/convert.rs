@@ -11,15 +11,30 @@ use wasm_bindgen::JsCast;
 
 const MAX_DEPTH: usize = 100;
 
+/// Strict: for what callers hand us to store.
 pub fn js_to_json(value: &JsValue, path: &str) -> Result<Value> {
-    convert(value, path, 0)
+    convert(value, path, 0, Mode::Strict)
+}
+
+/// Lenient: for what a store hands back. Deno KV keeps structured values,
+/// so records other code wrote may hold a Date (read as its ISO string) or
+/// a BigInt (read as its decimal string); refusing them would turn a
+/// readable record into an error.
+pub fn stored_to_json(value: &JsValue, path: &str) -> Result<Value> {
+    convert(value, path, 0, Mode::Lenient)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Strict,
+    Lenient,
 }
 
 fn unsupported(path: &str, what: &str, hint: &str) -> StateError {
     StateError::invalid(path, &format!("is {what}, which JSON cannot hold; {hint}"))
 }
 
-fn convert(value: &JsValue, path: &str, depth: usize) -> Result<Value> {
+fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Value> {
     if depth > MAX_DEPTH {
         return Err(StateError::invalid(path, "nests too deep (over 100 levels, or refers to itself)"));
     }
@@ -42,7 +57,14 @@ fn convert(value: &JsValue, path: &str, depth: usize) -> Result<Value> {
         return Err(unsupported(path, "undefined", "use null, or leave the property out"));
     }
     if value.is_bigint() {
+        if mode == Mode::Lenient {
+            return Ok(Value::String(String::from(js_sys::BigInt::from(value.clone()).to_string(10).unwrap_or_default())));
+        }
         return Err(unsupported(path, "a BigInt", "store it as a string"));
+    }
+    if mode == Mode::Lenient && value.is_instance_of::<js_sys::Date>() {
+        let date: &js_sys::Date = value.unchecked_ref();
+        return Ok(if date.get_time().is_finite() { Value::String(String::from(date.to_iso_string())) } else { Value::Null });
     }
     if value.is_function() {
         return Err(unsupported(path, "a function", "store data only"));
@@ -54,7 +76,7 @@ fn convert(value: &JsValue, path: &str, depth: usize) -> Result<Value> {
         let array: &Array = value.unchecked_ref();
         let mut out = Vec::with_capacity(array.length() as usize);
         for (i, item) in array.iter().enumerate() {
-            out.push(convert(&item, &format!("{path}[{i}]"), depth + 1)?);
+            out.push(convert(&item, &format!("{path}[{i}]"), depth + 1, mode)?);
         }
         return Ok(Value::Array(out));
     }
@@ -81,7 +103,7 @@ fn convert(value: &JsValue, path: &str, depth: usize) -> Result<Value> {
         if item.is_undefined() {
             continue; // as JSON.stringify does
         }
-        out.insert(name.clone(), convert(&item, &format!("{path}.{name}"), depth + 1)?);
+        out.insert(name.clone(), convert(&item, &format!("{path}.{name}"), depth + 1, mode)?);
     }
     Ok(Value::Object(out))
 }

@@ -199,3 +199,15 @@ describe('StateService guarantees', () => {
     assert.equal((await s.getLockInfo('no-process', kv)).holder, 'unknown');
   });
 });
+
+test('records other code wrote into Deno KV with a Date or BigInt stay readable', async () => {
+  const { kv, close } = await storeKinds['deno-kv memory']();
+  try {
+    // 0.1.56 spread the caller's file object into the record: a Date survives in Deno KV.
+    await kv.set(['file:', 'wf', 'd.csv'], { fileName: 'd.csv', lastModified: new Date(0), big: 10n, processedAt: new Date().toISOString() });
+    const s = new StateService(silent);
+    assert.equal(await s.isFileProcessed(kv, 'd.csv', 'wf'), true);
+  } finally {
+    close();
+  }
+});
