@@ -2,7 +2,7 @@
 // Entry point for browsers (and bundlers targeting them).
 import init, { __registerErrorClass } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
-import { openEmbedded } from './api.mjs';
+import { openEmbedded } from './embedded.mjs';
 
 await init({ module_or_path: new URL('../pkg/connector_state_bg.wasm', import.meta.url) });
 __registerErrorClass(StateError);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { initSync, __registerErrorClass } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
-import { openEmbedded } from './api.mjs';
+import { openEmbedded } from './embedded.mjs';
 
 initSync({ module: readFileSync(new URL('../pkg/connector_state_bg.wasm', import.meta.url)) });
 __registerErrorClass(StateError);

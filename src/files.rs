@@ -289,8 +289,8 @@ fn to_record(name: &str, value: Value) -> FileRecord {
         Value::Object(object) => object,
         _ => Map::new(),
     };
-    metadata.remove(FILE_NAME);
-    let processed_at = match metadata.remove(PROCESSED_AT) {
+    metadata.shift_remove(FILE_NAME);
+    let processed_at = match metadata.shift_remove(PROCESSED_AT) {
         Some(Value::String(s)) => Some(s),
         _ => None,
     };

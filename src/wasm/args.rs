@@ -7,9 +7,11 @@ use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
 pub fn name(argument: &str, value: &JsValue) -> Result<String> {
+    if value.is_string() && !crate::wasm::convert::well_formed(value) {
+        return Err(StateError::invalid(argument, "holds a lone surrogate; names must be well-formed Unicode"));
+    }
     match value.as_string() {
         Some(s) if !s.is_empty() => Ok(s),
-        _ if value.is_string() => Err(StateError::invalid(argument, "is not valid Unicode (a lone surrogate)")),
         _ => Err(StateError::invalid(argument, "must be a non-empty string")),
     }
 }

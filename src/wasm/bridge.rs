@@ -55,6 +55,9 @@ impl JsStore {
         if !handle.is_object() {
             return Err(not_a_store());
         }
+        if handle.is_instance_of::<Promise>() {
+            return Err(StateError::invalid("kv", "is a Promise: await openKv() before passing the store"));
+        }
         if let Some(store) = memory_kv::store_of(handle) {
             let caps = store.capabilities();
             return Ok(JsStore { backend: Backend::Memory(store), caps });

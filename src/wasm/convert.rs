@@ -48,10 +48,10 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
         return number(n).ok_or_else(|| unsupported(path, "NaN or Infinity", "store a finite number or null"));
     }
     if value.is_string() {
-        return value
-            .as_string()
-            .map(Value::String)
-            .ok_or_else(|| StateError::invalid(path, "is a string that is not valid Unicode (a lone surrogate)"));
+        if !well_formed(value) {
+            return Err(StateError::invalid(path, "is a string with a lone surrogate, which cannot be stored without changing it"));
+        }
+        return value.as_string().map(Value::String).ok_or_else(|| StateError::invalid(path, "could not be read as a string"));
     }
     if value.is_undefined() {
         return Err(unsupported(path, "undefined", "use null, or leave the property out"));
@@ -106,6 +106,17 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
         out.insert(name.clone(), convert(&item, &format!("{path}.{name}"), depth + 1, mode)?);
     }
     Ok(Value::Object(out))
+}
+
+/// False for strings holding a lone surrogate: wasm-bindgen would turn it
+/// into U+FFFD, so two different names could become one key.
+pub fn well_formed(value: &JsValue) -> bool {
+    let check = Reflect::get(value, &"isWellFormed".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match check {
+        Some(f) => f.call0(value).ok().and_then(|r| r.as_bool()).unwrap_or(true),
+        // Runtimes before String.prototype.isWellFormed: check the slow way.
+        None => value.dyn_ref::<js_sys::JsString>().is_none_or(|s| s.is_valid_utf16()),
+    }
 }
 
 fn number(n: f64) -> Option<Value> {

@@ -29,3 +29,8 @@ test('require() works against @deno/kv on a SQLite file', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the public surface is exactly the documented exports', () => {
+  const names = Object.keys(require('connector-state')).sort();
+  assert.deepEqual(names, ['FileTracker', 'MemoryKv', 'StateError', 'StateService', 'VersoriFileTracker', 'VersoriKVAdapter', 'describeStore', 'openKv']);
+});

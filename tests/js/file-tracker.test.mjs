@@ -141,3 +141,29 @@ describe('compatibility with 0.1.56 records', () => {
     await assert.rejects(files.wasFileProcessed('a.csv'), (e) => e.code === 'STORE_UNAVAILABLE' && /503/.test(e.message));
   });
 });
+
+describe('input edges', () => {
+  test('names with lone surrogates are refused instead of colliding', async () => {
+    const { kv } = await storeKinds.embedded();
+    const files = new FileTracker(kv);
+    for (const name of ['a\uD800.csv', 'a\uDC00.csv']) {
+      await assert.rejects(files.markProcessed(name), (e) => e.code === 'INVALID_ARGUMENT' && /lone surrogate/.test(e.message));
+    }
+    await assert.rejects(files.markProcessed('ok.csv', { note: 'x\uD800' }), { code: 'INVALID_ARGUMENT' });
+    assert.equal(await files.isProcessed('a\uFFFD.csv'), false);
+  });
+
+  test('metadata keys come back in the order given', async () => {
+    const { kv } = await storeKinds.embedded();
+    const files = new FileTracker(kv);
+    await files.markProcessed('o.csv', { zeta: 1, alpha: 2, mid: { y: 1, b: 2 } });
+    const { metadata } = await files.getRecord('o.csv');
+    assert.deepEqual(Object.keys(metadata), ['zeta', 'alpha', 'mid']);
+    assert.deepEqual(Object.keys(metadata.mid), ['y', 'b']);
+  });
+
+  test('a forgotten await on openKv gets a message that says so', async () => {
+    const { openKv } = await import('connector-state');
+    assert.throws(() => new FileTracker(openKv()), (e) => e.code === 'INVALID_ARGUMENT' && /await openKv/.test(e.message));
+  });
+});
