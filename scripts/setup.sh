@@ -19,6 +19,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# 0. Node.js 20.19+ (require() of the ES module entry needs it).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+  || { echo "Node.js 20.19 or newer is required (found $(node --version))" >&2; exit 1; }
+
 # 1. A Rust toolchain that can build wasm32.
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 command -v cargo >/dev/null 2>&1 || { echo "Rust is required: install it from https://rustup.rs" >&2; exit 1; }

@@ -46,6 +46,19 @@ impl LockRecord {
         })
     }
 
+    fn unreadable() -> Self {
+        LockRecord {
+            is_locked: true,
+            lock_id: String::new(),
+            locked_at: None,
+            locked_by: None,
+            expires_at: None,
+            expires_at_ms: None,
+            fencing_token: None,
+            owner: None,
+        }
+    }
+
     /// Held means locked and not yet expired. Like 0.1.56, a missing or
     /// unreadable expiry counts as expired, so a broken record never blocks
     /// a workflow for ever.
@@ -207,7 +220,8 @@ impl Locks {
         let key = keys::lock(name);
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(entry) = store.get(&key).await? else { return Ok(false) };
-            let record = LockRecord::parse(&key, &entry.value)?;
+            // A record we cannot read is released too: this is the operator's way out.
+            let record = LockRecord::parse(&key, &entry.value).unwrap_or_else(|_| LockRecord::unreadable());
             if !record.is_locked {
                 return Ok(false);
             }
@@ -404,6 +418,18 @@ mod tests {
         assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, "", MIN, "a".into())).unwrap_err().code, ErrorCode::InvalidArgument);
         let long = "x".repeat(3000);
         assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, &long, MIN, "a".into())).unwrap_err().code, ErrorCode::KeyTooLarge);
+    }
+
+    #[test]
+    fn a_corrupt_lock_record_is_reported_and_force_release_clears_it() {
+        let (clock, store) = setup();
+        block_on(store.set(&keys::lock("x"), &json!("garbage"), None)).unwrap();
+        let l = &locks(1)[0];
+        let err = block_on(l.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap_err();
+        assert_eq!(err.code, ErrorCode::CorruptState);
+        assert!(err.message.contains("lock:"), "{}", err.message);
+        assert!(block_on(l.force_release(&store, &*clock, &NoLog, "x")).unwrap());
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
     }
 
     #[test]
