@@ -72,7 +72,8 @@ impl VersoriKvAdapter {
         Ok(VersoriKvAdapter { inner: Rc::new(Adapter { kv: versori_kv, store }) })
     }
 
-    /// The wrapped handle; our classes use it directly.
+    /// The wrapped handle; our classes use it directly. The name must equal
+    /// `bridge::ADAPTER_INNER` (an attribute cannot take a constant).
     #[wasm_bindgen(getter = __connectorStateKv)]
     pub fn wrapped(&self) -> JsValue {
         self.inner.kv.clone()

@@ -181,6 +181,9 @@ describe('StateService guarantees', () => {
       assert.equal(describeStore(new VersoriKVAdapter(kv)).guarantee, 'exact', 'an adapter over Deno KV keeps exact guarantees');
       assert.equal(new StateService().describeStore(new VersoriKVAdapter(versori)).kind, 'versori');
       assert.throws(() => describeStore(42), { code: 'INVALID_ARGUMENT' });
+      const embedded = (await storeKinds.embedded()).kv;
+      assert.equal(describeStore(embedded).kind, 'memory', 'the embedded store is recognised and called directly');
+      assert.equal(describeStore(new VersoriKVAdapter(embedded)).kind, 'memory');
     } finally {
       close();
     }
