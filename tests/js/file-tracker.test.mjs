@@ -1,13 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { FileTracker, VersoriFileTracker, StateError } from 'connector-state';
-import { storeKinds, exactKinds, versoriKv, sleep } from './helpers.mjs';
+import { storeKinds, exactKinds, versoriKv, sleep, withStore } from './helpers.mjs';
 
 for (const [kind, open] of Object.entries(storeKinds)) {
   describe(`FileTracker on ${kind}`, () => {
     test('marks, answers and keeps metadata as given', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const files = new FileTracker(kv, { prefix: 'inv' });
         assert.equal(await files.isProcessed('a.csv'), false);
         const metadata = { recordCount: 12, nested: { list: [1, 'two', null, true] }, ratio: 0.5 };
@@ -20,27 +19,21 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         assert.equal(await files.status('a.csv'), 'processed');
         assert.equal(await files.forget('a.csv'), true);
         assert.equal(await files.isProcessed('a.csv'), false);
-      } finally {
-        close();
-      }
+      });
     });
 
     test('names 0.1.56 merged stay apart', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const files = new VersoriFileTracker(kv, 'p');
         await files.markFileProcessed('a b.csv');
         assert.equal(await files.wasFileProcessed('a b.csv'), true);
         assert.equal(await files.wasFileProcessed('a_b.csv'), false);
         assert.equal(await files.wasFileProcessed('a+b.csv'), false);
-      } finally {
-        close();
-      }
+      });
     });
 
     test('metadata JSON cannot hold is a clear error, not silent loss', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const files = new FileTracker(kv);
         for (const [metadata, pattern] of [
           [{ when: new Date() }, /metadata\.when is a Date/],
@@ -59,14 +52,11 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         await assert.rejects(files.isProcessed(''), { code: 'INVALID_ARGUMENT' });
         await assert.rejects(files.isProcessed(7), { code: 'INVALID_ARGUMENT' });
         assert.throws(() => new FileTracker(kv, { prefix: '' }), { code: 'INVALID_ARGUMENT' });
-      } finally {
-        close();
-      }
+      });
     });
 
     test('claims: one winner, others see in-progress, completion records', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const runs = Array.from({ length: 20 }, () => new FileTracker(kv, 'claims'));
         const results = await Promise.all(runs.map((r) => r.claim('big.csv', { ttlMs: 60_000 })));
         const winners = results.filter((r) => r.claimed);
@@ -78,14 +68,11 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         await winner.complete('big.csv', { recordCount: 3 });
         assert.equal(await runs[5].isProcessed('big.csv'), true);
         assert.deepEqual(await runs[5].claim('big.csv'), { claimed: false, status: 'processed' });
-      } finally {
-        close();
-      }
+      });
     });
 
     test('an abandoned claim expires; a released one frees at once', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const a = new FileTracker(kv, 'c');
         const b = new FileTracker(kv, 'c');
         assert.equal((await a.claim('f', { ttlMs: 50 })).claimed, true);
@@ -95,21 +82,16 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         await assert.rejects(a.complete('f'), { code: 'CLAIM_NOT_HELD' });
         assert.equal(await b.release('f'), true);
         assert.equal(await a.status('f'), 'new');
-      } finally {
-        close();
-      }
+      });
     });
 
     test('last processed file', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const files = new VersoriFileTracker(kv, 'last');
         assert.equal(await files.getLastProcessedFile(), null);
         await files.setLastProcessedFile('x.csv');
         assert.equal(await files.getLastProcessedFile(), 'x.csv');
-      } finally {
-        close();
-      }
+      });
     });
   });
 }

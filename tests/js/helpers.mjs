@@ -60,3 +60,13 @@ export const storeKinds = {
 };
 
 export const exactKinds = ['embedded', 'deno-kv memory', 'deno-kv sqlite'];
+
+/** Opens a store of one kind, runs `fn(kv)`, and always closes it. */
+export async function withStore(open, fn) {
+  const { kv, close } = await open();
+  try {
+    return await fn(kv);
+  } finally {
+    close();
+  }
+}

@@ -1,15 +1,14 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { StateService, StateError, VersoriKVAdapter, describeStore } from 'connector-state';
-import { storeKinds, exactKinds, sleep } from './helpers.mjs';
+import { storeKinds, exactKinds, sleep, withStore } from './helpers.mjs';
 
 const silent = null;
 
 for (const [kind, open] of Object.entries(storeKinds)) {
   describe(`StateService on ${kind}`, () => {
     test('a second acquire fails until release; only the holder releases', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const a = new StateService(silent);
         const b = new StateService(silent);
         assert.equal(await a.acquireLock('job', kv, 5), true);
@@ -19,14 +18,11 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         assert.equal((await b.getLockInfo('job', kv)).held, true);
         assert.equal(await a.releaseLock('job', kv), true);
         assert.equal(await b.acquireLock('job', kv, 5), true);
-      } finally {
-        close();
-      }
+      });
     });
 
     test('after expiry and takeover the old holder cannot release or extend', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const old = new StateService(silent);
         const next = new StateService(silent);
         assert.equal(await old.acquireLock('x', kv, 0.001), true); // 60 ms
@@ -39,14 +35,11 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         assert.equal(info.held, true);
         assert.equal(info.heldByMe, true);
         assert.ok(next.getLockToken('x') > 0);
-      } finally {
-        close();
-      }
+      });
     });
 
     test('sync state, processed files and metrics', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const s = new StateService(silent);
         assert.deepEqual(await s.getSyncState(kv, 'wf'), { isInitialized: false });
         await s.updateSyncState(kv, [], 'wf');
@@ -61,24 +54,21 @@ for (const [kind, open] of Object.entries(storeKinds)) {
           lastProcessedFile: 'a.csv',
           lastProcessedCount: 15,
           lastSyncResult: 'success',
-        });
-        assert.equal(await s.isFileProcessed(kv, 'a.csv', 'wf'), true);
-        assert.equal(await s.isFileProcessed(kv, 'a.csv'), false);
-        await s.updateSyncState(kv, [{ fileName: 'c.csv', lastModified: '2026-01-03T00:00:00.000Z', recordCount: 1 }], 'wf');
-        const metrics = await s.getMetrics(kv, 'wf');
-        assert.equal(metrics.totalFiles, 3);
-        assert.equal(metrics.totalRecords, 16);
-        assert.equal(metrics.lastProcessedTime, '2026-01-03T00:00:00.000Z');
-        await s.clearState(kv, 'wf');
-        assert.deepEqual(await s.getSyncState(kv, 'wf'), { isInitialized: false });
-      } finally {
-        close();
-      }
+      });
+      assert.equal(await s.isFileProcessed(kv, 'a.csv', 'wf'), true);
+      assert.equal(await s.isFileProcessed(kv, 'a.csv'), false);
+      await s.updateSyncState(kv, [{ fileName: 'c.csv', lastModified: '2026-01-03T00:00:00.000Z', recordCount: 1 }], 'wf');
+      const metrics = await s.getMetrics(kv, 'wf');
+      assert.equal(metrics.totalFiles, 3);
+      assert.equal(metrics.totalRecords, 16);
+      assert.equal(metrics.lastProcessedTime, '2026-01-03T00:00:00.000Z');
+      await s.clearState(kv, 'wf');
+      assert.deepEqual(await s.getSyncState(kv, 'wf'), { isInitialized: false });
+      });
     });
 
     test('daily job with batch counts', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const s = new StateService(silent);
         assert.equal(await s.getDailyJob(kv, 'wf'), null);
         await assert.rejects(s.incrementDailyJobBatchCount(kv, 'wf'), { code: 'NOT_FOUND' });
@@ -92,14 +82,11 @@ for (const [kind, open] of Object.entries(storeKinds)) {
           assert.deepEqual(counts.sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
           assert.equal((await s.getDailyJob(kv, 'wf')).batchCount, 10);
         }
-      } finally {
-        close();
-      }
+      });
     });
 
     test('withLock releases after success and after a throw', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const s = new StateService(silent);
         const other = new StateService(silent);
         const result = await s.withLock('w', kv, async (lock) => {
@@ -107,20 +94,17 @@ for (const [kind, open] of Object.entries(storeKinds)) {
           assert.equal(await other.acquireLock('w', kv, 1), false);
           await assert.rejects(other.withLock('w', kv, () => 1), { code: 'LOCK_HELD' });
           return 42;
-        });
-        assert.equal(result, 42);
-        const boom = new Error('boom');
-        await assert.rejects(s.withLock('w', kv, () => { throw boom; }), (e) => e === boom);
-        await assert.rejects(s.withLock('w', kv, async () => { throw boom; }), (e) => e === boom);
-        assert.equal((await s.getLockInfo('w', kv)).held, false);
-      } finally {
-        close();
-      }
+      });
+      assert.equal(result, 42);
+      const boom = new Error('boom');
+      await assert.rejects(s.withLock('w', kv, () => { throw boom; }), (e) => e === boom);
+      await assert.rejects(s.withLock('w', kv, async () => { throw boom; }), (e) => e === boom);
+      assert.equal((await s.getLockInfo('w', kv)).held, false);
+      });
     });
 
     test('bad input gets coded errors', async () => {
-      const { kv, close } = await open();
-      try {
+      await withStore(open, async (kv) => {
         const s = new StateService(silent);
         for (const name of ['', undefined, null, 42, {}]) {
           await assert.rejects(s.acquireLock(name, kv, 1), (e) => e instanceof StateError && e.code === 'INVALID_ARGUMENT' && /lockName/.test(e.message));
@@ -134,17 +118,14 @@ for (const [kind, open] of Object.entries(storeKinds)) {
         await assert.rejects(s.setDailyJob(kv, 'wf', 'j', 0), { code: 'INVALID_ARGUMENT' });
         await assert.rejects(s.updateSyncState(kv, [{ fileName: 'big', lastModified: 'x', blob: 'x'.repeat(70_000) }]), { code: 'VALUE_TOO_LARGE' });
         assert.equal(await s.isFileProcessed(kv, 'big'), false, 'a rejected update writes nothing');
-      } finally {
-        close();
-      }
+      });
     });
   });
 }
 
 describe('StateService guarantees', () => {
   test('50 concurrent acquirers on @deno/kv, 100 rounds: exactly one wins; fencing tokens rise', async () => {
-    const { kv, close } = await storeKinds['deno-kv memory']();
-    try {
+    await withStore(storeKinds['deno-kv memory'], async (kv) => {
       const services = Array.from({ length: 50 }, () => new StateService(silent));
       let lastToken = 0;
       for (let round = 0; round < 100; round++) {
@@ -157,9 +138,7 @@ describe('StateService guarantees', () => {
         lastToken = token;
         assert.equal(await winner.releaseLock('contended', kv), true);
       }
-    } finally {
-      close();
-    }
+    });
   });
 
   test('a store whose get throws makes isFileProcessed reject with a code', async () => {
@@ -173,8 +152,7 @@ describe('StateService guarantees', () => {
   });
 
   test('describeStore reports capabilities and guarantee', async () => {
-    const { kv, close } = await storeKinds['deno-kv memory']();
-    try {
+    await withStore(storeKinds['deno-kv memory'], async (kv) => {
       assert.deepEqual(describeStore(kv), { kind: 'deno-kv', compareAndSet: true, list: true, expiry: true, guarantee: 'exact' });
       const versori = (await storeKinds['versori (no compare-and-set)']()).kv;
       assert.equal(describeStore(versori).guarantee, 'best-effort');
@@ -184,9 +162,7 @@ describe('StateService guarantees', () => {
       const embedded = (await storeKinds.embedded()).kv;
       assert.equal(describeStore(embedded).kind, 'memory', 'the embedded store is recognised and called directly');
       assert.equal(describeStore(new VersoriKVAdapter(embedded)).kind, 'memory');
-    } finally {
-      close();
-    }
+    });
   });
 
   test('works where process does not exist', async () => {
@@ -204,13 +180,10 @@ describe('StateService guarantees', () => {
 });
 
 test('records other code wrote into Deno KV with a Date or BigInt stay readable', async () => {
-  const { kv, close } = await storeKinds['deno-kv memory']();
-  try {
+  await withStore(storeKinds['deno-kv memory'], async (kv) => {
     // 0.1.56 spread the caller's file object into the record: a Date survives in Deno KV.
     await kv.set(['file:', 'wf', 'd.csv'], { fileName: 'd.csv', lastModified: new Date(0), big: 10n, processedAt: new Date().toISOString() });
     const s = new StateService(silent);
     assert.equal(await s.isFileProcessed(kv, 'd.csv', 'wf'), true);
-  } finally {
-    close();
-  }
+  });
 });
