@@ -18,16 +18,18 @@ export * from './api.mjs';
 export async function openKv(path) {
   const embedded = openEmbedded(path);
   if (embedded) return embedded;
-  if (globalThis.Deno?.openKv) return globalThis.Deno.openKv(path);
-  let denoKv;
+  const open = globalThis.Deno?.openKv ? (p) => globalThis.Deno.openKv(p) : await nodeOpenKv();
   try {
-    denoKv = await import('@deno/kv');
-  } catch (cause) {
-    throw new StateError('STORE_UNAVAILABLE', `opening ${path} needs the @deno/kv package: npm install @deno/kv (${cause.message})`);
-  }
-  try {
-    return await denoKv.openKv(path);
+    return await open(path);
   } catch (cause) {
     throw new StateError('STORE_UNAVAILABLE', `could not open the KV store at ${path}: ${cause.message}`);
+  }
+}
+
+async function nodeOpenKv() {
+  try {
+    return (await import('@deno/kv')).openKv;
+  } catch (cause) {
+    throw new StateError('STORE_UNAVAILABLE', `opening a KV file or URL in Node.js needs the @deno/kv package: npm install @deno/kv (${cause.message})`);
   }
 }

@@ -46,19 +46,6 @@ impl LockRecord {
         })
     }
 
-    fn unreadable() -> Self {
-        LockRecord {
-            is_locked: true,
-            lock_id: String::new(),
-            locked_at: None,
-            locked_by: None,
-            expires_at: None,
-            expires_at_ms: None,
-            fencing_token: None,
-            owner: None,
-        }
-    }
-
     /// Held means locked and not yet expired. Like 0.1.56, a missing or
     /// unreadable expiry counts as expired, so a broken record never blocks
     /// a workflow for ever.
@@ -205,7 +192,7 @@ impl Locks {
                 }
                 return Ok(false);
             }
-            if self.write_released(store, clock, &key, &entry, &record).await? {
+            if self.write_released(store, clock, &key, &entry).await? {
                 self.held.borrow_mut().remove(name);
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
                 return Ok(true);
@@ -221,28 +208,28 @@ impl Locks {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(entry) = store.get(&key).await? else { return Ok(false) };
             // A record we cannot read is released too: this is the operator's way out.
-            let record = LockRecord::parse(&key, &entry.value).unwrap_or_else(|_| LockRecord::unreadable());
-            if !record.is_locked {
+            let record = LockRecord::parse(&key, &entry.value).ok();
+            if record.as_ref().is_some_and(|r| !r.is_locked) {
                 return Ok(false);
             }
-            if self.write_released(store, clock, &key, &entry, &record).await? {
+            if self.write_released(store, clock, &key, &entry).await? {
                 self.held.borrow_mut().remove(name);
-                log.log(Level::Warn, "Lock force-released", json!({"lockName": name, "heldBy": record.locked_by, "lockId": record.lock_id}));
+                let (held_by, lock_id) = record.map(|r| (r.locked_by, r.lock_id)).unwrap_or_default();
+                log.log(Level::Warn, "Lock force-released", json!({"lockName": name, "heldBy": held_by, "lockId": lock_id}));
                 return Ok(true);
             }
         }
         Err(conflict(&format!("lock {name:?}")))
     }
 
-    async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry, record: &LockRecord) -> Result<bool> {
+    /// Keeps every field (the fencing token among them) and marks the
+    /// record unlocked with an expiry of now.
+    async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<bool> {
         let now = iso_from_ms(clock.now_ms());
         let mut released = entry.value.as_object().cloned().unwrap_or_else(Map::new);
         released.insert("isLocked".into(), Value::Bool(false));
         released.insert("expiresAt".into(), Value::String(now.clone()));
         released.insert("releasedAt".into(), Value::String(now));
-        if let Some(token) = record.fencing_token {
-            released.insert("fencingToken".into(), json!(token));
-        }
         let write = Mutation::Set { key: key.clone(), value: Value::Object(released), expire_in_ms: None };
         store.atomic(&[Check::of(key, Some(entry))], &[write]).await
     }

@@ -114,9 +114,14 @@ pub fn conflict(what: &str) -> StateError {
 /// Equal values get equal stamps, so a check can miss an A→B→A change; that
 /// is part of why such stores are only 'best-effort'.
 pub fn content_stamp(value: &Value) -> String {
+    text_stamp(&value.to_string())
+}
+
+/// The digest behind [`content_stamp`], for JSON text made elsewhere.
+pub fn text_stamp(json: &str) -> String {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    value.to_string().hash(&mut hasher);
+    json.hash(&mut hasher);
     format!("c{:016x}", hasher.finish())
 }
 

@@ -5,14 +5,13 @@
 //! `atomic()` has its own pending writes.
 
 use crate::error::StateError;
-use crate::store::{Store, StoreKind};
-use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::store::{text_stamp, Store, StoreKind};
+use crate::wasm::bridge::{capabilities_to_js, field, unwrap_adapter, JsStore, RawMutation};
 use crate::wasm::convert::object;
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::state_service::promise;
 use js_sys::{Array, Promise, Reflect};
 use std::cell::RefCell;
-use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -29,28 +28,31 @@ pub struct VersoriKvAdapter {
 /// For stores without versionstamps: a digest of the value's JSON.
 fn stamp_of(value: &JsValue) -> JsValue {
     let text = js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_default();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut hasher);
-    JsValue::from_str(&format!("j{:016x}", hasher.finish()))
+    JsValue::from_str(&text_stamp(&text))
 }
 
 impl Adapter {
     /// `{value, versionstamp}` or null, whatever the store's own shape.
     async fn get(&self, key: &JsValue) -> crate::error::Result<JsValue> {
         let got = self.store.call(&self.kv, "get", std::slice::from_ref(key)).await?;
-        let field = |name: &str| Reflect::get(&got, &name.into()).unwrap_or(JsValue::UNDEFINED);
         let (value, stamp) = match self.store.capabilities().kind {
             StoreKind::Versori => (got.clone(), stamp_of(&got)),
-            // The embedded store answers in Deno KV's shape.
-            StoreKind::DenoKv | StoreKind::Memory if got.is_object() && field("versionstamp").is_null() => (JsValue::UNDEFINED, JsValue::NULL),
-            StoreKind::DenoKv | StoreKind::Memory => (field("value"), field("versionstamp")),
-            _ if got.is_object() => {
-                let stamp = field("versionstamp");
-                let value = field("value");
+            // Deno KV and the embedded store: {key, value, versionstamp}.
+            StoreKind::DenoKv | StoreKind::Memory => {
+                let stamp = field(&got, "versionstamp", "get")?;
+                if stamp.is_null() {
+                    return Ok(JsValue::NULL);
+                }
+                (field(&got, "value", "get")?, stamp)
+            }
+            // 0.1.56's KVStore: {value} or null.
+            StoreKind::KvStore if got.is_null() || got.is_undefined() => return Ok(JsValue::NULL),
+            StoreKind::KvStore => {
+                let value = field(&got, "value", "get")?;
+                let stamp = field(&got, "versionstamp", "get")?;
                 let stamp = if stamp.is_string() { stamp } else { stamp_of(&value) };
                 (value, stamp)
             }
-            _ => (JsValue::UNDEFINED, JsValue::NULL),
         };
         if value.is_undefined() {
             return Ok(JsValue::NULL);
@@ -58,9 +60,9 @@ impl Adapter {
         Ok(object(&[("value", value), ("versionstamp", stamp)]))
     }
 
-    async fn current_stamp(&self, key: &JsValue) -> crate::error::Result<JsValue> {
+    async fn current_stamp(&self, key: &JsValue) -> crate::error::Result<Option<String>> {
         let entry = self.get(key).await?;
-        Ok(if entry.is_null() { JsValue::NULL } else { Reflect::get(&entry, &"versionstamp".into()).unwrap_or(JsValue::NULL) })
+        Ok(if entry.is_null() { None } else { field(&entry, "versionstamp", "get")?.as_string() })
     }
 }
 
@@ -69,7 +71,8 @@ impl VersoriKvAdapter {
     #[wasm_bindgen(constructor)]
     pub fn new(versori_kv: JsValue) -> JsResult<VersoriKvAdapter> {
         let store = JsStore::detect(&versori_kv).js()?;
-        Ok(VersoriKvAdapter { inner: Rc::new(Adapter { kv: versori_kv, store }) })
+        // An adapter around an adapter talks to the innermost store.
+        Ok(VersoriKvAdapter { inner: Rc::new(Adapter { kv: unwrap_adapter(&versori_kv), store }) })
     }
 
     /// The wrapped handle; our classes use it directly. The name must equal
@@ -115,16 +118,11 @@ impl VersoriKvAdapter {
     }
 }
 
-enum Pending {
-    Set(JsValue, JsValue),
-    Delete(JsValue),
-}
-
 #[wasm_bindgen]
 pub struct AdapterAtomic {
     adapter: Rc<Adapter>,
     checks: RefCell<Vec<(JsValue, JsValue)>>,
-    mutations: RefCell<Vec<Pending>>,
+    mutations: RefCell<Vec<RawMutation>>,
 }
 
 #[wasm_bindgen]
@@ -146,11 +144,11 @@ impl AdapterAtomic {
     }
 
     pub fn set(&self, key: JsValue, value: JsValue) {
-        self.mutations.borrow_mut().push(Pending::Set(key, value));
+        self.mutations.borrow_mut().push(RawMutation::Set { key, value, options: None });
     }
 
     pub fn delete(&self, key: JsValue) {
-        self.mutations.borrow_mut().push(Pending::Delete(key));
+        self.mutations.borrow_mut().push(RawMutation::Delete(key));
     }
 
     /// Resolves true when every check passed and the writes were applied.
@@ -162,31 +160,17 @@ impl AdapterAtomic {
         let mutations = std::mem::take(&mut *self.mutations.borrow_mut());
         promise(async move {
             if a.store.capabilities().compare_and_set {
-                let op = a.store.call_sync(&a.kv, "atomic", &[])?;
-                let call = |method: &str, args: &[JsValue]| a.store.call_sync(&op, method, args).map(drop);
-                for (key, stamp) in &checks {
-                    call("check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
-                }
-                for m in &mutations {
-                    match m {
-                        Pending::Set(k, v) => call("set", &[k.clone(), v.clone()])?,
-                        Pending::Delete(k) => call("delete", &[k.clone()])?,
-                    }
-                }
-                let result = a.store.call(&op, "commit", &[]).await?;
-                let ok = Reflect::get(&result, &"ok".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
-                return Ok(JsValue::from_bool(ok));
+                return Ok(JsValue::from_bool(a.store.commit_js(&a.kv, &checks, &mutations).await?));
             }
             for (key, stamp) in &checks {
-                let current = a.current_stamp(key).await?;
-                if !js_sys::Object::is(&current, stamp) && current.as_string() != stamp.as_string() {
+                if a.current_stamp(key).await? != stamp.as_string() {
                     return Ok(JsValue::FALSE);
                 }
             }
             for m in mutations {
                 match m {
-                    Pending::Set(k, v) => a.store.call(&a.kv, "set", &[k, v]).await?,
-                    Pending::Delete(k) => a.store.call(&a.kv, "delete", &[k]).await?,
+                    RawMutation::Set { key, value, .. } => a.store.call(&a.kv, "set", &[key, value]).await?,
+                    RawMutation::Delete(key) => a.store.call(&a.kv, "delete", &[key]).await?,
                 };
             }
             Ok(JsValue::TRUE)

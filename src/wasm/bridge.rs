@@ -20,6 +20,12 @@ use wasm_bindgen_futures::JsFuture;
 /// Property our VersoriKVAdapter exposes with the handle it wraps.
 pub const ADAPTER_INNER: &str = "__connectorStateKv";
 
+/// A write with JS keys and values, for [`JsStore::commit_js`].
+pub enum RawMutation {
+    Set { key: JsValue, value: JsValue, options: Option<JsValue> },
+    Delete(JsValue),
+}
+
 pub enum Backend {
     Js(JsValue),
     Memory(Rc<MemoryStore>),
@@ -32,6 +38,23 @@ pub struct JsStore {
 
 fn is_fn(obj: &JsValue, name: &str) -> bool {
     Reflect::get(obj, &name.into()).is_ok_and(|f| f.is_function())
+}
+
+/// `obj[name]`, where a throwing getter or a non-object answer is a store
+/// failure rather than "absent".
+pub fn field(obj: &JsValue, name: &str, operation: &str) -> Result<JsValue> {
+    if !obj.is_object() {
+        return Err(StateError::store(operation, &format!("the store answered a non-object where {name} was expected")));
+    }
+    Reflect::get(obj, &name.into()).map_err(|e| StateError::store(operation, &message_of(&e)))
+}
+
+/// The handle our VersoriKVAdapter wraps, or `handle` itself.
+pub fn unwrap_adapter(handle: &JsValue) -> JsValue {
+    match Reflect::get(handle, &ADAPTER_INNER.into()) {
+        Ok(inner) if inner.is_object() => unwrap_adapter(&inner),
+        _ => handle.clone(),
+    }
 }
 
 fn message_of(error: &JsValue) -> String {
@@ -58,14 +81,10 @@ impl JsStore {
         if handle.is_instance_of::<Promise>() {
             return Err(StateError::invalid("kv", "is a Promise: await openKv() before passing the store"));
         }
+        let handle = &unwrap_adapter(handle);
         if let Some(store) = memory_kv::store_of(handle) {
             let caps = store.capabilities();
             return Ok(JsStore { backend: Backend::Memory(store), caps });
-        }
-        if let Ok(inner) = Reflect::get(handle, &ADAPTER_INNER.into()) {
-            if inner.is_object() {
-                return JsStore::detect(&inner);
-            }
         }
         if !(is_fn(handle, "get") && is_fn(handle, "set") && is_fn(handle, "delete")) {
             return Err(not_a_store());
@@ -93,13 +112,7 @@ impl JsStore {
     /// Calls `handle[method](...args)` and awaits what it returns; a throw
     /// or a rejection becomes STORE_UNAVAILABLE.
     pub async fn call(&self, handle: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
-        let f: Function = Reflect::get(handle, &method.into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| StateError::store(method, &format!("the store has no {method}() method")))?;
-        let returned = f
-            .apply(handle, &args.iter().collect::<Array>())
-            .map_err(|e| StateError::store(method, &message_of(&e)))?;
+        let returned = self.call_sync(handle, method, args)?;
         JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| StateError::store(method, &message_of(&e)))
     }
 
@@ -108,33 +121,54 @@ impl JsStore {
     }
 
     async fn commit_deno(&self, handle: &JsValue, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        let checks: Vec<(JsValue, JsValue)> = checks
+            .iter()
+            .map(|c| (self.key_to_js(&c.key), c.versionstamp.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL)))
+            .collect();
+        let mutations: Vec<RawMutation> = mutations
+            .iter()
+            .map(|m| match m {
+                Mutation::Set { key, value, expire_in_ms } => RawMutation::Set {
+                    key: self.key_to_js(key),
+                    value: json_to_js(value),
+                    options: expire_in_ms.map(|ms| object(&[("expireIn", JsValue::from_f64(ms as f64))])),
+                },
+                Mutation::Delete { key } => RawMutation::Delete(self.key_to_js(key)),
+            })
+            .collect();
+        self.commit_js(handle, &checks, &mutations).await
+    }
+
+    /// One `handle.atomic()` operation with JS keys and values as given:
+    /// checks `(key, versionstamp or null)`, then the mutations, then commit.
+    pub async fn commit_js(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<bool> {
         let op = self.call_sync(handle, "atomic", &[])?;
-        for check in checks {
-            let stamp = check.versionstamp.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL);
-            self.call_sync(&op, "check", &[object(&[("key", self.key_to_js(&check.key)), ("versionstamp", stamp)])])?;
+        for (key, stamp) in checks {
+            self.call_sync(&op, "check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
         }
         for mutation in mutations {
             match mutation {
-                Mutation::Set { key, value, expire_in_ms } => {
-                    let mut args = vec![self.key_to_js(key), json_to_js(value)];
-                    if let Some(ms) = expire_in_ms {
-                        args.push(object(&[("expireIn", JsValue::from_f64(*ms as f64))]));
-                    }
+                RawMutation::Set { key, value, options } => {
+                    let mut args = vec![key.clone(), value.clone()];
+                    args.extend(options.clone());
                     self.call_sync(&op, "set", &args)?
                 }
-                Mutation::Delete { key } => self.call_sync(&op, "delete", &[self.key_to_js(key)])?,
+                RawMutation::Delete(key) => self.call_sync(&op, "delete", std::slice::from_ref(key))?,
             };
         }
         let result = self.call(&op, "commit", &[]).await?;
-        Ok(Reflect::get(&result, &"ok".into()).ok().and_then(|ok| ok.as_bool()).unwrap_or(false))
+        field(&result, "ok", "commit")?
+            .as_bool()
+            .ok_or_else(|| StateError::store("commit", "the store's commit() answered without an ok flag"))
     }
 
-    /// Calls a synchronous method (Deno's `atomic()` and its builders).
+    /// Calls a synchronous method (Deno's `atomic()` and its builders); a
+    /// throw becomes STORE_UNAVAILABLE.
     pub fn call_sync(&self, target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
         let f: Function = Reflect::get(target, &method.into())
             .ok()
             .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| StateError::store(method, &format!("no {method}() on the atomic operation")))?;
+            .ok_or_else(|| StateError::store(method, &format!("the store (or its atomic operation) has no {method}() method")))?;
         f.apply(target, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))
     }
 }
@@ -155,8 +189,8 @@ impl Store for JsStore {
                 if got.is_null() || got.is_undefined() {
                     return Ok(None);
                 }
-                let stamp = Reflect::get(&got, &"versionstamp".into()).unwrap_or(JsValue::NULL);
-                let raw = Reflect::get(&got, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+                let stamp = field(&got, "versionstamp", "get")?;
+                let raw = field(&got, "value", "get")?;
                 if self.caps.kind == StoreKind::DenoKv && stamp.is_null() {
                     return Ok(None);
                 }
@@ -215,18 +249,17 @@ impl Store for JsStore {
         let mut entries = Vec::new();
         loop {
             let step = self.call(&iterator, "next", &[]).await?;
-            if Reflect::get(&step, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            if field(&step, "done", "list")?.is_truthy() {
                 break;
             }
-            let item = Reflect::get(&step, &"value".into()).map_err(|e| StateError::store("list", &message_of(&e)))?;
-            let raw_key: Array = Reflect::get(&item, &"key".into()).ok().and_then(|k| k.dyn_into().ok()).ok_or_else(|| StateError::store("list", "an entry had no key array"))?;
+            let item = field(&step, "value", "list")?;
+            let raw_key: Array = field(&item, "key", "list")?.dyn_into().map_err(|_| StateError::store("list", "an entry had no key array"))?;
             let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false };
-            let raw = Reflect::get(&item, &"value".into()).unwrap_or(JsValue::NULL);
-            let value = self.stored_value(&key, &raw)?;
-            let versionstamp = Reflect::get(&item, &"versionstamp".into()).ok().and_then(|v| v.as_string()).unwrap_or_else(|| content_stamp(&value));
+            let value = self.stored_value(&key, &field(&item, "value", "list")?)?;
+            let versionstamp = field(&item, "versionstamp", "list")?.as_string().unwrap_or_else(|| content_stamp(&value));
             entries.push((key, Entry { value, versionstamp }));
         }
-        let next = Reflect::get(&iterator, &"cursor".into()).ok().and_then(|c| c.as_string()).filter(|c| !c.is_empty());
+        let next = field(&iterator, "cursor", "list")?.as_string().filter(|c| !c.is_empty());
         let cursor = if entries.len() == limit { next } else { None };
         Ok(ListPage { entries, cursor })
     }

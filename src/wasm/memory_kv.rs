@@ -6,7 +6,7 @@ use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::memory::MemoryStore;
 use crate::store::{Check, Mutation};
-use crate::wasm::convert::{js_to_json, json_to_js, object};
+use crate::wasm::convert::{js_to_json, json_to_js, object, well_formed};
 use crate::wasm::env::JsClock;
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use js_sys::{Array, Reflect};
@@ -36,7 +36,13 @@ pub struct EmbeddedEngine {
 }
 
 fn key_from_js(value: &JsValue, argument: &str) -> Result<Key> {
-    if let Some(s) = value.as_string() {
+    let part = |p: &JsValue| -> Result<Option<String>> {
+        if p.is_string() && !well_formed(p) {
+            return Err(StateError::invalid(argument, "holds a lone surrogate; key parts must be well-formed Unicode"));
+        }
+        Ok(p.as_string())
+    };
+    if let Some(s) = part(value)? {
         return Ok(Key::parts([s]));
     }
     if !Array::is_array(value) {
@@ -44,8 +50,8 @@ fn key_from_js(value: &JsValue, argument: &str) -> Result<Key> {
     }
     let parts: Array = value.clone().into();
     let mut out = Vec::with_capacity(parts.length() as usize);
-    for part in parts.iter() {
-        match part.as_string() {
+    for p in parts.iter() {
+        match part(&p)? {
             Some(s) => out.push(s),
             None => return Err(StateError::invalid(argument, "may only hold strings in the embedded store")),
         }
@@ -56,6 +62,39 @@ fn key_from_js(value: &JsValue, argument: &str) -> Result<Key> {
     let key = Key { parts: out, text: false };
     key.check_size()?;
     Ok(key)
+}
+
+fn parse_commit(checks: &Array, mutations: &Array) -> Result<(Vec<Check>, Vec<Mutation>)> {
+    let mut parsed_checks = Vec::with_capacity(checks.length() as usize);
+    for (i, c) in checks.iter().enumerate() {
+        let key = key_from_js(&field(&c, "key"), &format!("checks[{i}].key"))?;
+        let stamp = field(&c, "versionstamp");
+        let versionstamp = if stamp.is_null() || stamp.is_undefined() {
+            None
+        } else {
+            Some(stamp.as_string().ok_or_else(|| StateError::invalid(&format!("checks[{i}].versionstamp"), "must be a string or null"))?)
+        };
+        parsed_checks.push(Check { key, versionstamp });
+    }
+    let mut parsed = Vec::with_capacity(mutations.length() as usize);
+    for (i, m) in mutations.iter().enumerate() {
+        let key = key_from_js(&field(&m, "key"), &format!("mutations[{i}].key"))?;
+        match field(&m, "type").as_string().as_deref() {
+            Some("set") => {
+                let value = js_to_json(&field(&m, "value"), "value")?;
+                crate::values::check_value_size("value", &value)?;
+                let expire_in_ms = match field(&m, "expireIn").as_f64() {
+                    Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
+                    Some(_) => return Err(StateError::invalid("expireIn", "must be a non-negative number of milliseconds")),
+                    None => None,
+                };
+                parsed.push(Mutation::Set { key, value, expire_in_ms });
+            }
+            Some("delete") => parsed.push(Mutation::Delete { key }),
+            _ => return Err(StateError::invalid(&format!("mutations[{i}].type"), "must be 'set' or 'delete'")),
+        }
+    }
+    Ok((parsed_checks, parsed))
 }
 
 fn key_to_js(key: &Key) -> JsValue {
@@ -106,37 +145,8 @@ impl EmbeddedEngine {
     /// or `{ok: false}`. Checks are `{key, versionstamp}`; mutations are
     /// `{type: 'set', key, value, expireIn?}` or `{type: 'delete', key}`.
     pub fn commit(&self, checks: Array, mutations: Array) -> JsResult<JsValue> {
-        let mut parsed_checks = Vec::with_capacity(checks.length() as usize);
-        for (i, c) in checks.iter().enumerate() {
-            let key = key_from_js(&field(&c, "key"), &format!("checks[{i}].key")).js()?;
-            let stamp = field(&c, "versionstamp");
-            let versionstamp = if stamp.is_null() || stamp.is_undefined() {
-                None
-            } else {
-                Some(stamp.as_string().ok_or_else(|| StateError::invalid(&format!("checks[{i}].versionstamp"), "must be a string or null")).js()?)
-            };
-            parsed_checks.push(Check { key, versionstamp });
-        }
-        let mut parsed = Vec::with_capacity(mutations.length() as usize);
-        for (i, m) in mutations.iter().enumerate() {
-            let key = key_from_js(&field(&m, "key"), &format!("mutations[{i}].key")).js()?;
-            match field(&m, "type").as_string().as_deref() {
-                Some("set") => {
-                    let value = js_to_json(&field(&m, "value"), "value").js()?;
-                    crate::values::check_value_size("value", &value).js()?;
-                    let expire = field(&m, "expireIn");
-                    let expire_in_ms = match expire.as_f64() {
-                        Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
-                        Some(_) => return Err(crate::wasm::errors::to_js(StateError::invalid("expireIn", "must be a non-negative number of milliseconds"))),
-                        None => None,
-                    };
-                    parsed.push(Mutation::Set { key, value, expire_in_ms });
-                }
-                Some("delete") => parsed.push(Mutation::Delete { key }),
-                _ => return Err(crate::wasm::errors::to_js(StateError::invalid(&format!("mutations[{i}].type"), "must be 'set' or 'delete'"))),
-            }
-        }
-        Ok(match self.store.commit_now(&parsed_checks, &parsed) {
+        let (checks, mutations) = parse_commit(&checks, &mutations).js()?;
+        Ok(match self.store.commit_now(&checks, &mutations) {
             Some(stamp) => object(&[("ok", JsValue::TRUE), ("versionstamp", JsValue::from_str(&stamp))]),
             None => object(&[("ok", JsValue::FALSE)]),
         })

@@ -145,7 +145,7 @@ impl StateService {
         })
     }
 
-    /// The fencing token of a lock this instance holds, else null.
+    /// The fencing token of a lock this instance holds, else undefined.
     #[wasm_bindgen(js_name = "getLockToken")]
     pub fn get_lock_token(&self, lock_name: &str) -> Option<f64> {
         self.inner.locks.held(lock_name).map(|h| h.fencing_token as f64)

@@ -187,3 +187,18 @@ test('records other code wrote into Deno KV with a Date or BigInt stay readable'
     assert.equal(await s.isFileProcessed(kv, 'd.csv', 'wf'), true);
   });
 });
+
+test('a store answering in the wrong shape is a store failure, not "absent"', async () => {
+  const odd = { get: async () => 42, set: async () => {}, delete: async () => {}, atomic() {}, list() {} };
+  await assert.rejects(new StateService(silent).isFileProcessed(odd, 'a.csv'), { code: 'STORE_UNAVAILABLE' });
+});
+
+test('openKv reports a path it cannot open as STORE_UNAVAILABLE', async () => {
+  const { openKv } = await import('connector-state');
+  await assert.rejects(openKv('/nonexistent-dir/x/state.sqlite'), (e) => e instanceof StateError && e.code === 'STORE_UNAVAILABLE');
+});
+
+test('the embedded store refuses key parts with lone surrogates', async () => {
+  const { kv } = await storeKinds.embedded();
+  await assert.rejects(kv.set(['a\uD800'], 1), { code: 'INVALID_ARGUMENT' });
+});

@@ -113,3 +113,12 @@ test('VersoriKVAdapter over the embedded store and over Deno KV keeps exact chec
     kv.close();
   }
 });
+
+test('an adapter around an adapter reads and writes the innermost store', async () => {
+  const { openKv } = fakeVersoriContext();
+  const raw = openKv(':project:');
+  const outer = new VersoriKVAdapter(new VersoriKVAdapter(raw));
+  await outer.set(['k'], { n: 1 });
+  assert.deepEqual(await raw.get(['k']), { n: 1 });
+  assert.deepEqual((await outer.get(['k'])).value, { n: 1 });
+});
