@@ -160,6 +160,25 @@ pub fn check_prefix(prefix: &str) -> Result<()> {
     check_name("prefix", prefix)
 }
 
+// ---- Checkpoints (ours) ----
+
+const CHECKPOINT: &str = "cs:checkpoint";
+
+/// The manifest: what the live checkpoint is and where its payload sits.
+pub fn checkpoint_manifest(namespace: &str, name: &str) -> Key {
+    Key::parts([CHECKPOINT, namespace, name])
+}
+
+/// Generations of chunks that may be in the store but are not live: saves
+/// in flight, interrupted saves, and superseded checkpoints not yet swept.
+pub fn checkpoint_pending(namespace: &str, name: &str) -> Key {
+    Key::parts([CHECKPOINT, namespace, name, "pending"])
+}
+
+pub fn checkpoint_chunk(namespace: &str, name: &str, generation: &str, index: usize) -> Key {
+    Key::parts([CHECKPOINT, namespace, name, "chunk", generation, &format!("{index:05}")])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! [`store::Store`] and [`clock::Clock`] traits, so it runs natively in
 //! `cargo test`. Only `wasm` touches JavaScript.
 
+pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod files;

@@ -99,6 +99,28 @@ pub trait Store {
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool>;
 }
 
+/// A borrowed store is a store: wrappers can sit over one without owning it.
+impl<S: Store> Store for &S {
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        (**self).get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
+        (**self).set(key, value, expire_in_ms).await
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        (**self).delete(key).await
+    }
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        (**self).list(prefix, limit, cursor).await
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        (**self).atomic(checks, mutations).await
+    }
+}
+
 /// How many times a read-modify-write retries after losing a race before it
 /// gives up with CONFLICT.
 pub const MAX_CAS_ATTEMPTS: usize = 64;

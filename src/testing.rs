@@ -137,3 +137,82 @@ impl<S: Store> Store for NoCas<S> {
         emulate_atomic(self, checks, mutations).await
     }
 }
+
+/// A process that dies during a save: the first `survive` writes (set,
+/// delete, atomic) go through, the next one fails (after landing, when
+/// `applied`), and every call after that fails.
+pub struct CrashAfterWrites<S> {
+    inner: S,
+    survive: usize,
+    applied: bool,
+    writes: Cell<usize>,
+    crashed: Cell<bool>,
+    switched: Cell<bool>,
+}
+
+impl<S> CrashAfterWrites<S> {
+    pub fn new(inner: S, survive: usize, applied: bool) -> Self {
+        CrashAfterWrites { inner, survive, applied, writes: Cell::new(0), crashed: Cell::new(false), switched: Cell::new(false) }
+    }
+    pub fn crashed(&self) -> bool {
+        self.crashed.get()
+    }
+    /// Whether an atomic write that set a checkpoint manifest landed.
+    pub fn switched(&self) -> bool {
+        self.switched.get()
+    }
+    fn alive(&self, op: &str) -> Result<()> {
+        if self.crashed.get() {
+            return Err(StateError::store(op, "the process crashed"));
+        }
+        Ok(())
+    }
+    /// Ok(true): write and report success; Ok(false): write, then fail.
+    fn write(&self, op: &str) -> Result<bool> {
+        self.alive(op)?;
+        let n = self.writes.get();
+        self.writes.set(n + 1);
+        if n < self.survive {
+            return Ok(true);
+        }
+        self.crashed.set(true);
+        if self.applied {
+            Ok(false)
+        } else {
+            Err(StateError::store(op, "the process crashed"))
+        }
+    }
+}
+
+impl<S: Store> Store for CrashAfterWrites<S> {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.alive("get")?;
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
+        let report = self.write("set")?;
+        self.inner.set(key, value, expire_in_ms).await?;
+        if report { Ok(()) } else { Err(StateError::store("set", "the process crashed after writing")) }
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        let report = self.write("delete")?;
+        self.inner.delete(key).await?;
+        if report { Ok(()) } else { Err(StateError::store("delete", "the process crashed after writing")) }
+    }
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        self.alive("list")?;
+        self.inner.list(prefix, limit, cursor).await
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        let report = self.write("atomic")?;
+        let ok = self.inner.atomic(checks, mutations).await?;
+        let manifest = |m: &Mutation| matches!(m, Mutation::Set { key, .. } if key.parts.len() == 3 && key.parts[0] == "cs:checkpoint");
+        if ok && mutations.iter().any(manifest) {
+            self.switched.set(true);
+        }
+        if report { Ok(ok) } else { Err(StateError::store("atomic", "the process crashed after writing")) }
+    }
+}
