@@ -1,7 +1,17 @@
 // What every entry point exports once the wasm module is initialised.
 import { FileTracker } from '../pkg/connector_state.js';
 
-export { StateService, FileTracker, VersoriKVAdapter, describeStore } from '../pkg/connector_state.js';
+export {
+  StateService,
+  FileTracker,
+  VersoriKVAdapter,
+  CheckpointStore,
+  Checkpoint,
+  PeriodicSaver,
+  describeStore,
+  encodeState,
+  decodeState,
+} from '../pkg/connector_state.js';
 export { StateError } from './errors.mjs';
 export { MemoryKv } from './memory.mjs';
 

@@ -291,3 +291,112 @@ export function openKv(path: string): Promise<DenoKvLike | MemoryKv>;
 
 /** What a KV handle can do: `{kind, compareAndSet, list, expiry, guarantee}`. */
 export function describeStore(kv: KvHandle): StoreCapabilities;
+
+// ---- Checkpoints ----
+
+/** What checkpoints (and `encodeState`) can hold: JSON plus Map, Set, Date,
+ *  BigInt, undefined, NaN, ±Infinity and -0, nested freely. */
+export type StateValue =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | Date
+  | StateValue[]
+  | Map<StateValue, StateValue>
+  | Set<StateValue>
+  | { [key: string]: StateValue };
+
+/** Where a run stands; kept in the manifest (at most 2,048 bytes as JSON). */
+export interface CheckpointProgress {
+  position?: number | string;
+  processed?: number;
+  [key: string]: JsonValue | undefined;
+}
+
+export interface CheckpointMeta {
+  version: number | string;
+  sequence: number;
+  savedAt: string;
+  ageMs: number;
+  progress: CheckpointProgress | null;
+  /** UTF-8 bytes of the payload as JSON. */
+  bytes: number;
+  /** 0 when the payload sits inside the manifest. */
+  chunks: number;
+}
+
+export type CheckpointLoadResult<T> =
+  | ({ found: true; reason: null; data: T } & CheckpointMeta)
+  | { found: false; reason: 'missing'; data: null }
+  | ({ found: false; reason: 'version-mismatch'; data: null; expectedVersion: number | string } & CheckpointMeta)
+  | ({ found: false; reason: 'expired'; data: null; maxAgeMs: number } & CheckpointMeta)
+  | { found: false; reason: 'corrupt'; data: null; code: 'CORRUPT_STATE'; key: string[]; message: string; error: StateError };
+
+export interface CheckpointSaveResult {
+  sequence: number;
+  savedAt: string;
+  bytes: number;
+  chunks: number;
+  /** False when old chunks could not be deleted yet; the next save retries. */
+  swept: boolean;
+}
+
+export interface ResumeResult<T> {
+  /** True when a valid checkpoint was loaded. */
+  resumed: boolean;
+  /** progress.position of the checkpoint, else 0. */
+  position: number | string;
+  /** progress.processed of the checkpoint, else 0. */
+  processed: number;
+  data: T | null;
+  reason: CheckpointLoadResult<T>['reason'];
+  checkpoint: CheckpointLoadResult<T>;
+}
+
+export interface CheckpointOptions {
+  /** Your schema version (default 1); a checkpoint of another version is not returned. */
+  version?: number | string;
+  /** Ignore checkpoints saved longer ago than this. */
+  maxAgeMs?: number;
+}
+
+/** Checkpoints in one store under one namespace (default 'default'). */
+export class CheckpointStore {
+  constructor(kv: KvHandle, options?: string | { namespace?: string; log?: Logger });
+  readonly namespace: string;
+  capabilities(): StoreCapabilities;
+  open<T = unknown>(name: string, options?: CheckpointOptions): Checkpoint<T>;
+}
+
+export class Checkpoint<T = unknown> {
+  private constructor();
+  readonly name: string;
+  readonly namespace: string;
+  readonly version: number | string;
+  /** The data only when version, checksums and age check out; else why not. */
+  load(): Promise<CheckpointLoadResult<T>>;
+  /** Rejects with CONFLICT when another run saved since this object last loaded or saved. */
+  save(data: T, progress?: CheckpointProgress): Promise<CheckpointSaveResult>;
+  /** Removes the checkpoint and its chunks; true if there was one. */
+  clear(): Promise<boolean>;
+  resume(): Promise<ResumeResult<T>>;
+  periodic(options: { everyItems?: number; everyMs?: number }): PeriodicSaver<T>;
+}
+
+export class PeriodicSaver<T = unknown> {
+  private constructor();
+  /** Counts one item; saves (and resolves true) every `everyItems` items or `everyMs` ms. */
+  step(data: T | (() => T), progress?: CheckpointProgress): Promise<boolean>;
+  /** Saves now. */
+  flush(data: T, progress?: CheckpointProgress): Promise<CheckpointSaveResult>;
+  /** Items counted since the last save. */
+  readonly unsaved: number;
+}
+
+/** JSON-safe form of `value`: Map, Set, Date, BigInt and friends become tagged objects. */
+export function encodeState(value: StateValue): JsonValue;
+/** The value `encodeState` encoded, also after JSON.stringify/JSON.parse. */
+export function decodeState<T = unknown>(encoded: JsonValue): T;

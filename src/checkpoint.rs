@@ -33,6 +33,9 @@ const FORMAT_VERSION: u64 = 1;
 /// UTF-16 unit). The rest of the 65,536 is left for the fields around it.
 pub const PIECE_BUDGET: usize = 60_000;
 
+/// Progress (position, counts) rides in the manifest, so it stays small.
+pub const MAX_PROGRESS_BYTES: usize = 2_048;
+
 /// Reads of a chunked checkpoint that a concurrent save replaced are
 /// retried this many times before load gives up with CONFLICT.
 const LOAD_ATTEMPTS: usize = 5;
@@ -263,7 +266,8 @@ impl Meta {
 /// The outcome of `load`: the data, or why there is none.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
-    Found { data: Value, meta: Meta },
+    /// `text` is the payload's JSON text, which `data` was parsed from.
+    Found { data: Value, text: String, meta: Meta },
     Missing,
     VersionMismatch { meta: Meta },
     Expired { meta: Meta, max_age_ms: i64 },
@@ -417,7 +421,7 @@ impl Checkpoint {
             return Ok(Attempt::Done(self.corrupt(&self.manifest_key, "the payload does not match its checksum")));
         }
         match serde_json::from_str(&text) {
-            Ok(data) => Ok(Attempt::Done(Loaded::Found { data, meta })),
+            Ok(data) => Ok(Attempt::Done(Loaded::Found { data, text, meta })),
             Err(e) => Ok(Attempt::Done(self.corrupt(&self.manifest_key, &format!("the payload is not valid JSON: {e}")))),
         }
     }
@@ -495,6 +499,12 @@ impl Checkpoint {
 
     /// Saves `data` (any JSON) with `progress` (JSON, null for none).
     pub async fn save<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, data: &Value, progress: &Value) -> Result<Saved> {
+        if progress.to_string().len() > MAX_PROGRESS_BYTES {
+            return Err(StateError::new(
+                ErrorCode::ValueTooLarge,
+                format!("progress takes more than {MAX_PROGRESS_BYTES} bytes as JSON; keep it to a position and a count, and put the rest in the data"),
+            ));
+        }
         let text = data.to_string();
         let current = store.get(&self.manifest_key).await?;
         self.check_known(current.as_ref())?;
@@ -736,7 +746,7 @@ mod tests {
 
     fn found(loaded: Loaded) -> (Value, Meta) {
         match loaded {
-            Loaded::Found { data, meta } => (data, meta),
+            Loaded::Found { data, meta, .. } => (data, meta),
             other => panic!("expected a checkpoint, got {other:?}"),
         }
     }

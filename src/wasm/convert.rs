@@ -4,7 +4,6 @@
 
 use crate::error::{Result, StateError};
 use js_sys::{Array, Object, Reflect};
-use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -24,10 +23,35 @@ pub fn stored_to_json(value: &JsValue, path: &str) -> Result<Value> {
     convert(value, path, 0, Mode::Lenient)
 }
 
+/// For state: Map, Set, Date, BigInt, undefined and non-finite numbers
+/// become tagged objects that [`decode_state`] turns back into themselves,
+/// so they survive stores that keep only JSON.
+pub fn encode_state(value: &JsValue, path: &str) -> Result<Value> {
+    convert(value, path, 0, Mode::Tagged)
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Strict,
     Lenient,
+    Tagged,
+}
+
+/// The property that marks a tagged value. A caller's own `$cs`, `$cs$`, …
+/// keys get one more `$` when encoded and lose it when decoded.
+const TAG: &str = "$cs";
+
+fn tagged(kind: &str, field: Option<(&str, Value)>) -> Value {
+    let mut out = Map::new();
+    out.insert(TAG.into(), Value::String(kind.into()));
+    if let Some((name, value)) = field {
+        out.insert(name.into(), value);
+    }
+    Value::Object(out)
+}
+
+fn is_tag_like(key: &str) -> bool {
+    key.strip_prefix(TAG).is_some_and(|rest| rest.bytes().all(|b| b == b'$'))
 }
 
 fn unsupported(path: &str, what: &str, hint: &str) -> StateError {
@@ -45,6 +69,10 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
         return Ok(Value::Bool(b));
     }
     if let Some(n) = value.as_f64() {
+        if mode == Mode::Tagged && (!n.is_finite() || (n == 0.0 && n.is_sign_negative())) {
+            let text = if n.is_nan() { "NaN" } else if n == 0.0 { "-0" } else if n > 0.0 { "Infinity" } else { "-Infinity" };
+            return Ok(tagged("Number", Some(("value", Value::String(text.into())))));
+        }
         return number(n).ok_or_else(|| unsupported(path, "NaN or Infinity", "store a finite number or null"));
     }
     if value.is_string() {
@@ -54,9 +82,16 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
         return value.as_string().map(Value::String).ok_or_else(|| StateError::invalid(path, "could not be read as a string"));
     }
     if value.is_undefined() {
+        if mode == Mode::Tagged {
+            return Ok(tagged("undefined", None));
+        }
         return Err(unsupported(path, "undefined", "use null, or leave the property out"));
     }
     if value.is_bigint() {
+        if mode == Mode::Tagged {
+            let digits = String::from(js_sys::BigInt::from(value.clone()).to_string(10).unwrap_or_default());
+            return Ok(tagged("BigInt", Some(("value", Value::String(digits)))));
+        }
         if mode == Mode::Lenient {
             return Ok(Value::String(String::from(js_sys::BigInt::from(value.clone()).to_string(10).unwrap_or_default())));
         }
@@ -80,6 +115,30 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
         }
         return Ok(Value::Array(out));
     }
+    if mode == Mode::Tagged {
+        if let Some(date) = value.dyn_ref::<js_sys::Date>() {
+            let iso = if date.get_time().is_finite() { Value::String(String::from(date.to_iso_string())) } else { Value::Null };
+            return Ok(tagged("Date", Some(("iso", iso))));
+        }
+        if let Some(map) = value.dyn_ref::<js_sys::Map>() {
+            let mut entries = Vec::with_capacity(map.size() as usize);
+            for (i, entry) in map.entries().into_iter().enumerate() {
+                let pair: Array = entry.map_err(|_| StateError::invalid(path, "could not be iterated"))?.unchecked_into();
+                let key = convert(&pair.get(0), &format!("{path}[key {i}]"), depth + 1, mode)?;
+                let item = convert(&pair.get(1), &format!("{path}[value {i}]"), depth + 1, mode)?;
+                entries.push(Value::Array(vec![key, item]));
+            }
+            return Ok(tagged("Map", Some(("entries", Value::Array(entries)))));
+        }
+        if let Some(set) = value.dyn_ref::<js_sys::Set>() {
+            let mut values = Vec::with_capacity(set.size() as usize);
+            for (i, item) in set.values().into_iter().enumerate() {
+                let item = item.map_err(|_| StateError::invalid(path, "could not be iterated"))?;
+                values.push(convert(&item, &format!("{path}[item {i}]"), depth + 1, mode)?);
+            }
+            return Ok(tagged("Set", Some(("values", Value::Array(values)))));
+        }
+    }
     let object: &Object = value.unchecked_ref();
     let proto = Object::get_prototype_of(value);
     if !proto.is_null() && !Object::is(&proto, &Object::get_prototype_of(&Object::new())) {
@@ -100,10 +159,15 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
     for key in Object::keys(object).iter() {
         let name = key.as_string().unwrap_or_default();
         let item = Reflect::get(value, &key).map_err(|_| StateError::invalid(&format!("{path}.{name}"), "could not be read (a getter threw)"))?;
-        if item.is_undefined() {
+        if item.is_undefined() && mode != Mode::Tagged {
             continue; // as JSON.stringify does
         }
-        out.insert(name.clone(), convert(&item, &format!("{path}.{name}"), depth + 1, mode)?);
+        let converted = convert(&item, &format!("{path}.{name}"), depth + 1, mode)?;
+        if mode == Mode::Tagged && is_tag_like(&name) {
+            out.insert(format!("{name}$"), converted);
+        } else {
+            out.insert(name, converted);
+        }
     }
     Ok(Value::Object(out))
 }
@@ -126,9 +190,109 @@ fn number(n: f64) -> Option<Value> {
     Number::from_f64(n).map(Value::Number)
 }
 
+/// The value [`encode_state`] encoded. Plain JSON (no tags anywhere) is
+/// handed to `JSON.parse`; anything else is built up here.
+pub fn decode_state(text: &str, value: &Value) -> Result<JsValue> {
+    if !text.contains("\"$cs") {
+        return js_sys::JSON::parse(text).map_err(|_| StateError::invalid("state", "is not valid JSON"));
+    }
+    revive(value, "state", 0)
+}
+
+fn bad_tag(path: &str, problem: &str) -> StateError {
+    StateError::invalid(path, &format!("is not a valid encoded value ({problem})"))
+}
+
+pub fn revive(value: &Value, path: &str, depth: usize) -> Result<JsValue> {
+    if depth > MAX_DEPTH {
+        return Err(StateError::invalid(path, "nests too deep (over 100 levels)"));
+    }
+    match value {
+        Value::Array(items) => {
+            let out = Array::new_with_length(items.len() as u32);
+            for (i, item) in items.iter().enumerate() {
+                out.set(i as u32, revive(item, &format!("{path}[{i}]"), depth + 1)?);
+            }
+            Ok(out.into())
+        }
+        Value::Object(fields) => match fields.get(TAG) {
+            Some(kind) => revive_tag(kind.as_str().unwrap_or(""), fields, path, depth),
+            None => {
+                let out = Object::new();
+                for (name, item) in fields {
+                    let name = if is_tag_like(name) { &name[..name.len() - 1] } else { name.as_str() };
+                    set_own(&out, name, &revive(item, &format!("{path}.{name}"), depth + 1)?);
+                }
+                Ok(out.into())
+            }
+        },
+        other => Ok(json_to_js(other)),
+    }
+}
+
+fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize) -> Result<JsValue> {
+    let text = |field: &str| fields.get(field).and_then(Value::as_str).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
+    let list = |field: &str| fields.get(field).and_then(Value::as_array).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
+    Ok(match kind {
+        "undefined" => JsValue::UNDEFINED,
+        "Number" => JsValue::from_f64(match text("value")? {
+            "NaN" => f64::NAN,
+            "Infinity" => f64::INFINITY,
+            "-Infinity" => f64::NEG_INFINITY,
+            "-0" => -0.0,
+            other => return Err(bad_tag(path, &format!("unknown number {other:?}"))),
+        }),
+        "BigInt" => js_sys::BigInt::new(&JsValue::from_str(text("value")?)).map_err(|_| bad_tag(path, "a BigInt that is not an integer"))?.into(),
+        "Date" => match fields.get("iso") {
+            Some(Value::String(iso)) => js_sys::Date::new(&JsValue::from_str(iso)).into(),
+            Some(Value::Null) => js_sys::Date::new(&JsValue::from_f64(f64::NAN)).into(),
+            _ => return Err(bad_tag(path, "a Date without its iso")),
+        },
+        "Map" => {
+            let map = js_sys::Map::new();
+            for (i, pair) in list("entries")?.iter().enumerate() {
+                let pair = pair.as_array().filter(|p| p.len() == 2).ok_or_else(|| bad_tag(path, "a Map entry that is not a [key, value] pair"))?;
+                map.set(&revive(&pair[0], &format!("{path}[key {i}]"), depth + 1)?, &revive(&pair[1], &format!("{path}[value {i}]"), depth + 1)?);
+            }
+            map.into()
+        }
+        "Set" => {
+            let set = js_sys::Set::new(&JsValue::UNDEFINED);
+            for (i, item) in list("values")?.iter().enumerate() {
+                set.add(&revive(item, &format!("{path}[item {i}]"), depth + 1)?);
+            }
+            set.into()
+        }
+        other => return Err(bad_tag(path, &format!("unknown type tag {other:?}"))),
+    })
+}
+
 pub fn json_to_js(value: &Value) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).unwrap_or(JsValue::NULL)
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(json_to_js).collect::<Array>().into(),
+        Value::Object(fields) => {
+            let out = Object::new();
+            for (name, item) in fields {
+                set_own(&out, name, &json_to_js(item));
+            }
+            out.into()
+        }
+    }
+}
+
+/// `target[name] = value` as an own data property, as JSON.parse makes
+/// it: a `__proto__` key must not replace the object's prototype.
+fn set_own(target: &Object, name: &str, value: &JsValue) {
+    if name == "__proto__" {
+        let descriptor = object(&[("value", value.clone()), ("enumerable", JsValue::TRUE), ("writable", JsValue::TRUE), ("configurable", JsValue::TRUE)]);
+        let _ = Reflect::define_property(target, &JsValue::from_str(name), descriptor.unchecked_ref());
+    } else {
+        let _ = Reflect::set(target, &JsValue::from_str(name), value);
+    }
 }
 
 /// A JS object from `(name, value)` pairs whose values are already JS.

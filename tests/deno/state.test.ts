@@ -47,3 +47,19 @@ Deno.test('openKv() gives the embedded store in Deno', async () => {
   assert(await s.acquireLock('embedded', kv, 1));
   assertEquals(await s.acquireLock('embedded', kv, 1), false);
 });
+
+Deno.test('a 1 MiB checkpoint with a Map round-trips on Deno.openKv', async () => {
+  const kv = await Deno.openKv(':memory:');
+  try {
+    const { CheckpointStore } = await import('connector-state');
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({ id: i, note: `row ${i} é ✓ "q"` }));
+    const data = { rows, index: new Map(rows.slice(0, 100).map((r) => [r.id, new Date(r.id)])) };
+    const saved = await new CheckpointStore(kv).open('big').save(data, { position: 20_000 });
+    assert(saved.bytes > 1024 * 1024 && saved.chunks > 10);
+    const loaded = await new CheckpointStore(kv).open('big').load();
+    assertEquals(loaded.data, data);
+    assertEquals((await new CheckpointStore(kv).open('big', { version: 2 }).load()).reason, 'version-mismatch');
+  } finally {
+    kv.close();
+  }
+});

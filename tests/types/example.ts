@@ -3,6 +3,8 @@
 import { openKv as openDenoKv } from '@deno/kv';
 import {
   StateService, FileTracker, VersoriFileTracker, VersoriKVAdapter, StateError, openKv, describeStore,
+  CheckpointStore, PeriodicSaver, encodeState, decodeState,
+  type CheckpointLoadResult, type CheckpointSaveResult, type ResumeResult, type JsonValue,
   type SyncState, type DailyJob, type LockInfo, type ClaimResult, type StoreCapabilities, type StateErrorCode,
 } from 'connector-state';
 
@@ -54,3 +56,31 @@ export async function workflow(log: { info(m: string, c?: unknown): void; warn(m
 
 // @ts-expect-error a lock name must be a string
 void new StateService().acquireLock(42, {} as never);
+
+// Checkpoints, typed by an interface (no index signature needed).
+interface BatchState { lastId: string; seen: Set<string>; byStore: Map<string, number>; since: Date }
+
+export async function checkpoints(kv: KvHandleForExample): Promise<number | string> {
+  const cp = new CheckpointStore(kv, { namespace: 'import', log: console }).open<BatchState>('orders', { version: 2, maxAgeMs: 86_400_000 });
+  const result: CheckpointLoadResult<BatchState> = await cp.load();
+  if (result.found) {
+    const seen: Set<string> = result.data.seen;
+    const seq: number = result.sequence;
+    void seen; void seq;
+  } else if (result.reason === 'corrupt') {
+    const key: string[] = result.key;
+    void key;
+  }
+  const saved: CheckpointSaveResult = await cp.save({ lastId: 'x', seen: new Set(), byStore: new Map(), since: new Date() }, { position: 3, processed: 30 });
+  void saved;
+  // @ts-expect-error data must match the checkpoint's type
+  await cp.save({ lastId: 1 });
+  const saver: PeriodicSaver<BatchState> = cp.periodic({ everyItems: 10, everyMs: 30_000 });
+  await saver.step(() => ({ lastId: 'y', seen: new Set(), byStore: new Map(), since: new Date() }), { position: 4 });
+  const encoded: JsonValue = encodeState(new Map([[1, 2n]]));
+  const back = decodeState<Map<number, bigint>>(encoded);
+  void back;
+  const resumed: ResumeResult<BatchState> = await cp.resume();
+  return resumed.position;
+}
+type KvHandleForExample = Awaited<ReturnType<typeof openKv>>;

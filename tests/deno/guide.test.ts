@@ -1,0 +1,53 @@
+// The guide's checkpoint code (pattern 3 and "Issue 4: Checkpoint
+// Corruption"), as published, on this package and a Versori-style host.
+import { assert, assertEquals } from './assert.ts';
+import { StateService, VersoriKVAdapter } from 'connector-state';
+import { fakeVersoriContext } from '../js/versori-fake.mjs';
+import { batchProcessingWithCheckpoints } from './guide/pattern-3.ts';
+import { loadCheckpoint, saveCheckpoint } from './guide/issue-4-checkpoint.ts';
+
+const batches = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `batch-${i + 1}`, data: [] }));
+
+Deno.test('guide pattern 3 runs unchanged: saves every 10 batches, clears at the end', async () => {
+  const ctx = fakeVersoriContext();
+  const result: any = await batchProcessingWithCheckpoints.run(ctx, { batches: batches(12) });
+  assertEquals(result.success, true);
+  assertEquals(result.processedRecords, 12 * 50);
+  const messages = ctx.log.entries.map((e: any) => e.message);
+  assert(messages.includes('💾 [Checkpoint] Checkpoint saved at batch 10'));
+  assert(messages.includes('✅ [Checkpoint] All batches processed, checkpoint cleared'));
+  const kv = new VersoriKVAdapter(ctx.openKv(':project:'));
+  assertEquals(await kv.get(['checkpoint:batch-processing']), null);
+  const state = await new StateService().getSyncState(kv, 'batch-processing');
+  assertEquals(state.lastProcessedFile, 'batch-processing-complete');
+});
+
+Deno.test('guide pattern 3 runs unchanged: resumes from a saved checkpoint', async () => {
+  const ctx = fakeVersoriContext();
+  const kv = new VersoriKVAdapter(ctx.openKv(':project:'));
+  await new StateService().updateSyncState(kv, [{ fileName: 'earlier.csv', lastModified: '2026-01-01T00:00:00.000Z' }], 'batch-processing');
+  await kv.set(['checkpoint:batch-processing'], { currentBatch: 10, totalBatches: 12, processedRecords: 500, lastProcessedId: 'batch-10', startTime: '2026-01-01T00:00:00.000Z' });
+  const result: any = await batchProcessingWithCheckpoints.run(ctx, { batches: batches(12) });
+  assertEquals(result.processedRecords, 500 + 2 * 50);
+  const messages = ctx.log.entries.map((e: any) => e.message);
+  assert(messages.includes('♻️ [Checkpoint] Resuming from checkpoint'));
+  assert(messages.includes('🚀 [Processing] Processing batch 11/12'));
+  assert(!messages.includes('🚀 [Processing] Processing batch 10/12'));
+});
+
+Deno.test('guide "Issue 4" versioned checkpoints run unchanged', async () => {
+  const ctx = fakeVersoriContext();
+  const kv = new VersoriKVAdapter(ctx.openKv(':project:'));
+  const key = ['checkpoint', 'orders'];
+  assertEquals(await loadCheckpoint(kv, key), null);
+  await saveCheckpoint(kv, key, { currentBatch: 3, lastProcessedId: 'o-3' });
+  assertEquals(await loadCheckpoint(kv, key), { currentBatch: 3, lastProcessedId: 'o-3' });
+  await kv.set(key, { version: 2, data: { currentBatch: 9 }, savedAt: new Date().toISOString() });
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    assertEquals(await loadCheckpoint(kv, key), null);
+  } finally {
+    console.warn = warn;
+  }
+});
