@@ -33,6 +33,13 @@ const FORMAT_VERSION: u64 = 1;
 /// UTF-16 unit). The rest of the 65,536 is left for the fields around it.
 pub const PIECE_BUDGET: usize = 60_000;
 
+/// Chunks written per atomic operation: 12 × 60,000 bytes stays under
+/// Deno KV's 800 KiB per atomic write. One write per batch instead of one
+/// per chunk is what makes a large save fast on a store that syncs to disk.
+const CHUNKS_PER_WRITE: usize = 12;
+/// Deletes per atomic operation (Deno KV allows 1,000 mutations).
+const DELETES_PER_WRITE: usize = 500;
+
 /// Progress (position, counts) rides in the manifest, so it stays small.
 pub const MAX_PROGRESS_BYTES: usize = 2_048;
 
@@ -547,8 +554,15 @@ impl Checkpoint {
         } else {
             let ours = Generation { id: random_id()?, chunks: pieces.len() };
             let stamp = self.announce(store, pending.as_ref(), &garbage, &ours).await?;
-            for (i, piece) in pieces.iter().enumerate() {
-                store.set(&self.chunk_key(&ours.id, i), &Value::String(piece.to_string()), None).await?;
+            let writes: Vec<Mutation> = pieces
+                .iter()
+                .enumerate()
+                .map(|(i, piece)| Mutation::Set { key: self.chunk_key(&ours.id, i), value: Value::String(piece.to_string()), expire_in_ms: None })
+                .collect();
+            for batch in writes.chunks(CHUNKS_PER_WRITE) {
+                if !store.atomic(&[], batch).await? {
+                    return Err(StateError::store("atomic", "the store refused an unconditional write of checkpoint chunks"));
+                }
             }
             manifest.body = Body::Chunked { generation: ours.id.clone(), crcs: pieces.iter().map(|p| crc_hex(p)).collect() };
             (Check { key: self.pending_key.clone(), versionstamp: Some(stamp) }, Some(ours))
@@ -605,8 +619,9 @@ impl Checkpoint {
     }
 
     async fn delete_chunks<S: Store>(&self, store: &S, generation: &Generation) -> Result<()> {
-        for i in 0..generation.chunks {
-            store.delete(&self.chunk_key(&generation.id, i)).await?;
+        let deletes: Vec<Mutation> = (0..generation.chunks).map(|i| Mutation::Delete { key: self.chunk_key(&generation.id, i) }).collect();
+        for batch in deletes.chunks(DELETES_PER_WRITE) {
+            store.atomic(&[], batch).await?;
         }
         Ok(())
     }
@@ -900,7 +915,7 @@ mod tests {
             let (now, _) = found(block_on(checkpoint(1).load(&memory, &*clock, &NoLog)).unwrap());
             if result.is_ok() && !store.crashed() {
                 assert_eq!(now, new);
-                assert!(k > 5, "a chunked save takes several writes");
+                assert!(k >= 4, "a chunked save takes several writes");
                 break;
             }
             assert!(now == old || now == new, "k={k}: a mix of checkpoints was returned");

@@ -27,7 +27,58 @@ pub fn stored_to_json(value: &JsValue, path: &str) -> Result<Value> {
 /// become tagged objects that [`decode_state`] turns back into themselves,
 /// so they survive stores that keep only JSON.
 pub fn encode_state(value: &JsValue, path: &str) -> Result<Value> {
+    // Plain JSON encodes as itself: let the engine's JSON.stringify check
+    // and serialise it in one call, instead of a boundary crossing per node.
+    if let Some(text) = plain_json(value).as_string() {
+        if let Ok(parsed) = serde_json::from_str(&text) {
+            return Ok(parsed);
+        }
+    }
     convert(value, path, 0, Mode::Tagged)
+}
+
+#[wasm_bindgen(inline_js = r#"
+const TAG_LIKE = /^\$cs\$*$/;
+/** JSON text of `value` if it is plain JSON (what encodeState would leave
+ *  unchanged), else undefined. */
+export function plainJson(value) {
+  let plain = true;
+  function check(key, v) {
+    if (!plain) return undefined;
+    const raw = this[key];
+    switch (typeof raw) {
+      case 'string':
+      case 'boolean':
+        return v;
+      case 'number':
+        if (!Number.isFinite(raw) || Object.is(raw, -0)) plain = false;
+        return v;
+      case 'object': {
+        if (raw === null || Array.isArray(raw)) return v;
+        const proto = Object.getPrototypeOf(raw);
+        if ((proto !== Object.prototype && proto !== null) || typeof raw.toJSON === 'function') {
+          plain = false;
+          return undefined;
+        }
+        for (const name of Object.keys(raw)) if (TAG_LIKE.test(name)) plain = false;
+        return v;
+      }
+      default:
+        plain = false;
+        return undefined;
+    }
+  }
+  try {
+    const text = JSON.stringify(value, check);
+    return plain ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = plainJson)]
+    fn plain_json(value: &JsValue) -> JsValue;
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -152,7 +152,7 @@ test('a chunked save that dies after any write never leaves a partial checkpoint
       assert.equal(chunkGenerations.size, 1, `k=${k}: chunks of ${chunkGenerations.size} generations remain`);
       assert.deepEqual(await keysUnder(kv, ['cs:checkpoint', 'default', 'job', 'pending']), [], `k=${k}`);
     }
-    assert.ok(k > 8, `the save took ${k} writes`);
+    assert.ok(k >= 4, `the save took ${k} writes`);
   });
 });
 
