@@ -160,6 +160,39 @@ pub fn check_prefix(prefix: &str) -> Result<()> {
     check_name("prefix", prefix)
 }
 
+// ---- VersoriIndexedFileTracker / IndexedFileTracker ----
+
+/// 0.1.56's record key, `{prefix}:processed-files:{name}` (not sanitized),
+/// used on stores that cannot list, where 0.1.56's records live.
+pub fn indexed_record_text(prefix: &str, name: &str) -> Key {
+    Key::text(format!("{prefix}:processed-files:{name}"))
+}
+
+/// The record key on stores that list by prefix: the same text split in
+/// two parts, so that one prefix lists exactly one tracker's files.
+pub fn indexed_record_parts(prefix: &str, name: &str) -> Key {
+    Key::parts([indexed_records_prefix(prefix), name.to_string()])
+}
+
+pub fn indexed_records_prefix(prefix: &str) -> String {
+    format!("{prefix}:processed-files")
+}
+
+/// 0.1.56's one index of names, shared by every prefix.
+pub fn legacy_file_index() -> Key {
+    Key::text("fc-sdk:file-index")
+}
+
+/// Our index on stores that cannot list: a head with the page count, and
+/// pages of `[name, record]` entries, per prefix.
+pub fn file_index_head(prefix: &str) -> Key {
+    Key::parts(["cs:file-index", prefix, "head"])
+}
+
+pub fn file_index_page(prefix: &str, page: usize) -> Key {
+    Key::parts(["cs:file-index", prefix, "page", &format!("{page:06}")])
+}
+
 // ---- Checkpoints (ours) ----
 
 const CHECKPOINT: &str = "cs:checkpoint";

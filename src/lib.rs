@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod files;
 pub mod ids;
+pub mod indexed;
 pub mod keys;
 pub mod locks;
 pub mod log;
