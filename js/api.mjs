@@ -1,9 +1,10 @@
 // What every entry point exports once the wasm module is initialised.
-import { FileTracker } from '../pkg/connector_state.js';
+import { FileTracker, IndexedFileTracker } from '../pkg/connector_state.js';
 
 export {
   StateService,
   FileTracker,
+  IndexedFileTracker,
   VersoriKVAdapter,
   CheckpointStore,
   Checkpoint,
@@ -31,5 +32,42 @@ export class VersoriFileTracker extends FileTracker {
   }
   setLastProcessedFile(fileName) {
     return this.setLastProcessed(fileName);
+  }
+}
+
+/** fc-connect-sdk 0.1.56's VersoriIndexedFileTracker: same constructor,
+ *  methods and return shapes, on IndexedFileTracker. */
+export class VersoriIndexedFileTracker extends IndexedFileTracker {
+  constructor(kv, prefix = 'fc-sdk') {
+    super(kv, { prefix });
+  }
+  async markFileProcessed(fileName, metadata) {
+    await this.mark(fileName, metadata);
+  }
+  async removeProcessedFile(fileName) {
+    await this.remove(fileName);
+  }
+  /** Every file as `{ fileName, key, metadata }`, metadata being the stored
+   *  record `{ processedAt, ...metadata }`. */
+  async listProcessedFiles() {
+    const files = [];
+    let cursor = null;
+    do {
+      const page = await this.list({ limit: 1000, cursor });
+      for (const f of page.files) {
+        files.push({ fileName: f.fileName, key: this.legacyKey(f.fileName), metadata: { processedAt: f.processedAt, ...f.metadata } });
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    return files;
+  }
+  /** Deletes this prefix's files (only this prefix's): `{ success, failed }`. */
+  async clearAllProcessedFiles() {
+    const { deleted, failed } = await this.clear();
+    return { success: deleted, failed };
+  }
+  async getStats() {
+    const s = await this.stats();
+    return { totalFiles: s.totalFiles, totalRecords: s.totalRecords, oldestFile: s.oldest?.fileName, newestFile: s.newest?.fileName };
   }
 }

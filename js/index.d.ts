@@ -400,3 +400,88 @@ export class PeriodicSaver<T = unknown> {
 export function encodeState(value: StateValue): JsonValue;
 /** The value `encodeState` encoded, also after JSON.stringify/JSON.parse. */
 export function decodeState<T = unknown>(encoded: JsonValue): T;
+
+// ---- Indexed file tracking ----
+
+export interface IndexedFile {
+  fileName: string;
+  processedAt: string | null;
+  /** What was passed to mark(), as given. */
+  metadata: JsonObject;
+}
+
+export interface ListFilesOptions {
+  /** Files per page, 1–10,000 (default 100). */
+  limit?: number;
+  /** The cursor of the previous page. */
+  cursor?: string | null;
+  /** Processed at or after this time. */
+  since?: Date | string | number;
+  /** Processed before this time. */
+  until?: Date | string | number;
+  namePrefix?: string;
+}
+
+export interface FilePage {
+  files: IndexedFile[];
+  /** null when there is nothing more. */
+  cursor: string | null;
+}
+
+export interface FileStats {
+  totalFiles: number;
+  /** Sum of the numeric `recordCount` metadata. */
+  totalRecords: number;
+  oldest: { fileName: string; processedAt: string } | null;
+  newest: { fileName: string; processedAt: string } | null;
+}
+
+export interface RemovedFiles {
+  scanned: number;
+  deleted: number;
+  failed: number;
+}
+
+export interface IndexVerification {
+  /** 'list': the store lists records itself; 'index': our paged index (stores that cannot list). */
+  mode: 'list' | 'index';
+  consistent: boolean;
+  indexed: number;
+  /** Indexed names whose record is gone (a crash between the two writes). */
+  stale: string[];
+  duplicates: string[];
+  /** Names in fc-connect-sdk 0.1.56's index with records our index lacks. */
+  missing: string[];
+}
+
+/** Processed files under a prefix, listable at any scale. */
+export class IndexedFileTracker {
+  constructor(kv: KvHandle, options?: string | { prefix?: string; log?: Logger });
+  readonly prefix: string;
+  capabilities(): StoreCapabilities;
+  mark(fileName: string, metadata?: JsonObject): Promise<void>;
+  isProcessed(fileName: string): Promise<boolean>;
+  get(fileName: string): Promise<IndexedFile | null>;
+  /** True if there was a record. */
+  remove(fileName: string): Promise<boolean>;
+  list(options?: ListFilesOptions): Promise<FilePage>;
+  stats(): Promise<FileStats>;
+  /** Deletes files processed before the cutoff, `batchSize` (default 100) per write. */
+  cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
+  /** Deletes every file of this prefix (no other prefix's). */
+  clear(options?: { batchSize?: number }): Promise<RemovedFiles>;
+  verify(): Promise<IndexVerification>;
+  rebuild(): Promise<{ removed: number; added: number }>;
+  /** The key fc-connect-sdk 0.1.56 gave this file. */
+  legacyKey(fileName: string): string;
+}
+
+/** fc-connect-sdk 0.1.56's VersoriIndexedFileTracker: same constructor, methods and return shapes. */
+export class VersoriIndexedFileTracker extends IndexedFileTracker {
+  constructor(kv: KvHandle, prefix?: string);
+  markFileProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
+  removeProcessedFile(fileName: string): Promise<void>;
+  listProcessedFiles(): Promise<Array<{ fileName: string; key: string; metadata: JsonObject & { processedAt?: string } }>>;
+  clearAllProcessedFiles(): Promise<{ success: number; failed: number }>;
+  getStats(): Promise<{ totalFiles: number; totalRecords: number; oldestFile?: string; newestFile?: string }>;
+}

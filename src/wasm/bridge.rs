@@ -259,8 +259,8 @@ impl Store for JsStore {
             let versionstamp = field(&item, "versionstamp", "list")?.as_string().unwrap_or_else(|| content_stamp(&value));
             entries.push((key, Entry { value, versionstamp }));
         }
-        let next = field(&iterator, "cursor", "list")?.as_string().filter(|c| !c.is_empty());
-        let cursor = if entries.len() == limit { next } else { None };
+        // Deno KV throws on `cursor` before the first entry: read it only when a next page may exist.
+        let cursor = if entries.len() == limit { field(&iterator, "cursor", "list")?.as_string().filter(|c| !c.is_empty()) } else { None };
         Ok(ListPage { entries, cursor })
     }
 

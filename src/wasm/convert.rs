@@ -12,7 +12,17 @@ const MAX_DEPTH: usize = 100;
 
 /// Strict: for what callers hand us to store.
 pub fn js_to_json(value: &JsValue, path: &str) -> Result<Value> {
-    convert(value, path, 0, Mode::Strict)
+    fast_json(value).map_or_else(|| convert(value, path, 0, Mode::Strict), Ok)
+}
+
+/// Plain JSON objects and arrays cross the boundary as one string (one
+/// JSON.stringify call), not one call per node; None for anything else,
+/// which the walk then handles (and names the path of what is wrong).
+fn fast_json(value: &JsValue) -> Option<Value> {
+    if !value.is_object() {
+        return None;
+    }
+    serde_json::from_str(&plain_json(value).as_string()?).ok()
 }
 
 /// Lenient: for what a store hands back. Deno KV keeps structured values,
@@ -20,17 +30,16 @@ pub fn js_to_json(value: &JsValue, path: &str) -> Result<Value> {
 /// a BigInt (read as its decimal string); refusing them would turn a
 /// readable record into an error.
 pub fn stored_to_json(value: &JsValue, path: &str) -> Result<Value> {
-    convert(value, path, 0, Mode::Lenient)
+    fast_json(value).map_or_else(|| convert(value, path, 0, Mode::Lenient), Ok)
 }
 
 /// For state: Map, Set, Date, BigInt, undefined and non-finite numbers
 /// become tagged objects that [`decode_state`] turns back into themselves,
 /// so they survive stores that keep only JSON.
 pub fn encode_state(value: &JsValue, path: &str) -> Result<Value> {
-    // Plain JSON encodes as itself: let the engine's JSON.stringify check
-    // and serialise it in one call, instead of a boundary crossing per node.
-    if let Some(text) = plain_json(value).as_string() {
-        if let Ok(parsed) = serde_json::from_str(&text) {
+    // Plain JSON encodes as itself.
+    if value.is_object() {
+        if let Some(parsed) = fast_json(value) {
             return Ok(parsed);
         }
     }
@@ -324,14 +333,9 @@ pub fn json_to_js(value: &Value) -> JsValue {
         Value::Bool(b) => JsValue::from_bool(*b),
         Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
         Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => items.iter().map(json_to_js).collect::<Array>().into(),
-        Value::Object(fields) => {
-            let out = Object::new();
-            for (name, item) in fields {
-                set_own(&out, name, &json_to_js(item));
-            }
-            out.into()
-        }
+        // One string and one JSON.parse, which also keeps a "__proto__" key
+        // an own property.
+        structured => js_sys::JSON::parse(&structured.to_string()).unwrap_or(JsValue::NULL),
     }
 }
 

@@ -9,5 +9,6 @@ pub mod convert;
 pub mod env;
 pub mod errors;
 pub mod file_tracker;
+pub mod indexed;
 pub mod memory_kv;
 pub mod state_service;

@@ -51,3 +51,20 @@ Deno.test('guide "Issue 4" versioned checkpoints run unchanged', async () => {
     console.warn = warn;
   }
 });
+
+Deno.test('guide pattern 6 runs unchanged: process, list, stats, remove, cleanup', async () => {
+  const { indexedFileTracking } = await import('./guide/pattern-6.ts');
+  const ctx = fakeVersoriContext();
+  const run = (data: Record<string, unknown>) => indexedFileTracking.run(ctx, data) as Promise<any>;
+  assertEquals(await run({ operation: 'process', files: ['a.csv', 'b.csv', 'c.csv'] }), { success: true, processed: 3 });
+  const listed = await run({ operation: 'list' });
+  assertEquals(listed.files.map((f: any) => f.name), ['a.csv', 'b.csv', 'c.csv']);
+  assert(listed.files.every((f: any) => typeof f.processedAt === 'string' && f.recordCount >= 100));
+  const { stats } = await run({ operation: 'stats' });
+  assertEquals(stats.totalFiles, 3);
+  assertEquals(stats.oldestFile, 'a.csv');
+  assertEquals(await run({ operation: 'remove', fileName: 'b.csv' }), { success: true, removed: 'b.csv' });
+  assertEquals(await run({ operation: 'cleanup' }), { success: true, deleted: 2, failed: 0 });
+  assertEquals((await run({ operation: 'list' })).files, []);
+  assert(ctx.log.entries.some((e: any) => e.message === '🧹 [Index] Cleanup complete: 2 deleted, 0 failed'));
+});

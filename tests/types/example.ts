@@ -3,7 +3,8 @@
 import { openKv as openDenoKv } from '@deno/kv';
 import {
   StateService, FileTracker, VersoriFileTracker, VersoriKVAdapter, StateError, openKv, describeStore,
-  CheckpointStore, PeriodicSaver, encodeState, decodeState,
+  CheckpointStore, PeriodicSaver, encodeState, decodeState, IndexedFileTracker, VersoriIndexedFileTracker,
+  type FilePage, type FileStats, type RemovedFiles,
   type CheckpointLoadResult, type CheckpointSaveResult, type ResumeResult, type JsonValue,
   type SyncState, type DailyJob, type LockInfo, type ClaimResult, type StoreCapabilities, type StateErrorCode,
 } from 'connector-state';
@@ -84,3 +85,19 @@ export async function checkpoints(kv: KvHandleForExample): Promise<number | stri
   return resumed.position;
 }
 type KvHandleForExample = Awaited<ReturnType<typeof openKv>>;
+
+export async function listing(kv: KvHandleForExample): Promise<string[]> {
+  const files = new IndexedFileTracker(kv, { prefix: 'inventory' });
+  await files.mark('a.csv', { recordCount: 3 });
+  const page: FilePage = await files.list({ limit: 50, since: new Date(0), namePrefix: 'a' });
+  const next: FilePage | null = page.cursor ? await files.list({ cursor: page.cursor }) : null;
+  const stats: FileStats = await files.stats();
+  const removed: RemovedFiles = await files.cleanup({ olderThanDays: 30, batchSize: 200 });
+  // @ts-expect-error give olderThanDays or before, not both
+  await files.cleanup({ olderThanDays: 30, before: new Date() });
+  const legacy = new VersoriIndexedFileTracker(kv, 'inventory');
+  const all = await legacy.listProcessedFiles();
+  const oldest: string | undefined = (await legacy.getStats()).oldestFile;
+  void next; void stats; void removed; void oldest;
+  return all.map((f) => f.key);
+}

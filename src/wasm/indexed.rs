@@ -1,0 +1,235 @@
+//! `IndexedFileTracker` (VersoriIndexedFileTracker in js/api.mjs adds
+//! 0.1.56's method names and return shapes on top of it).
+
+use crate::clock::{ms_from_iso, Clock};
+use crate::error::{Result, StateError};
+use crate::indexed::{self, Filter, IndexedFile, Removed};
+use crate::store::Store;
+use crate::wasm::args;
+use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::convert::{json_to_js, object, opt_str};
+use crate::wasm::env::{JsClock, JsLogger};
+use crate::wasm::errors::{IntoJsResult, JsResult};
+use crate::wasm::state_service::promise;
+use js_sys::{Array, Promise};
+use serde_json::Value;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+const DAY_MS: f64 = 86_400_000.0;
+const MAX_LIMIT: f64 = 10_000.0;
+
+struct Tracker {
+    core: indexed::IndexedFiles,
+    store: JsStore,
+    log: JsLogger,
+}
+
+/// Processed files under a prefix, with paginated listing, stats and cleanup.
+#[wasm_bindgen]
+pub struct IndexedFileTracker {
+    inner: Rc<Tracker>,
+}
+
+fn file_to_js(file: &IndexedFile) -> JsValue {
+    object(&[
+        ("fileName", JsValue::from_str(&file.file_name)),
+        ("processedAt", opt_str(file.processed_at())),
+        ("metadata", json_to_js(&Value::Object(file.metadata()))),
+    ])
+}
+
+fn removed_to_js(r: &Removed) -> JsValue {
+    object(&[
+        ("scanned", JsValue::from_f64(r.scanned as f64)),
+        ("deleted", JsValue::from_f64(r.deleted as f64)),
+        ("failed", JsValue::from_f64(r.failed as f64)),
+    ])
+}
+
+fn strings(items: &[String]) -> JsValue {
+    items.iter().map(|s| JsValue::from_str(s)).collect::<Array>().into()
+}
+
+/// A time given as a Date, an ISO string or epoch milliseconds.
+fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let ms = if let Some(date) = value.dyn_ref::<js_sys::Date>() {
+        Some(date.get_time())
+    } else if let Some(n) = value.as_f64() {
+        Some(n)
+    } else {
+        value.as_string().and_then(|s| ms_from_iso(&s)).map(|ms| ms as f64)
+    };
+    match ms {
+        Some(ms) if ms.is_finite() => Ok(Some(ms as i64)),
+        _ => Err(StateError::invalid(argument, "must be a Date, an ISO date string or epoch milliseconds")),
+    }
+}
+
+fn batch_size(options: &JsValue) -> Result<usize> {
+    Ok(args::positive("options.batchSize", &args::option(options, "batchSize")?, indexed::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
+}
+
+#[wasm_bindgen]
+impl IndexedFileTracker {
+    /// `new IndexedFileTracker(kv, { prefix, log })`; a string second
+    /// argument is the prefix.
+    #[wasm_bindgen(constructor)]
+    pub fn new(kv: JsValue, options: JsValue) -> JsResult<IndexedFileTracker> {
+        let (prefix, log) = if options.is_string() {
+            (args::name("prefix", &options).js()?, JsValue::UNDEFINED)
+        } else {
+            let prefix = args::optional_name("options.prefix", &args::option(&options, "prefix").js()?).js()?;
+            (prefix.unwrap_or_else(|| "fc-sdk".into()), args::option(&options, "log").js()?)
+        };
+        let store = JsStore::detect(&kv).js()?;
+        let core = indexed::IndexedFiles::new(&prefix).js()?;
+        Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log) }) })
+    }
+
+    pub fn capabilities(&self) -> JsValue {
+        capabilities_to_js(&self.inner.store.capabilities())
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn prefix(&self) -> String {
+        self.inner.core.prefix.clone()
+    }
+
+    /// Records the file as processed now, with optional metadata.
+    pub fn mark(&self, file_name: JsValue, metadata: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            let metadata = args::metadata("metadata", &metadata)?;
+            t.core.mark(&t.store, &JsClock, &t.log, &name, metadata.as_ref()).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = "isProcessed")]
+    pub fn is_processed(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(JsValue::from_bool(t.core.is_processed(&t.store, &name).await?))
+        })
+    }
+
+    /// `{fileName, processedAt, metadata}` or null.
+    pub fn get(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(t.core.get(&t.store, &name).await?.map(|f| file_to_js(&f)).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    /// Removes the file's record and index entry; true if there was one.
+    pub fn remove(&self, file_name: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            Ok(JsValue::from_bool(t.core.remove(&t.store, &t.log, &name).await?))
+        })
+    }
+
+    /// One page: `{ files, cursor }`. Options: `limit` (default 100),
+    /// `cursor`, `since` / `until` (processedAt, until exclusive), `namePrefix`.
+    pub fn list(&self, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, MAX_LIMIT)?.ceil() as usize;
+            let cursor = args::optional_name("options.cursor", &args::option(&options, "cursor")?)?;
+            let filter = Filter {
+                since_ms: instant("options.since", &args::option(&options, "since")?)?,
+                until_ms: instant("options.until", &args::option(&options, "until")?)?,
+                name_prefix: args::optional_name("options.namePrefix", &args::option(&options, "namePrefix")?)?,
+            };
+            let listed = t.core.list(&t.store, &t.log, limit, cursor.as_deref(), &filter).await?;
+            let files: Array = listed.files.iter().map(file_to_js).collect();
+            Ok(object(&[("files", files.into()), ("cursor", opt_str(listed.cursor.as_deref()))]))
+        })
+    }
+
+    /// `{ totalFiles, totalRecords, oldest, newest }` (oldest/newest are
+    /// `{fileName, processedAt}` or null).
+    pub fn stats(&self) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let s = t.core.stats(&t.store, &t.log).await?;
+            let end = |e: &Option<(String, String)>| match e {
+                Some((name, at)) => object(&[("fileName", JsValue::from_str(name)), ("processedAt", JsValue::from_str(at))]),
+                None => JsValue::NULL,
+            };
+            Ok(object(&[
+                ("totalFiles", JsValue::from_f64(s.total_files as f64)),
+                ("totalRecords", JsValue::from_f64(s.total_records)),
+                ("oldest", end(&s.oldest)),
+                ("newest", end(&s.newest)),
+            ]))
+        })
+    }
+
+    /// Deletes files processed before `olderThanDays` days ago (or before
+    /// `before`), `batchSize` per write: `{ scanned, deleted, failed }`.
+    pub fn cleanup(&self, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let days = args::option(&options, "olderThanDays")?;
+            let before = instant("options.before", &args::option(&options, "before")?)?;
+            let cutoff = match (days.is_undefined(), before) {
+                (false, None) => JsClock.now_ms() as f64 - args::positive("options.olderThanDays", &days, 0.0, 3_660.0)? * DAY_MS,
+                (true, Some(at)) => at as f64,
+                _ => return Err(StateError::invalid("options", "must give exactly one of olderThanDays and before")),
+            };
+            let batch = batch_size(&options)?;
+            Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff as i64, batch).await?))
+        })
+    }
+
+    /// Deletes every file of this prefix: `{ scanned, deleted, failed }`.
+    pub fn clear(&self, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let batch = batch_size(&options)?;
+            Ok(removed_to_js(&t.core.clear(&t.store, &t.log, batch).await?))
+        })
+    }
+
+    /// `{ mode, consistent, indexed, stale, duplicates, missing }`.
+    pub fn verify(&self) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let v = t.core.verify(&t.store, &t.log).await?;
+            Ok(object(&[
+                ("mode", JsValue::from_str(v.mode)),
+                ("consistent", JsValue::from_bool(v.consistent())),
+                ("indexed", JsValue::from_f64(v.indexed as f64)),
+                ("stale", strings(&v.stale)),
+                ("duplicates", strings(&v.duplicates)),
+                ("missing", strings(&v.missing)),
+            ]))
+        })
+    }
+
+    /// Repairs what `verify` finds: `{ removed, added }`.
+    pub fn rebuild(&self) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let r = t.core.rebuild(&t.store, &t.log).await?;
+            Ok(object(&[("removed", JsValue::from_f64(r.removed as f64)), ("added", JsValue::from_f64(r.added as f64))]))
+        })
+    }
+
+    /// The key fc-connect-sdk 0.1.56 used for this file.
+    #[wasm_bindgen(js_name = "legacyKey")]
+    pub fn legacy_key(&self, file_name: JsValue) -> JsResult<String> {
+        let name = args::name("fileName", &file_name).js()?;
+        Ok(self.inner.core.legacy_key(&name))
+    }
+}
