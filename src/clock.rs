@@ -6,6 +6,17 @@ pub trait Clock {
     fn now_ms(&self) -> i64;
 }
 
+/// Waiting, for loops that poll (the daily job's creator may still be at work).
+#[allow(async_fn_in_trait)]
+pub trait Sleep {
+    async fn sleep(&self, ms: u64);
+}
+
+/// A source of uniform random numbers in [0, 1), injectable for tests.
+pub trait Random {
+    fn next_f64(&self) -> f64;
+}
+
 /// A clock that only moves when told to, for deterministic tests.
 #[derive(Debug, Default)]
 pub struct FakeClock {

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     Conflict,
     /// Something the call needs does not exist (for example no live daily job).
     NotFound,
+    /// A job status change that makes no sense (a completed job back to queued).
+    InvalidTransition,
     /// The runtime lacks something we need (a secure random source).
     Unsupported,
 }
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::CorruptState => "CORRUPT_STATE",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
             ErrorCode::Unsupported => "UNSUPPORTED_ENVIRONMENT",
         }
     }

@@ -43,19 +43,21 @@ pub struct IndexedFile {
     pub file_name: String,
     /// The stored record, `{processedAt, ...metadata}`, without our page hint.
     pub record: Map<String, Value>,
+    /// The field that dates the record (processedAt for files).
+    pub time_field: &'static str,
 }
 
 impl IndexedFile {
     pub fn processed_at(&self) -> Option<&str> {
-        str_field(&self.record, PROCESSED_AT)
+        str_field(&self.record, self.time_field)
     }
     fn processed_ms(&self) -> Option<i64> {
         self.processed_at().and_then(ms_from_iso)
     }
-    /// The record without processedAt: what the caller passed.
+    /// The record without its time field: what the caller passed.
     pub fn metadata(&self) -> Map<String, Value> {
         let mut m = self.record.clone();
-        m.remove(PROCESSED_AT);
+        m.remove(self.time_field);
         m
     }
     fn record_count(&self) -> f64 {
@@ -68,12 +70,19 @@ pub struct Filter {
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     pub name_prefix: Option<String>,
+    /// Only records whose field equals this value.
+    pub field_equals: Option<(String, Value)>,
 }
 
 impl Filter {
     fn matches(&self, file: &IndexedFile) -> bool {
         if let Some(p) = &self.name_prefix {
             if !file.file_name.starts_with(p.as_str()) {
+                return false;
+            }
+        }
+        if let Some((field, value)) = &self.field_equals {
+            if file.record.get(field) != Some(value) {
                 return false;
             }
         }
@@ -223,15 +232,51 @@ impl Cursor {
     }
 }
 
+/// What a collection is: the key segment of its records and the record
+/// field that dates them (for filters, stats and cleanup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub segment: &'static str,
+    pub time_field: &'static str,
+}
+
+/// Processed files, at 0.1.56's keys.
+pub const FILES: Layout = Layout { segment: "processed-files", time_field: PROCESSED_AT };
+
 pub struct IndexedFiles {
     pub prefix: String,
+    layout: Layout,
 }
 
 impl IndexedFiles {
     pub fn new(prefix: &str) -> Result<Self> {
+        Self::with_layout(prefix, FILES)
+    }
+
+    pub fn with_layout(prefix: &str, layout: Layout) -> Result<Self> {
         keys::check_prefix(prefix)?;
-        keys::file_index_page(prefix, 0).check_size()?;
-        Ok(IndexedFiles { prefix: prefix.to_string() })
+        keys::index_page(layout.segment, prefix, 0).check_size()?;
+        Ok(IndexedFiles { prefix: prefix.to_string(), layout })
+    }
+
+    fn text_key(&self, name: &str) -> Key {
+        keys::indexed_record_text(&self.prefix, self.layout.segment, name)
+    }
+
+    fn parts_key(&self, name: &str) -> Key {
+        keys::indexed_record_parts(&self.prefix, self.layout.segment, name)
+    }
+
+    fn records_prefix(&self) -> String {
+        keys::indexed_records_prefix(&self.prefix, self.layout.segment)
+    }
+
+    fn head_key(&self) -> Key {
+        keys::index_head(self.layout.segment, &self.prefix)
+    }
+
+    fn file(&self, name: String, record: Map<String, Value>) -> IndexedFile {
+        IndexedFile { file_name: name, record, time_field: self.layout.time_field }
     }
 
     fn list_mode<S: Store>(store: &S) -> bool {
@@ -240,23 +285,23 @@ impl IndexedFiles {
 
     fn record_key<S: Store>(&self, store: &S, name: &str) -> Result<Key> {
         keys::check_name("fileName", name)?;
-        let key = if Self::list_mode(store) { keys::indexed_record_parts(&self.prefix, name) } else { keys::indexed_record_text(&self.prefix, name) };
+        let key = if Self::list_mode(store) { self.parts_key(name) } else { self.text_key(name) };
         key.check_size()?;
         Ok(key)
     }
 
     /// 0.1.56's key for the file, whatever the store (its `listProcessedFiles` returned it).
     pub fn legacy_key(&self, name: &str) -> String {
-        keys::indexed_record_text(&self.prefix, name).parts[0].clone()
+        self.text_key(name).parts[0].clone()
     }
 
     fn page_key(&self, page: usize) -> Key {
-        keys::file_index_page(&self.prefix, page)
+        keys::index_page(self.layout.segment, &self.prefix, page)
     }
 
-    fn to_file(key: &Key, name: String, value: Value) -> Result<IndexedFile> {
+    fn to_file(&self, key: &Key, name: String, value: Value) -> Result<IndexedFile> {
         match value {
-            Value::Object(record) => Ok(IndexedFile { file_name: name, record: without_hint(record) }),
+            Value::Object(record) => Ok(self.file(name, without_hint(record))),
             _ => Err(StateError::corrupt(&key.display(), "expected the file's record as an object")),
         }
     }
@@ -264,7 +309,7 @@ impl IndexedFiles {
     pub async fn get<S: Store>(&self, store: &S, name: &str) -> Result<Option<IndexedFile>> {
         let key = self.record_key(store, name)?;
         match store.get(&key).await? {
-            Some(entry) => Ok(Some(Self::to_file(&key, name.to_string(), entry.value)?)),
+            Some(entry) => Ok(Some(self.to_file(&key, name.to_string(), entry.value)?)),
             None => Ok(None),
         }
     }
@@ -274,9 +319,9 @@ impl IndexedFiles {
         Ok(store.get(&key).await?.is_some())
     }
 
-    fn make_record<C: Clock>(clock: &C, metadata: Option<&Map<String, Value>>) -> Result<Map<String, Value>> {
+    fn make_record<C: Clock>(&self, clock: &C, metadata: Option<&Map<String, Value>>) -> Result<Map<String, Value>> {
         let mut record = Map::new();
-        record.insert(PROCESSED_AT.into(), Value::String(iso_from_ms(clock.now_ms())));
+        record.insert(self.layout.time_field.into(), Value::String(iso_from_ms(clock.now_ms())));
         if let Some(metadata) = metadata {
             if metadata.contains_key(PAGE_HINT) {
                 return Err(StateError::invalid(&format!("metadata[{PAGE_HINT:?}]"), "is reserved for the index; rename that field"));
@@ -295,7 +340,7 @@ impl IndexedFiles {
     /// Records `name` as processed now, with `metadata`.
     pub async fn mark<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str, metadata: Option<&Map<String, Value>>) -> Result<()> {
         let key = self.record_key(store, name)?;
-        let record = Self::make_record(clock, metadata)?;
+        let record = self.make_record(clock, metadata)?;
         if Self::list_mode(store) {
             return store.set(&key, &Value::Object(record), None).await;
         }
@@ -306,7 +351,8 @@ impl IndexedFiles {
             ));
         }
         for _ in 0..MAX_CAS_ATTEMPTS {
-            if self.try_mark(store, log, &key, name, &record).await? {
+            let existing = store.get(&key).await?;
+            if self.try_mark(store, log, &key, name, existing, &record).await? {
                 return Ok(());
             }
         }
@@ -314,7 +360,7 @@ impl IndexedFiles {
     }
 
     async fn head<S: Store, L: Logger>(&self, store: &S, log: &L) -> Result<(Entry, usize)> {
-        let key = keys::file_index_head(&self.prefix);
+        let key = self.head_key();
         for _ in 0..MAX_CAS_ATTEMPTS {
             match store.get(&key).await? {
                 Some(entry) => {
@@ -359,8 +405,7 @@ impl IndexedFiles {
     }
 
     /// One attempt at an index-mode mark; false when a check failed.
-    async fn try_mark<S: Store, L: Logger>(&self, store: &S, log: &L, key: &Key, name: &str, record: &Map<String, Value>) -> Result<bool> {
-        let existing = store.get(key).await?;
+    async fn try_mark<S: Store, L: Logger>(&self, store: &S, log: &L, key: &Key, name: &str, existing: Option<Entry>, record: &Map<String, Value>) -> Result<bool> {
         let (head_entry, pages) = self.head(store, log).await?;
         let with_hint = |j: usize| {
             let mut r = record.clone();
@@ -382,7 +427,7 @@ impl IndexedFiles {
         }
         // Appends go to one of LANES open pages, picked by the name, so
         // concurrent marks rarely race for the same page.
-        let head_key = keys::file_index_head(&self.prefix);
+        let head_key = self.head_key();
         let mut open = open_pages(&head_entry.value);
         let lane = lane_of(name);
         let tail = open[lane].filter(|j| *j < pages);
@@ -425,7 +470,7 @@ impl IndexedFiles {
         let mut pages = vec![Page { entries: Vec::new() }];
         let mut bytes = 0;
         for name in &legacy {
-            let key = keys::indexed_record_text(&self.prefix, name);
+            let key = self.text_key(name);
             let Some(Entry { value: Value::Object(record), .. }) = store.get(&key).await? else { continue };
             let record = without_hint(record);
             let size = entry_bytes(name, &record);
@@ -446,7 +491,7 @@ impl IndexedFiles {
             .enumerate()
             .map(|(j, p)| Mutation::Set { key: self.page_key(j), value: p.to_value(), expire_in_ms: None })
             .collect();
-        let head_key = keys::file_index_head(&self.prefix);
+        let head_key = self.head_key();
         writes.push(Mutation::Set { key: head_key.clone(), value: head_value(count, &[None; LANES]), expire_in_ms: None });
         if store.atomic(&[Check { key: head_key, versionstamp: None }], &writes).await? && imported > 0 {
             log.log(
@@ -485,29 +530,78 @@ impl IndexedFiles {
         }
         for _ in 0..MAX_CAS_ATTEMPTS {
             let existing = store.get(&key).await?;
-            let (_, pages) = self.head(store, log).await?;
-            let hint = existing.as_ref().and_then(|e| hint_of(&e.value));
-            let Some((j, page_entry, mut page)) = self.find(store, name, hint, pages).await? else {
-                if existing.is_some() {
-                    store.delete(&key).await?;
-                }
-                return Ok(existing.is_some());
-            };
-            page.entries.retain(|(n, _)| n != name);
-            // The record goes first: a crash in between leaves a stale entry, which verify() finds.
-            let checks = [Check::of(&self.page_key(j), page_entry.as_ref()), Check::of(&key, existing.as_ref())];
-            let writes = [Mutation::Delete { key: key.clone() }, Mutation::Set { key: self.page_key(j), value: page.to_value(), expire_in_ms: None }];
-            if store.atomic(&checks, &writes).await? {
-                return Ok(existing.is_some());
+            let had = existing.is_some();
+            if self.try_remove(store, log, &key, name, existing).await? {
+                return Ok(had);
             }
         }
-        Err(conflict(&format!("the file index of prefix {:?}", self.prefix)))
+        Err(conflict(&format!("the index of prefix {:?}", self.prefix)))
+    }
+
+    /// One attempt at an index-mode removal checked against `existing`.
+    async fn try_remove<S: Store, L: Logger>(&self, store: &S, log: &L, key: &Key, name: &str, existing: Option<Entry>) -> Result<bool> {
+        let (_, pages) = self.head(store, log).await?;
+        let hint = existing.as_ref().and_then(|e| hint_of(&e.value));
+        let Some((j, page_entry, mut page)) = self.find(store, name, hint, pages).await? else {
+            return match &existing {
+                Some(e) => store.atomic(&[Check::of(key, Some(e))], &[Mutation::Delete { key: key.clone() }]).await,
+                None => Ok(true),
+            };
+        };
+        page.entries.retain(|(n, _)| n != name);
+        // The record goes first: a crash in between leaves a stale entry, which verify() finds.
+        let checks = [Check::of(&self.page_key(j), page_entry.as_ref()), Check::of(key, existing.as_ref())];
+        let writes = [Mutation::Delete { key: key.clone() }, Mutation::Set { key: self.page_key(j), value: page.to_value(), expire_in_ms: None }];
+        store.atomic(&checks, &writes).await
+    }
+
+    /// Read-modify-write of one record, checked against what was read (so
+    /// concurrent updates never lose one on a compare-and-set store).
+    /// `change` gets the current record (without our hint) and returns the
+    /// new one, or None to delete it. Returns what was written.
+    pub async fn update<S, L, F>(&self, store: &S, log: &L, name: &str, change: F) -> Result<Option<Map<String, Value>>>
+    where
+        S: Store,
+        L: Logger,
+        F: Fn(Option<&Map<String, Value>>) -> Result<Option<Map<String, Value>>>,
+    {
+        let key = self.record_key(store, name)?;
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let existing = store.get(&key).await?;
+            let current = match &existing {
+                Some(e) => Some(without_hint(self.to_file(&key, name.to_string(), e.value.clone())?.record)),
+                None => None,
+            };
+            let next = change(current.as_ref())?;
+            if let Some(record) = &next {
+                if record.contains_key(PAGE_HINT) {
+                    return Err(StateError::invalid(&format!("record[{PAGE_HINT:?}]"), "is reserved for the index"));
+                }
+                check_value_size("the record", &Value::Object(record.clone()))?;
+                if entry_bytes(name, record) > ENTRY_MAX_BYTES {
+                    return Err(StateError::new(ErrorCode::ValueTooLarge, format!("the record of {name:?} is too big for the index; store less")));
+                }
+            }
+            let applied = match (&next, Self::list_mode(store)) {
+                (None, _) if existing.is_none() => true,
+                (Some(record), true) => {
+                    store.atomic(&[Check::of(&key, existing.as_ref())], &[Mutation::Set { key: key.clone(), value: Value::Object(record.clone()), expire_in_ms: None }]).await?
+                }
+                (None, true) => store.atomic(&[Check::of(&key, existing.as_ref())], &[Mutation::Delete { key: key.clone() }]).await?,
+                (Some(record), false) => self.try_mark(store, log, &key, name, existing, record).await?,
+                (None, false) => self.try_remove(store, log, &key, name, existing).await?,
+            };
+            if applied {
+                return Ok(next);
+            }
+        }
+        Err(conflict(&format!("record {name:?} of prefix {:?}", self.prefix)))
     }
 
     /// Up to `want` files from `cursor` on (unfiltered), and where to go on.
     async fn scan<S: Store, L: Logger>(&self, store: &S, log: &L, cursor: Option<&Cursor>, want: usize) -> Result<(Vec<IndexedFile>, Option<Cursor>)> {
         if Self::list_mode(store) {
-            let prefix = [keys::indexed_records_prefix(&self.prefix)];
+            let prefix = [self.records_prefix()];
             let after = match cursor {
                 Some(Cursor::List(c)) => Some(c.as_str()),
                 _ => None,
@@ -518,7 +612,7 @@ impl IndexedFiles {
                 .into_iter()
                 .map(|(key, entry)| {
                     let name = key.parts.get(1).cloned().unwrap_or_default();
-                    Self::to_file(&key, name, entry.value)
+                    self.to_file(&key, name, entry.value)
                 })
                 .collect::<Result<Vec<_>>>()?;
             return Ok((files, page.cursor.map(Cursor::List)));
@@ -532,7 +626,7 @@ impl IndexedFiles {
             let (_, page) = self.page(store, j).await?;
             if offset < page.entries.len() {
                 let end = (offset + want.max(1)).min(page.entries.len());
-                let files = page.entries[offset..end].iter().map(|(n, r)| IndexedFile { file_name: n.clone(), record: r.clone() }).collect();
+                let files = page.entries[offset..end].iter().map(|(n, r)| self.file(n.clone(), r.clone())).collect();
                 let next = if end < page.entries.len() {
                     Some(Cursor::Index { page: j, offset: end })
                 } else if j + 1 < pages {
@@ -614,7 +708,7 @@ impl IndexedFiles {
             })
             .await?;
             for names in doomed.chunks(batch) {
-                let deletes: Vec<Mutation> = names.iter().map(|n| Mutation::Delete { key: keys::indexed_record_parts(&self.prefix, n) }).collect();
+                let deletes: Vec<Mutation> = names.iter().map(|n| Mutation::Delete { key: self.parts_key(n) }).collect();
                 match store.atomic(&[], &deletes).await {
                     Ok(_) => out.deleted += names.len(),
                     Err(e) => {
@@ -629,7 +723,7 @@ impl IndexedFiles {
         for j in 0..pages {
             'page: for _ in 0..MAX_CAS_ATTEMPTS {
                 let (page_entry, page) = self.page(store, j).await?;
-                let (doomed, kept): (Vec<_>, Vec<_>) = page.entries.into_iter().partition(|(n, r)| select(&IndexedFile { file_name: n.clone(), record: r.clone() }));
+                let (doomed, kept): (Vec<_>, Vec<_>) = page.entries.into_iter().partition(|(n, r)| select(&self.file(n.clone(), r.clone())));
                 if doomed.is_empty() {
                     out.scanned += kept.len();
                     break 'page;
@@ -640,7 +734,7 @@ impl IndexedFiles {
                 for names in doomed.chunks(batch) {
                     // Records first, then the page: a crash leaves stale entries, never lost ones.
                     remaining.retain(|(n, _)| !names.iter().any(|(d, _)| d == n));
-                    let mut writes: Vec<Mutation> = names.iter().map(|(n, _)| Mutation::Delete { key: keys::indexed_record_text(&self.prefix, n) }).collect();
+                    let mut writes: Vec<Mutation> = names.iter().map(|(n, _)| Mutation::Delete { key: self.text_key(n) }).collect();
                     writes.push(Mutation::Set { key: self.page_key(j), value: Page { entries: remaining.clone() }.to_value(), expire_in_ms: None });
                     let check = if gone == 0 { vec![Check::of(&self.page_key(j), page_entry.as_ref())] } else { Vec::new() };
                     match store.atomic(&check, &writes).await {
@@ -687,13 +781,13 @@ impl IndexedFiles {
                 out.indexed += 1;
                 if !seen.insert(name.clone()) {
                     out.duplicates.push(name);
-                } else if store.get(&keys::indexed_record_text(&self.prefix, &name)).await?.is_none() {
+                } else if store.get(&self.text_key(&name)).await?.is_none() {
                     out.stale.push(name);
                 }
             }
         }
         for name in self.legacy_names(store, log).await? {
-            if !seen.contains(&name) && store.get(&keys::indexed_record_text(&self.prefix, &name)).await?.is_some() {
+            if !seen.contains(&name) && store.get(&self.text_key(&name)).await?.is_some() {
                 out.missing.push(name);
             }
         }
@@ -725,10 +819,11 @@ impl IndexedFiles {
             }
         }
         for name in &found.missing {
-            let key = keys::indexed_record_text(&self.prefix, name);
+            let key = self.text_key(name);
             for _ in 0..MAX_CAS_ATTEMPTS {
                 let Some(Entry { value: Value::Object(record), .. }) = store.get(&key).await? else { break };
-                if self.try_mark(store, log, &key, name, &without_hint(record)).await? {
+                let existing = store.get(&key).await?;
+                if self.try_mark(store, log, &key, name, existing, &without_hint(record)).await? {
                     out.added += 1;
                     break;
                 }
@@ -878,11 +973,11 @@ mod tests {
         assert!(calls[10..].iter().all(|c| *c <= 4), "{:?}", &calls[..20]);
         let (clock, store) = setup();
         let pages = store_calls(&NoList(&store), &clock, 3_000);
-        let head = block_on(store.get(&keys::file_index_head("p"))).unwrap().unwrap();
+        let head = block_on(store.get(&keys::index_head("processed-files", "p"))).unwrap().unwrap();
         let page_count = count_field(head.value.as_object().unwrap(), "pages").unwrap();
         assert!(page_count > 10 && pages.len() == 3_000);
         for j in 0..page_count as usize {
-            let page = block_on(store.get(&keys::file_index_page("p", j))).unwrap().unwrap();
+            let page = block_on(store.get(&keys::index_page("processed-files", "p", j))).unwrap().unwrap();
             assert!(page.value.to_string().len() <= PAGE_SOFT_BYTES, "page {j}");
         }
     }
@@ -944,9 +1039,9 @@ mod tests {
         // What 0.1.56 left: one index of names for every prefix, records at unsanitized keys.
         block_on(store.set(&keys::legacy_file_index(), &json!(["a b.csv", "c.csv", "other.csv", "a b.csv"]), None)).unwrap();
         for name in ["a b.csv", "c.csv"] {
-            block_on(store.set(&keys::indexed_record_text("inv", name), &json!({ "processedAt": "2026-01-02T00:00:00.000Z", "recordCount": 5 }), None)).unwrap();
+            block_on(store.set(&keys::indexed_record_text("inv", "processed-files", name), &json!({ "processedAt": "2026-01-02T00:00:00.000Z", "recordCount": 5 }), None)).unwrap();
         }
-        block_on(store.set(&keys::indexed_record_text("orders", "other.csv"), &json!({ "processedAt": "2026-01-02T00:00:00.000Z" }), None)).unwrap();
+        block_on(store.set(&keys::indexed_record_text("orders", "processed-files", "other.csv"), &json!({ "processedAt": "2026-01-02T00:00:00.000Z" }), None)).unwrap();
         let t = IndexedFiles::new("inv").unwrap();
         assert_eq!(all(&t, &store, 10), vec!["a b.csv", "c.csv"]);
         block_on(t.mark(&store, &*clock, &NoLog, "new.csv", None)).unwrap();
@@ -968,7 +1063,7 @@ mod tests {
         assert_eq!(block_on(t.list(&memory, &NoLog, 10, Some("i:0:0"), &Filter::default())).unwrap_err().code, ErrorCode::InvalidArgument);
         let reserved = json!({ PAGE_HINT: 1 }).as_object().unwrap().clone();
         assert_eq!(block_on(t.mark(&memory, &*clock, &NoLog, "a", Some(&reserved))).unwrap_err().code, ErrorCode::InvalidArgument);
-        block_on(memory.set(&keys::indexed_record_parts("p", "bad"), &json!("not a record"), None)).unwrap();
+        block_on(memory.set(&keys::indexed_record_parts("p", "processed-files", "bad"), &json!("not a record"), None)).unwrap();
         assert_eq!(block_on(t.list(&memory, &NoLog, 10, None, &Filter::default())).unwrap_err().code, ErrorCode::CorruptState);
     }
 }

@@ -110,6 +110,17 @@ pub fn daily_job_current(workflow_id: &str) -> Key {
     Key::parts(["job:", workflow_id, "daily", "current"])
 }
 
+/// Our reservation while one run creates the daily job; "claim" can never
+/// collide with a `YYYY-MM-DD` part either.
+pub fn daily_job_claim(workflow_id: &str) -> Key {
+    Key::parts(["job:", workflow_id, "daily", "claim"])
+}
+
+/// JobTracker's record, at 0.1.56's key.
+pub fn job_status(job_id: &str) -> Key {
+    Key::text(format!("job_{job_id}_status"))
+}
+
 // ---- VersoriFileTracker (0.1.56 layout, with an injective name encoding) ----
 
 /// 0.1.56 replaced every character outside `[A-Za-z0-9._=/-]` with `_`,
@@ -160,37 +171,37 @@ pub fn check_prefix(prefix: &str) -> Result<()> {
     check_name("prefix", prefix)
 }
 
-// ---- VersoriIndexedFileTracker / IndexedFileTracker ----
+// ---- Indexed collections: VersoriIndexedFileTracker, IndexedFileTracker, RetryTracker ----
 
-/// 0.1.56's record key, `{prefix}:processed-files:{name}` (not sanitized),
-/// used on stores that cannot list, where 0.1.56's records live.
-pub fn indexed_record_text(prefix: &str, name: &str) -> Key {
-    Key::text(format!("{prefix}:processed-files:{name}"))
+/// A record key on stores that cannot list: `{prefix}:{segment}:{name}`,
+/// not sanitized. For files (`processed-files`) this is 0.1.56's key.
+pub fn indexed_record_text(prefix: &str, segment: &str, name: &str) -> Key {
+    Key::text(format!("{prefix}:{segment}:{name}"))
 }
 
 /// The record key on stores that list by prefix: the same text split in
-/// two parts, so that one prefix lists exactly one tracker's files.
-pub fn indexed_record_parts(prefix: &str, name: &str) -> Key {
-    Key::parts([indexed_records_prefix(prefix), name.to_string()])
+/// two parts, so that one prefix lists exactly one collection.
+pub fn indexed_record_parts(prefix: &str, segment: &str, name: &str) -> Key {
+    Key::parts([indexed_records_prefix(prefix, segment), name.to_string()])
 }
 
-pub fn indexed_records_prefix(prefix: &str) -> String {
-    format!("{prefix}:processed-files")
+pub fn indexed_records_prefix(prefix: &str, segment: &str) -> String {
+    format!("{prefix}:{segment}")
 }
 
-/// 0.1.56's one index of names, shared by every prefix.
+/// 0.1.56's one index of file names, shared by every prefix.
 pub fn legacy_file_index() -> Key {
     Key::text("fc-sdk:file-index")
 }
 
-/// Our index on stores that cannot list: a head with the page count, and
-/// pages of `[name, record]` entries, per prefix.
-pub fn file_index_head(prefix: &str) -> Key {
-    Key::parts(["cs:file-index", prefix, "head"])
+/// Our index on stores that cannot list: a head with the page count and
+/// open pages, and pages of `[name, record]` entries, per collection.
+pub fn index_head(segment: &str, prefix: &str) -> Key {
+    Key::parts([&format!("cs:index:{segment}"), prefix, "head"])
 }
 
-pub fn file_index_page(prefix: &str, page: usize) -> Key {
-    Key::parts(["cs:file-index", prefix, "page", &format!("{page:06}")])
+pub fn index_page(segment: &str, prefix: &str, page: usize) -> Key {
+    Key::parts([&format!("cs:index:{segment}"), prefix, "page", &format!("{page:06}")])
 }
 
 // ---- Checkpoints (ours) ----

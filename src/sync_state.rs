@@ -172,7 +172,7 @@ fn parse_daily_job(key: &Key, entry: &Entry) -> Result<DailyJob> {
 /// The live job and where it is stored: our pointer first, then the dated
 /// keys 0.1.56 writes (today's and yesterday's: a job made yesterday
 /// evening is still live this morning).
-async fn find_daily_job<S: Store>(store: &S, now: i64, workflow_id: &str) -> Result<Option<(Key, Entry, DailyJob)>> {
+pub async fn find_daily_job<S: Store>(store: &S, now: i64, workflow_id: &str) -> Result<Option<(Key, Entry, DailyJob)>> {
     let candidates = [
         keys::daily_job_current(workflow_id),
         keys::daily_job_dated(workflow_id, &utc_date(now)),

@@ -34,6 +34,11 @@ impl Future for YieldOnce {
     }
 }
 
+/// Gives other tasks one turn.
+pub async fn yield_now() {
+    YieldOnce(false).await
+}
+
 impl<S: Store> Store for Yielding<S> {
     fn capabilities(&self) -> Capabilities {
         self.0.capabilities()

@@ -1,0 +1,524 @@
+//! Job lifecycle tracking (fc-connect-sdk 0.1.56's JobTracker, with
+//! listing, stuck-job detection and checked transitions) and one daily job
+//! per window however many runs ask at once.
+//!
+//! A job is a record in an indexed collection (`cs:jobs`), updated by a
+//! checked read-modify-write, and mirrored at 0.1.56's key
+//! `job_{jobId}_status` (with its TTL) so that code reading 0.1.56's keys
+//! keeps working. Jobs 0.1.56 wrote are read from that key.
+
+use crate::clock::{iso_from_ms, ms_from_iso, utc_date, Clock, Sleep};
+use crate::error::{ErrorCode, Result, StateError};
+use crate::indexed::{Filter, IndexedFiles, Layout, Listed, Removed};
+use crate::keys::{self, Key};
+use crate::log::{Level, Logger};
+use crate::store::{Check, Mutation, Store};
+use crate::sync_state::find_daily_job;
+use crate::values::str_field;
+use serde_json::{json, Map, Value};
+use std::future::Future;
+
+const JOBS: Layout = Layout { segment: "jobs", time_field: "updatedAt" };
+pub const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
+/// 0.1.56's default TTL of a job record: 7 days.
+pub const DEFAULT_TTL_SECONDS: f64 = 604_800.0;
+
+fn check_job_id(job_id: &str) -> Result<()> {
+    if job_id.is_empty() || !job_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(StateError::invalid("jobId", "must be a non-empty string of letters, digits, '_' and '-'"));
+    }
+    Ok(())
+}
+
+fn check_status(status: &str) -> Result<()> {
+    if STATUSES.contains(&status) {
+        return Ok(());
+    }
+    Err(StateError::invalid("status", "must be 'queued', 'processing', 'completed' or 'failed'"))
+}
+
+/// Whether a job may go from `from` to `to`. Completed is final; a failed
+/// job may be queued or started again.
+pub fn allowed(from: &str, to: &str) -> bool {
+    match from {
+        "queued" => true,
+        "processing" => to != "queued",
+        "completed" => to == "completed",
+        "failed" => to != "completed",
+        _ => true, // a status we do not know (written by other code): do not block
+    }
+}
+
+pub struct JobTracker {
+    jobs: IndexedFiles,
+    ttl_ms: u64,
+}
+
+impl JobTracker {
+    pub fn new(ttl_seconds: f64) -> Result<Self> {
+        if !(ttl_seconds.is_finite() && ttl_seconds > 0.0) {
+            return Err(StateError::invalid("ttlSeconds", "must be a positive number of seconds"));
+        }
+        Ok(JobTracker { jobs: IndexedFiles::with_layout("cs:jobs", JOBS)?, ttl_ms: (ttl_seconds * 1000.0) as u64 })
+    }
+
+    async fn legacy<S: Store>(&self, store: &S, job_id: &str) -> Result<Option<Map<String, Value>>> {
+        let key = keys::job_status(job_id);
+        match store.get(&key).await? {
+            None => Ok(None),
+            Some(e) => match e.value {
+                Value::Object(m) => Ok(Some(m)),
+                _ => Err(StateError::corrupt(&key.display(), "expected a job status object")),
+            },
+        }
+    }
+
+    pub async fn get<S: Store>(&self, store: &S, job_id: &str) -> Result<Option<Map<String, Value>>> {
+        check_job_id(job_id)?;
+        if let Some(job) = self.jobs.get(store, job_id).await? {
+            return Ok(Some(job.record));
+        }
+        self.legacy(store, job_id).await
+    }
+
+    async fn mirror<S: Store>(&self, store: &S, job_id: &str, job: &Map<String, Value>) -> Result<()> {
+        store.set(&keys::job_status(job_id), &Value::Object(job.clone()), Some(self.ttl_ms)).await
+    }
+
+    /// A new job, queued. CONFLICT if a job with this id exists (0.1.56
+    /// silently reset it).
+    pub async fn create<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, job_id: &str, metadata: &Map<String, Value>) -> Result<Map<String, Value>> {
+        check_job_id(job_id)?;
+        if self.legacy(store, job_id).await?.is_some() && self.jobs.get(store, job_id).await?.is_none() {
+            return Err(exists(job_id));
+        }
+        let written = self
+            .jobs
+            .update(store, log, job_id, |current| {
+                if current.is_some() {
+                    return Err(exists(job_id));
+                }
+                let now = iso_from_ms(clock.now_ms());
+                let mut job = Map::new();
+                job.insert("jobId".into(), json!(job_id));
+                job.insert("status".into(), json!("queued"));
+                job.insert("createdAt".into(), json!(now));
+                job.insert("triggeredBy".into(), metadata.get("triggeredBy").cloned().unwrap_or(json!("manual")));
+                for (k, v) in metadata {
+                    if !matches!(k.as_str(), "status" | "createdAt" | "jobId" | "triggeredBy") {
+                        job.insert(k.clone(), v.clone());
+                    }
+                }
+                job.insert("updatedAt".into(), json!(now));
+                Ok(Some(job))
+            })
+            .await?
+            .unwrap_or_default();
+        self.mirror(store, job_id, &written).await?;
+        log.log(Level::Info, &format!("Job {job_id} created (triggeredBy: {})", written.get("triggeredBy").and_then(Value::as_str).unwrap_or("manual")), json!({ "jobId": job_id }));
+        Ok(written)
+    }
+
+    /// Merges `patch` into the job, stamping startedAt / completedAt /
+    /// failedAt on the first move to that status. A job that does not exist
+    /// is created (as 0.1.56 did). INVALID_TRANSITION for a change that
+    /// makes no sense.
+    pub async fn update<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, job_id: &str, patch: &Map<String, Value>) -> Result<Map<String, Value>> {
+        check_job_id(job_id)?;
+        let to = match patch.get("status") {
+            None => None,
+            Some(Value::String(s)) => {
+                check_status(s)?;
+                Some(s.clone())
+            }
+            Some(_) => return Err(StateError::invalid("update.status", "must be a string")),
+        };
+        let legacy = match self.jobs.get(store, job_id).await? {
+            Some(_) => None,
+            None => self.legacy(store, job_id).await?,
+        };
+        if legacy.is_none() && self.jobs.get(store, job_id).await?.is_none() {
+            log.log(Level::Warn, &format!("Attempted to update non-existent job {job_id}, creating it instead"), json!({ "jobId": job_id }));
+            let mut metadata = patch.clone();
+            metadata.remove("status");
+            let created = self.create(store, clock, log, job_id, &metadata).await?;
+            return match to.as_deref() {
+                Some(status) if status != "queued" => Box::pin(self.update(store, clock, log, job_id, patch)).await,
+                _ => Ok(created),
+            };
+        }
+        let written = self
+            .jobs
+            .update(store, log, job_id, |current| {
+                let Some(current) = current.or(legacy.as_ref()) else {
+                    return Err(StateError::new(ErrorCode::NotFound, format!("job {job_id} was deleted while it was updated")));
+                };
+                let from = str_field(current, "status").unwrap_or("queued");
+                if let Some(to) = &to {
+                    if !allowed(from, to) {
+                        return Err(StateError::new(
+                            ErrorCode::InvalidTransition,
+                            format!("job {job_id} is {from}; it cannot become {to} (completed is final; a failed job may be queued or started again)"),
+                        ));
+                    }
+                }
+                let now = iso_from_ms(clock.now_ms());
+                let mut job = current.clone();
+                job.insert("jobId".into(), json!(job_id));
+                for (k, v) in patch {
+                    job.insert(k.clone(), v.clone());
+                }
+                let stamp = match to.as_deref() {
+                    Some("processing") => Some("startedAt"),
+                    Some("completed") => Some("completedAt"),
+                    Some("failed") => Some("failedAt"),
+                    _ => None,
+                };
+                if let Some(field) = stamp {
+                    if !current.contains_key(field) || current[field].is_null() {
+                        job.entry(field).or_insert(json!(now));
+                    }
+                }
+                job.insert("updatedAt".into(), json!(now));
+                Ok(Some(job))
+            })
+            .await?
+            .unwrap_or_default();
+        self.mirror(store, job_id, &written).await?;
+        log.log(
+            Level::Info,
+            &format!("Job {job_id} updated (status: {})", str_field(&written, "status").unwrap_or("?")),
+            json!({ "jobId": job_id, "status": written.get("status") }),
+        );
+        Ok(written)
+    }
+
+    /// Jobs, optionally in one status and updated since a time.
+    pub async fn list<S: Store, L: Logger>(&self, store: &S, log: &L, status: Option<&str>, since_ms: Option<i64>, limit: usize, cursor: Option<&str>) -> Result<Listed> {
+        if let Some(s) = status {
+            check_status(s)?;
+        }
+        let filter = Filter { field_equals: status.map(|s| ("status".to_string(), json!(s))), since_ms, ..Filter::default() };
+        self.jobs.list(store, log, limit, cursor, &filter).await
+    }
+
+    /// Jobs processing for longer than `older_than_ms` (by startedAt).
+    pub async fn stuck<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, older_than_ms: i64) -> Result<Vec<Map<String, Value>>> {
+        let cutoff = clock.now_ms() - older_than_ms;
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.list(store, log, Some("processing"), None, 1_000, cursor.as_deref()).await?;
+            for job in page.files {
+                let started = str_field(&job.record, "startedAt").or(str_field(&job.record, "createdAt")).and_then(ms_from_iso);
+                if started.is_some_and(|at| at < cutoff) {
+                    out.push(job.record);
+                }
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Deletes jobs last updated before `cutoff_ms`.
+    pub async fn cleanup<S: Store, L: Logger>(&self, store: &S, log: &L, cutoff_ms: i64, batch: usize) -> Result<Removed> {
+        self.jobs.cleanup(store, log, cutoff_ms, batch).await
+    }
+}
+
+fn exists(job_id: &str) -> StateError {
+    StateError::new(ErrorCode::Conflict, format!("job {job_id} already exists; use updateJob to change it, or pick a new id"))
+}
+
+/// How `get_or_create_daily_job` decides what "today's job" is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DailyOptions {
+    /// How long one job is reused.
+    pub window_ms: i64,
+    /// Windows start at UTC midnight (and multiples of the window) instead
+    /// of when the job was made.
+    pub align_utc: bool,
+    /// How long the record lives after creation (default: to the window's end).
+    pub expires_ms: Option<i64>,
+    /// How long one run may take to create the job before another may try.
+    pub lease_ms: i64,
+    /// How often waiting runs look for the job.
+    pub poll_ms: u64,
+}
+
+impl Default for DailyOptions {
+    fn default() -> Self {
+        DailyOptions { window_ms: 86_400_000, align_utc: false, expires_ms: None, lease_ms: 120_000, poll_ms: 100 }
+    }
+}
+
+impl DailyOptions {
+    fn window_start(&self, now: i64) -> i64 {
+        if self.align_utc {
+            now - now.rem_euclid(self.window_ms)
+        } else {
+            now - self.window_ms
+        }
+    }
+}
+
+/// The daily job of `workflow_id` for the current window, created by
+/// `create` (which resolves the new job's id) if there is none. Of any
+/// number of concurrent callers on a compare-and-set store exactly one
+/// calls `create`; the others wait for its job and return the same one.
+/// Returns the job and whether this call created it.
+#[allow(clippy::too_many_arguments)]
+pub async fn get_or_create_daily_job<S, C, T, L, F, Fut>(store: &S, clock: &C, timer: &T, log: &L, workflow_id: &str, owner: &str, options: &DailyOptions, mut create: F) -> Result<(Value, bool)>
+where
+    S: Store,
+    C: Clock,
+    T: Sleep,
+    L: Logger,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<String>>,
+{
+    keys::check_name("workflowId", workflow_id)?;
+    if options.window_ms <= 0 || options.lease_ms <= 0 || options.expires_ms.is_some_and(|e| e <= 0) {
+        return Err(StateError::invalid("options", "windowHours, expiresInHours and leaseMs must be positive"));
+    }
+    let claim_key = keys::daily_job_claim(workflow_id);
+    let current_key = keys::daily_job_current(workflow_id);
+    let started = clock.now_ms();
+    let give_up = started + 2 * options.lease_ms;
+    loop {
+        let now = clock.now_ms();
+        if let Some((_, _, job)) = find_daily_job(store, now, workflow_id).await? {
+            if job.created_at_ms.is_some_and(|c| c >= options.window_start(now)) {
+                return Ok((Value::Object(job.value), false));
+            }
+        }
+        let claim = store.get(&claim_key).await?;
+        let held_by_other = claim.as_ref().is_some_and(|c| {
+            let lease = str_field_v(&c.value, "leaseExpiresAt").and_then(ms_from_iso).unwrap_or(0);
+            lease > now && str_field_v(&c.value, "owner") != Some(owner)
+        });
+        if held_by_other {
+            if now >= give_up {
+                return Err(StateError::new(
+                    ErrorCode::Conflict,
+                    format!("another run has been creating the daily job of {workflow_id:?} for over {} ms; retry later", now - started),
+                ));
+            }
+            timer.sleep(options.poll_ms).await;
+            continue;
+        }
+        let current = store.get(&current_key).await?;
+        let reservation = json!({ "owner": owner, "reservedAt": iso_from_ms(now), "leaseExpiresAt": iso_from_ms(now + options.lease_ms) });
+        let reserve = Mutation::Set { key: claim_key.clone(), value: reservation, expire_in_ms: Some(options.lease_ms as u64) };
+        if !store.atomic(&[Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())], &[reserve]).await? {
+            continue;
+        }
+        let job_id = match create().await {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = store.delete(&claim_key).await;
+                return Err(e);
+            }
+        };
+        if let Err(e) = keys::check_name("jobId", &job_id) {
+            let _ = store.delete(&claim_key).await;
+            return Err(e);
+        }
+        let now = clock.now_ms();
+        let expires = match options.expires_ms {
+            Some(ms) => now.saturating_add(ms),
+            None if options.align_utc => options.window_start(now) + options.window_ms,
+            None => now.saturating_add(options.window_ms),
+        };
+        let job = json!({ "jobId": job_id, "createdAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires), "batchCount": 0 });
+        let writes = [
+            Mutation::Set { key: current_key.clone(), value: job.clone(), expire_in_ms: None },
+            Mutation::Set { key: keys::daily_job_dated(workflow_id, &utc_date(now)), value: job.clone(), expire_in_ms: None },
+            Mutation::Delete { key: claim_key.clone() },
+        ];
+        if store.atomic(&[Check::of(&current_key, current.as_ref())], &writes).await? {
+            log.log(Level::Info, &format!("Daily job {job_id} created for {workflow_id}"), json!({ "jobId": job_id, "expiresAt": job["expiresAt"] }));
+            return Ok((job, true));
+        }
+        log.log(
+            Level::Warn,
+            &format!("Daily job {job_id} was created, but another run stored its job first (our lease ran out); {job_id} is unused"),
+            json!({ "jobId": job_id }),
+        );
+    }
+}
+
+fn str_field_v<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
+    value.get(field).and_then(Value::as_str)
+}
+
+/// The key a job's record has at 0.1.56's layout (for tests and tools).
+pub fn legacy_key(job_id: &str) -> Key {
+    keys::job_status(job_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::log::NoLog;
+    use crate::memory::MemoryStore;
+    use crate::testing::{NoCas, Yielding};
+    use futures::executor::block_on;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00Z
+    const HOUR: i64 = 3_600_000;
+
+    fn setup() -> (Rc<FakeClock>, MemoryStore) {
+        let clock = Rc::new(FakeClock::at(T0 + 10 * HOUR));
+        (clock.clone(), MemoryStore::new(clock))
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    /// Sleeping moves the fake clock and lets other tasks run.
+    struct FakeTimer(Rc<FakeClock>);
+
+    impl Sleep for FakeTimer {
+        async fn sleep(&self, ms: u64) {
+            self.0.advance(ms as i64);
+            crate::testing::yield_now().await;
+        }
+    }
+
+    #[test]
+    fn lifecycle_with_0_1_56_fields_and_checked_transitions() {
+        let (clock, store) = setup();
+        let t = JobTracker::new(DEFAULT_TTL_SECONDS).unwrap();
+        let job = block_on(t.create(&store, &*clock, &NoLog, "job-1", &obj(json!({ "triggeredBy": "schedule", "stage": "init", "startTime": 5 })))).unwrap();
+        assert_eq!((job["status"].clone(), job["triggeredBy"].clone(), job["startTime"].clone()), (json!("queued"), json!("schedule"), json!(5)));
+        assert_eq!(block_on(t.create(&store, &*clock, &NoLog, "job-1", &Map::new())).unwrap_err().code, ErrorCode::Conflict);
+        clock.advance(1_000);
+        let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "processing", "stage": "load" })))).unwrap();
+        assert_eq!(job["startedAt"], json!(iso_from_ms(T0 + 10 * HOUR + 1_000)));
+        clock.advance(1_000);
+        let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "processing", "message": "half" })))).unwrap();
+        assert_eq!(job["startedAt"], json!(iso_from_ms(T0 + 10 * HOUR + 1_000)), "stamped once");
+        let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "completed", "details": { "files": 3 } })))).unwrap();
+        assert!(job.contains_key("completedAt"));
+        let err = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "queued" })))).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidTransition);
+        assert_eq!(block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "nope" })))).unwrap_err().code, ErrorCode::InvalidArgument);
+        // The 0.1.56 key mirrors it.
+        assert_eq!(block_on(store.get(&legacy_key("job-1"))).unwrap().unwrap().value["status"], json!("completed"));
+        // An update of a missing job creates it, like 0.1.56.
+        let made = block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "processing" })))).unwrap();
+        assert_eq!(made["status"], json!("processing"));
+        assert!(made.contains_key("startedAt"));
+        assert_eq!(block_on(t.get(&store, "bad id")).unwrap_err().code, ErrorCode::InvalidArgument);
+        // Failed jobs may be retried.
+        block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "failed", "error": "x" })))).unwrap();
+        assert_eq!(block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "queued" })))).unwrap()["status"], json!("queued"));
+    }
+
+    #[test]
+    fn jobs_0_1_56_wrote_are_read_and_updated() {
+        let (clock, store) = setup();
+        let nocas = NoCas(&store);
+        block_on(nocas.set(&legacy_key("old"), &json!({ "status": "processing", "createdAt": "2026-01-01T00:00:00.000Z", "startedAt": "2026-01-01T00:00:00.000Z", "triggeredBy": "webhook" }), None)).unwrap();
+        let t = JobTracker::new(DEFAULT_TTL_SECONDS).unwrap();
+        assert_eq!(block_on(t.get(&nocas, "old")).unwrap().unwrap()["triggeredBy"], json!("webhook"));
+        assert_eq!(block_on(t.create(&nocas, &*clock, &NoLog, "old", &Map::new())).unwrap_err().code, ErrorCode::Conflict);
+        let done = block_on(t.update(&nocas, &*clock, &NoLog, "old", &obj(json!({ "status": "completed" })))).unwrap();
+        assert_eq!((done["triggeredBy"].clone(), done["startedAt"].clone()), (json!("webhook"), json!("2026-01-01T00:00:00.000Z")));
+    }
+
+    #[test]
+    fn listing_by_status_and_stuck_jobs() {
+        let (clock, store) = setup();
+        let t = JobTracker::new(DEFAULT_TTL_SECONDS).unwrap();
+        for i in 0..30 {
+            let id = format!("j{i:02}");
+            block_on(t.create(&store, &*clock, &NoLog, &id, &Map::new())).unwrap();
+            if i % 3 == 0 {
+                block_on(t.update(&store, &*clock, &NoLog, &id, &obj(json!({ "status": "processing" })))).unwrap();
+            }
+            clock.advance(60_000);
+        }
+        let processing = block_on(t.list(&store, &NoLog, Some("processing"), None, 100, None)).unwrap();
+        assert_eq!(processing.files.len(), 10);
+        let stuck = block_on(t.stuck(&store, &*clock, &NoLog, 15 * 60_000)).unwrap();
+        let ids: Vec<_> = stuck.iter().map(|j| j["jobId"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids, vec!["j00", "j03", "j06", "j09", "j12"], "started over 15 minutes ago");
+        assert_eq!(block_on(t.list(&store, &NoLog, Some("bogus"), None, 10, None)).unwrap_err().code, ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn concurrent_runs_create_one_daily_job_per_window() {
+        for round in 0..5 {
+            let (clock, memory) = setup();
+            let store = Yielding::new(&memory);
+            let timer = FakeTimer(clock.clone());
+            let calls = Cell::new(0);
+            let options = DailyOptions::default();
+            let runs = (0..12).map(|i| {
+                let (store, clock, timer, calls) = (&store, &clock, &timer, &calls);
+                async move {
+                    let owner = format!("run-{i}");
+                    get_or_create_daily_job(store, &**clock, timer, &NoLog, "wf", &owner, &options, || async {
+                        calls.set(calls.get() + 1);
+                        crate::testing::yield_now().await;
+                        Ok(format!("job-{round}-{i}"))
+                    })
+                    .await
+                    .unwrap()
+                }
+            });
+            let results = block_on(futures::future::join_all(runs));
+            assert_eq!(calls.get(), 1, "round {round}");
+            let ids: std::collections::HashSet<_> = results.iter().map(|(j, _)| j["jobId"].clone()).collect();
+            assert_eq!(ids.len(), 1, "round {round}: {ids:?}");
+            assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+        }
+    }
+
+    #[test]
+    fn windows_roll_or_align_to_utc_days() {
+        let (clock, store) = setup();
+        let timer = FakeTimer(clock.clone());
+        let n = Cell::new(0);
+        let make = || async {
+            n.set(n.get() + 1);
+            Ok(format!("job-{}", n.get()))
+        };
+        let rolling = DailyOptions::default();
+        let (a, _) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap();
+        clock.advance(20 * HOUR); // 06:00 next day: still inside 24 h
+        assert_eq!(block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap().0["jobId"], a["jobId"]);
+        clock.advance(5 * HOUR);
+        let (b, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap();
+        assert!(created && b["jobId"] != a["jobId"]);
+
+        let aligned = DailyOptions { align_utc: true, ..DailyOptions::default() };
+        let (c, _) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf2", "me", &aligned, make)).unwrap();
+        assert!(c["expiresAt"].as_str().unwrap().ends_with("T00:00:00.000Z"));
+        clock.advance(14 * HOUR); // past midnight UTC
+        let (d, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf2", "me", &aligned, make)).unwrap();
+        assert!(created && d["jobId"] != c["jobId"]);
+    }
+
+    #[test]
+    fn a_failing_create_frees_the_window_for_the_next_run() {
+        let (clock, store) = setup();
+        let timer = FakeTimer(clock.clone());
+        let options = DailyOptions::default();
+        let err = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "a", &options, || async { Err::<String, _>(StateError::store("create", "API down")) })).unwrap_err();
+        assert_eq!(err.code, ErrorCode::StoreUnavailable);
+        let (job, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "b", &options, || async { Ok("job-b".to_string()) })).unwrap();
+        assert!(created);
+        assert_eq!(job["jobId"], json!("job-b"));
+        // 0.1.56's getDailyJob key holds it too.
+        assert!(block_on(store.get(&keys::daily_job_dated("wf", &utc_date(clock.now_ms())))).unwrap().is_some());
+    }
+}
