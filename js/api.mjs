@@ -5,6 +5,8 @@ export {
   StateService,
   FileTracker,
   IndexedFileTracker,
+  RetryTracker,
+  JobTracker,
   VersoriKVAdapter,
   CheckpointStore,
   Checkpoint,

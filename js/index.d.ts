@@ -13,6 +13,7 @@ export type StateErrorCode =
   | 'CORRUPT_STATE'
   | 'CONFLICT'
   | 'NOT_FOUND'
+  | 'INVALID_TRANSITION'
   | 'UNSUPPORTED_ENVIRONMENT';
 
 /**
@@ -484,4 +485,131 @@ export class VersoriIndexedFileTracker extends IndexedFileTracker {
   listProcessedFiles(): Promise<Array<{ fileName: string; key: string; metadata: JsonObject & { processedAt?: string } }>>;
   clearAllProcessedFiles(): Promise<{ success: number; failed: number }>;
   getStats(): Promise<{ totalFiles: number; totalRecords: number; oldestFile?: string; newestFile?: string }>;
+}
+
+// ---- Retries ----
+
+export interface RetryPolicy {
+  /** Wait after the first failure (default 600,000 = 10 minutes). */
+  baseDelayMs?: number;
+  /** Growth per failure (default 2). */
+  factor?: number;
+  /** Longest wait (default 24 hours). */
+  maxDelayMs?: number;
+  /** Failures before the item is dead-lettered (default 5). */
+  maxAttempts?: number;
+  /** Default 'none'. */
+  jitter?: 'none' | 'full' | 'equal' | 'decorrelated';
+}
+
+export interface RetryState {
+  item: string;
+  attempts: number;
+  firstFailedAt: string;
+  lastFailedAt: string;
+  lastError: string;
+  status: 'waiting' | 'exhausted';
+  /** null once exhausted. */
+  nextRetryAt: string | null;
+  delayMs: number | null;
+  requeuedAt?: string;
+}
+
+export interface RetryCheck {
+  action: 'retry' | 'wait' | 'exhausted';
+  /** When it may run (now for 'retry'); null when exhausted. */
+  retryAt: string | null;
+  attempts: number;
+  state: RetryState | null;
+}
+
+export interface RetryPage {
+  items: RetryState[];
+  cursor: string | null;
+}
+
+export class RetryTracker {
+  constructor(
+    kv: KvHandle,
+    options?: {
+      namespace?: string;
+      policy?: RetryPolicy;
+      log?: Logger;
+      /** Epoch milliseconds; for tests. */
+      now?: () => number;
+      /** Uniform in [0, 1); for tests. */
+      random?: () => number;
+    },
+  );
+  readonly policy: Required<RetryPolicy>;
+  capabilities(): StoreCapabilities;
+  recordFailure(item: string, error: unknown): Promise<RetryState>;
+  /** True if the item had a state. */
+  recordSuccess(item: string): Promise<boolean>;
+  check(item: string): Promise<RetryCheck>;
+  get(item: string): Promise<RetryState | null>;
+  list(options?: { status?: 'waiting' | 'exhausted'; limit?: number; cursor?: string | null }): Promise<RetryPage>;
+  listDeadLetters(options?: { limit?: number; cursor?: string | null }): Promise<RetryPage>;
+  /** False if the item was not dead-lettered. */
+  requeue(item: string): Promise<boolean>;
+  cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
+}
+
+// ---- Jobs ----
+
+export type JobStatusValue = 'queued' | 'processing' | 'completed' | 'failed';
+export type JobTrigger = 'schedule' | 'webhook' | 'manual';
+
+/** fc-connect-sdk 0.1.56's JobStatus, plus jobId and updatedAt. */
+export interface JobStatus {
+  jobId: string;
+  status: JobStatusValue;
+  stage?: string;
+  message?: string;
+  createdAt?: string;
+  startedAt?: string;
+  completedAt?: string;
+  failedAt?: string;
+  updatedAt?: string;
+  triggeredBy: JobTrigger | string;
+  details?: Record<string, JsonValue>;
+  error?: string;
+  errorStack?: string;
+  [field: string]: JsonValue | undefined;
+}
+
+export interface DailyJobOptions {
+  /** How long one job is reused (default 24). */
+  windowHours?: number;
+  /** Windows start at UTC midnight instead of when the job was made. */
+  alignToUtcDay?: boolean;
+  /** How long the record lives (default: to the window's end). */
+  expiresInHours?: number;
+  /** How long one run may take to create the job before another may (default 120,000). */
+  leaseMs?: number;
+  /** How often waiting runs look for the job (default 100). */
+  pollMs?: number;
+}
+
+export class JobTracker {
+  constructor(kv: KvHandle, logger?: Logger | null, ttlSeconds?: number);
+  capabilities(): StoreCapabilities;
+  /** Rejects with CONFLICT when the id is taken. */
+  createJob(jobId: string, metadata?: Partial<Omit<JobStatus, 'status' | 'createdAt' | 'jobId'>>): Promise<JobStatus>;
+  /** Rejects with INVALID_TRANSITION for a change that makes no sense (completed is final). */
+  updateJob(jobId: string, update: Partial<JobStatus>): Promise<JobStatus>;
+  getJob(jobId: string): Promise<JobStatus | undefined>;
+  markCompleted(jobId: string, details?: Record<string, JsonValue>): Promise<JobStatus>;
+  markFailed(jobId: string, error: Error | string): Promise<JobStatus>;
+  listJobs(options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null }): Promise<{ jobs: JobStatus[]; cursor: string | null }>;
+  /** Jobs processing for longer than olderThanMs (default 1 hour). */
+  findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus[]>;
+  cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
+  /** Of concurrent callers (on a compare-and-set store) one calls `create`; all get its job. */
+  getOrCreateDailyJob(
+    workflowId: string,
+    create: () => string | { id: string } | { jobId: string } | Promise<string | { id: string } | { jobId: string }>,
+    options?: DailyJobOptions,
+  ): Promise<{ job: DailyJob; created: boolean }>;
+  incrementDailyJobBatchCount(workflowId: string, by?: number): Promise<number>;
 }

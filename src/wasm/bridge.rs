@@ -220,8 +220,11 @@ impl Store for JsStore {
             Backend::Js(h) => h,
         };
         let mut args = vec![self.key_to_js(key), json_to_js(value)];
-        if let (Some(ms), true) = (expire_in_ms, self.caps.expiry) {
-            args.push(object(&[("expireIn", JsValue::from_f64(ms as f64))]));
+        match (expire_in_ms, self.caps.kind) {
+            (Some(ms), _) if self.caps.expiry => args.push(object(&[("expireIn", JsValue::from_f64(ms as f64))])),
+            // Versori's set(key, value, { ttl }) takes seconds (0.1.56's JobTracker passed it too).
+            (Some(ms), StoreKind::Versori) => args.push(object(&[("ttl", JsValue::from_f64(ms.div_ceil(1000) as f64))])),
+            _ => {}
         }
         self.call(handle, "set", &args).await.map(drop)
     }

@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::log::{Level, Logger};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 pub struct JsClock;
 
@@ -55,4 +56,69 @@ pub fn host_name() -> String {
         .and_then(|h| h.as_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// `options.now()` when the caller gave one (tests), else `Date.now()`.
+pub struct InjectedClock(Option<js_sys::Function>);
+
+impl InjectedClock {
+    pub fn new(now: JsValue) -> crate::error::Result<Self> {
+        optional_function("options.now", now).map(InjectedClock)
+    }
+}
+
+impl Clock for InjectedClock {
+    fn now_ms(&self) -> i64 {
+        self.0
+            .as_ref()
+            .and_then(|f| f.call0(&JsValue::UNDEFINED).ok())
+            .and_then(|v| v.as_f64())
+            .filter(|n| n.is_finite())
+            .map_or_else(|| JsClock.now_ms(), |n| n as i64)
+    }
+}
+
+/// `options.random()` when given (tests), else the platform's secure source.
+pub struct InjectedRandom(Option<js_sys::Function>);
+
+impl InjectedRandom {
+    pub fn new(random: JsValue) -> crate::error::Result<Self> {
+        optional_function("options.random", random).map(InjectedRandom)
+    }
+}
+
+impl crate::clock::Random for InjectedRandom {
+    fn next_f64(&self) -> f64 {
+        match &self.0 {
+            Some(f) => f.call0(&JsValue::UNDEFINED).ok().and_then(|v| v.as_f64()).filter(|n| (0.0..1.0).contains(n)).unwrap_or(0.5),
+            None => crate::clock::Random::next_f64(&crate::ids::SystemRandom),
+        }
+    }
+}
+
+fn optional_function(argument: &str, value: JsValue) -> crate::error::Result<Option<js_sys::Function>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.dyn_into::<js_sys::Function>().map(Some).map_err(|_| crate::error::StateError::invalid(argument, "must be a function"))
+}
+
+/// Waits with the host's setTimeout.
+pub struct JsTimer;
+
+impl crate::clock::Sleep for JsTimer {
+    async fn sleep(&self, ms: u64) {
+        let mut arm = |resolve: js_sys::Function, _reject: js_sys::Function| {
+            let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            match set_timeout {
+                Some(f) => {
+                    let _ = f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms as f64));
+                }
+                None => {
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            }
+        };
+        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::new(&mut arm)).await;
+    }
 }

@@ -32,7 +32,7 @@ pub struct IndexedFileTracker {
     inner: Rc<Tracker>,
 }
 
-fn file_to_js(file: &IndexedFile) -> JsValue {
+pub fn file_to_js(file: &IndexedFile) -> JsValue {
     object(&[
         ("fileName", JsValue::from_str(&file.file_name)),
         ("processedAt", opt_str(file.processed_at())),
@@ -40,7 +40,7 @@ fn file_to_js(file: &IndexedFile) -> JsValue {
     ])
 }
 
-fn removed_to_js(r: &Removed) -> JsValue {
+pub fn removed_to_js(r: &Removed) -> JsValue {
     object(&[
         ("scanned", JsValue::from_f64(r.scanned as f64)),
         ("deleted", JsValue::from_f64(r.deleted as f64)),
@@ -53,7 +53,7 @@ fn strings(items: &[String]) -> JsValue {
 }
 
 /// A time given as a Date, an ISO string or epoch milliseconds.
-fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
+pub fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
@@ -68,6 +68,19 @@ fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
         Some(ms) if ms.is_finite() => Ok(Some(ms as i64)),
         _ => Err(StateError::invalid(argument, "must be a Date, an ISO date string or epoch milliseconds")),
     }
+}
+
+/// `{ olderThanDays } | { before }` and `batchSize` of a cleanup call:
+/// the cutoff in epoch ms and the batch size.
+pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, usize)> {
+    let days = args::option(options, "olderThanDays")?;
+    let before = instant("options.before", &args::option(options, "before")?)?;
+    let cutoff = match (days.is_undefined(), before) {
+        (false, None) => clock.now_ms() as f64 - args::positive("options.olderThanDays", &days, 0.0, 3_660.0)? * DAY_MS,
+        (true, Some(at)) => at as f64,
+        _ => return Err(StateError::invalid("options", "must give exactly one of olderThanDays and before")),
+    };
+    Ok((cutoff as i64, batch_size(options)?))
 }
 
 fn batch_size(options: &JsValue) -> Result<usize> {
@@ -149,6 +162,7 @@ impl IndexedFileTracker {
                 since_ms: instant("options.since", &args::option(&options, "since")?)?,
                 until_ms: instant("options.until", &args::option(&options, "until")?)?,
                 name_prefix: args::optional_name("options.namePrefix", &args::option(&options, "namePrefix")?)?,
+                field_equals: None,
             };
             let listed = t.core.list(&t.store, &t.log, limit, cursor.as_deref(), &filter).await?;
             let files: Array = listed.files.iter().map(file_to_js).collect();
@@ -180,15 +194,8 @@ impl IndexedFileTracker {
     pub fn cleanup(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
-            let days = args::option(&options, "olderThanDays")?;
-            let before = instant("options.before", &args::option(&options, "before")?)?;
-            let cutoff = match (days.is_undefined(), before) {
-                (false, None) => JsClock.now_ms() as f64 - args::positive("options.olderThanDays", &days, 0.0, 3_660.0)? * DAY_MS,
-                (true, Some(at)) => at as f64,
-                _ => return Err(StateError::invalid("options", "must give exactly one of olderThanDays and before")),
-            };
-            let batch = batch_size(&options)?;
-            Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff as i64, batch).await?))
+            let (cutoff, batch) = cleanup_options(&options, &JsClock)?;
+            Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff, batch).await?))
         })
     }
 

@@ -10,5 +10,7 @@ pub mod env;
 pub mod errors;
 pub mod file_tracker;
 pub mod indexed;
+pub mod jobs;
 pub mod memory_kv;
+pub mod retry;
 pub mod state_service;

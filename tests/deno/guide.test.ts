@@ -68,3 +68,39 @@ Deno.test('guide pattern 6 runs unchanged: process, list, stats, remove, cleanup
   assertEquals((await run({ operation: 'list' })).files, []);
   assert(ctx.log.entries.some((e: any) => e.message === '🧹 [Index] Cleanup complete: 2 deleted, 0 failed'));
 });
+
+Deno.test('guide pattern 4 runs unchanged: one Fluent job per day, reused by the next run', async () => {
+  const { dailyJobIngestion } = await import('./guide/pattern-4.ts');
+  const { fluentCalls } = await import('./guide/fc-connect-sdk.ts');
+  const ctx = { ...fakeVersoriContext(), connections: {}, activation: { getVariable: () => 'retailer-1' } };
+  const first: any = await dailyJobIngestion.run(ctx);
+  const second: any = await dailyJobIngestion.run(ctx);
+  assertEquals(fluentCalls.jobs.length, 1);
+  assertEquals(first.jobId, second.jobId);
+  assertEquals([first.successCount, second.successCount], [2, 2]);
+  assertEquals(fluentCalls.batches.length, 4);
+  assert(ctx.log.entries.some((e: any) => e.message === `♻️ [DailyJob] Reusing daily job: ${first.jobId}`));
+});
+
+Deno.test('guide pattern 5 runs unchanged: failures back off, then recover', async () => {
+  const { retryableIngestion } = await import('./guide/pattern-5.ts');
+  const ctx = fakeVersoriContext();
+  const random = Math.random;
+  try {
+    Math.random = () => 0.1; // every file fails
+    const failed: any = await retryableIngestion.run(ctx, { files: ['a.csv', 'b.csv'] });
+    assertEquals(failed.summary, { succeeded: 0, failed: 2, skipped: 0 });
+    const kv = new VersoriKVAdapter(ctx.openKv(':project:'));
+    const state: any = (await kv.get(['error-state', 'a.csv']))?.value;
+    assertEquals(state.attemptCount, 1);
+    const skipped: any = await retryableIngestion.run(ctx, { files: ['a.csv', 'b.csv'] });
+    assertEquals(skipped.summary, { succeeded: 0, failed: 0, skipped: 2 });
+    await kv.set(['error-state', 'a.csv'], { ...state, nextRetryAt: new Date(Date.now() - 1000).toISOString() });
+    Math.random = () => 0.9; // now it works
+    const recovered: any = await retryableIngestion.run(ctx, { files: ['a.csv', 'b.csv'] });
+    assertEquals(recovered.summary, { succeeded: 1, failed: 0, skipped: 1 });
+    assertEquals(await kv.get(['error-state', 'a.csv']), null);
+  } finally {
+    Math.random = random;
+  }
+});

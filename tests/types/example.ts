@@ -3,7 +3,7 @@
 import { openKv as openDenoKv } from '@deno/kv';
 import {
   StateService, FileTracker, VersoriFileTracker, VersoriKVAdapter, StateError, openKv, describeStore,
-  CheckpointStore, PeriodicSaver, encodeState, decodeState, IndexedFileTracker, VersoriIndexedFileTracker,
+  CheckpointStore, PeriodicSaver, RetryTracker, JobTracker, type RetryCheck, type JobStatus, encodeState, decodeState, IndexedFileTracker, VersoriIndexedFileTracker,
   type FilePage, type FileStats, type RemovedFiles,
   type CheckpointLoadResult, type CheckpointSaveResult, type ResumeResult, type JsonValue,
   type SyncState, type DailyJob, type LockInfo, type ClaimResult, type StoreCapabilities, type StateErrorCode,
@@ -100,4 +100,19 @@ export async function listing(kv: KvHandleForExample): Promise<string[]> {
   const oldest: string | undefined = (await legacy.getStats()).oldestFile;
   void next; void stats; void removed; void oldest;
   return all.map((f) => f.key);
+}
+
+export async function retriesAndJobs(kv: KvHandleForExample): Promise<string> {
+  const retries = new RetryTracker(kv, { namespace: 'sftp', policy: { maxAttempts: 3, jitter: 'full' }, now: () => Date.now() });
+  const check: RetryCheck = await retries.check('a.csv');
+  if (check.action === 'wait') console.log(check.retryAt);
+  await retries.recordFailure('a.csv', new Error('x'));
+  // @ts-expect-error jitter is one of four names
+  new RetryTracker(kv, { policy: { jitter: 'some' } });
+  const jobs = new JobTracker(kv, console);
+  const job: JobStatus = await jobs.createJob('job-1', { triggeredBy: 'schedule' });
+  const { job: daily, created } = await jobs.getOrCreateDailyJob('wf', async () => ({ id: 'fluent-1' }), { windowHours: 24 });
+  const count: number = await jobs.incrementDailyJobBatchCount('wf');
+  void created; void count;
+  return job.status + daily.jobId;
 }

@@ -1,0 +1,232 @@
+//! `JobTracker`: 0.1.56's job tracking with listing, stuck jobs, checked
+//! transitions, and one daily job per window.
+
+use crate::error::{ErrorCode, Result, StateError};
+use crate::ids::random_id;
+use crate::jobs::{self, DailyOptions};
+use crate::store::Store;
+use crate::sync_state;
+use crate::wasm::args;
+use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::convert::{json_to_js, object, opt_str};
+use crate::wasm::env::{JsClock, JsLogger, JsTimer};
+use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
+use crate::wasm::indexed::{cleanup_options, instant, removed_to_js};
+use crate::wasm::state_service::promise;
+use js_sys::{Array, Function, Promise};
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+const HOUR_MS: f64 = 3_600_000.0;
+
+struct Inner {
+    core: jobs::JobTracker,
+    store: JsStore,
+    log: JsLogger,
+}
+
+/// Job status records (queued → processing → completed | failed).
+#[wasm_bindgen]
+pub struct JobTracker {
+    inner: Rc<Inner>,
+}
+
+fn job_to_js(job: Option<Map<String, Value>>) -> JsValue {
+    job.map(|j| json_to_js(&Value::Object(j))).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn fields(argument: &str, value: &JsValue) -> Result<Map<String, Value>> {
+    Ok(args::metadata(argument, value)?.unwrap_or_default())
+}
+
+#[wasm_bindgen]
+impl JobTracker {
+    /// `new JobTracker(kv, logger, ttlSeconds = 604800)`, as in 0.1.56.
+    #[wasm_bindgen(constructor)]
+    pub fn new(kv: JsValue, logger: JsValue, ttl_seconds: JsValue) -> JsResult<JobTracker> {
+        let ttl = args::positive("ttlSeconds", &ttl_seconds, jobs::DEFAULT_TTL_SECONDS, args::MAX_MS / 1000.0).js()?;
+        let inner = Inner { core: jobs::JobTracker::new(ttl).js()?, store: JsStore::detect(&kv).js()?, log: JsLogger::new(logger) };
+        Ok(JobTracker { inner: Rc::new(inner) })
+    }
+
+    pub fn capabilities(&self) -> JsValue {
+        capabilities_to_js(&self.inner.store.capabilities())
+    }
+
+    /// A new queued job; CONFLICT if the id is taken. Resolves the job.
+    #[wasm_bindgen(js_name = "createJob")]
+    pub fn create_job(&self, job_id: JsValue, metadata: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let id = args::name("jobId", &job_id)?;
+            let metadata = fields("metadata", &metadata)?;
+            Ok(job_to_js(Some(t.core.create(&t.store, &JsClock, &t.log, &id, &metadata).await?)))
+        })
+    }
+
+    /// Merges `update`; INVALID_TRANSITION for a status change that makes no sense.
+    #[wasm_bindgen(js_name = "updateJob")]
+    pub fn update_job(&self, job_id: JsValue, update: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let id = args::name("jobId", &job_id)?;
+            let patch = fields("update", &update)?;
+            Ok(job_to_js(Some(t.core.update(&t.store, &JsClock, &t.log, &id, &patch).await?)))
+        })
+    }
+
+    /// The job, or undefined (as in 0.1.56).
+    #[wasm_bindgen(js_name = "getJob")]
+    pub fn get_job(&self, job_id: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let id = args::name("jobId", &job_id)?;
+            Ok(job_to_js(t.core.get(&t.store, &id).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = "markCompleted")]
+    pub fn mark_completed(&self, job_id: JsValue, details: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let id = args::name("jobId", &job_id)?;
+            let mut patch = Map::new();
+            patch.insert("status".into(), "completed".into());
+            patch.insert("stage".into(), "finished".into());
+            patch.insert("message".into(), "Job completed successfully".into());
+            if let Some(details) = args::metadata("details", &details)? {
+                patch.insert("details".into(), Value::Object(details));
+            }
+            Ok(job_to_js(Some(t.core.update(&t.store, &JsClock, &t.log, &id, &patch).await?)))
+        })
+    }
+
+    /// `error` is an Error (its message and stack are kept) or a string.
+    #[wasm_bindgen(js_name = "markFailed")]
+    pub fn mark_failed(&self, job_id: JsValue, error: JsValue) -> Promise {
+        let t = self.inner.clone();
+        let message = error.as_string().or_else(|| js_sys::Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string())).unwrap_or_else(|| "unknown error".into());
+        let stack = js_sys::Reflect::get(&error, &"stack".into()).ok().and_then(|s| s.as_string());
+        promise(async move {
+            let id = args::name("jobId", &job_id)?;
+            let mut patch = Map::new();
+            patch.insert("status".into(), "failed".into());
+            patch.insert("stage".into(), "error".into());
+            patch.insert("message".into(), format!("Job failed: {message}").into());
+            patch.insert("error".into(), message.into());
+            if let Some(stack) = stack {
+                patch.insert("errorStack".into(), stack.into());
+            }
+            Ok(job_to_js(Some(t.core.update(&t.store, &JsClock, &t.log, &id, &patch).await?)))
+        })
+    }
+
+    /// `{ jobs, cursor }`; options `status`, `since` (updated at or after), `limit`, `cursor`.
+    #[wasm_bindgen(js_name = "listJobs")]
+    pub fn list_jobs(&self, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let status = args::optional_name("options.status", &args::option(&options, "status")?)?;
+            let since = instant("options.since", &args::option(&options, "since")?)?;
+            let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, 10_000.0)?.ceil() as usize;
+            let cursor = args::optional_name("options.cursor", &args::option(&options, "cursor")?)?;
+            let listed = t.core.list(&t.store, &t.log, status.as_deref(), since, limit, cursor.as_deref()).await?;
+            let jobs: Array = listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect();
+            Ok(object(&[("jobs", jobs.into()), ("cursor", opt_str(listed.cursor.as_deref()))]))
+        })
+    }
+
+    /// Jobs processing for longer than `olderThanMs` (default 1 hour).
+    #[wasm_bindgen(js_name = "findStuckJobs")]
+    pub fn find_stuck_jobs(&self, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let ms = args::positive("options.olderThanMs", &args::option(&options, "olderThanMs")?, HOUR_MS, args::MAX_MS)?;
+            let stuck = t.core.stuck(&t.store, &JsClock, &t.log, ms as i64).await?;
+            Ok(stuck.into_iter().map(|j| json_to_js(&Value::Object(j))).collect::<Array>().into())
+        })
+    }
+
+    /// Deletes jobs last updated before the cutoff: `{ scanned, deleted, failed }`.
+    pub fn cleanup(&self, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let (cutoff, batch) = cleanup_options(&options, &JsClock)?;
+            Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff, batch).await?))
+        })
+    }
+
+    /// The daily job of `workflowId` for the current window, made by
+    /// `create()` (resolving the job id, or an object with `id` / `jobId`)
+    /// if there is none: `{ job, created }`. Options: `windowHours` (24),
+    /// `alignToUtcDay`, `expiresInHours`, `leaseMs`, `pollMs`.
+    #[wasm_bindgen(js_name = "getOrCreateDailyJob")]
+    pub fn get_or_create_daily_job(&self, workflow_id: JsValue, create: JsValue, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        let thrown: Rc<RefCell<Option<JsValue>>> = Rc::new(RefCell::new(None));
+        let slot = thrown.clone();
+        let work = async move {
+            let workflow = args::name("workflowId", &workflow_id)?;
+            let create: Function = create.dyn_into().map_err(|_| StateError::invalid("create", "must be a function that resolves the new job's id"))?;
+            let hours = |field: &str, default: f64| -> Result<f64> { args::positive(&format!("options.{field}"), &args::option(&options, field)?, default, args::MAX_HOURS) };
+            let expires = args::option(&options, "expiresInHours")?;
+            let daily = DailyOptions {
+                window_ms: (hours("windowHours", 24.0)? * HOUR_MS) as i64,
+                align_utc: args::option(&options, "alignToUtcDay")?.is_truthy(),
+                expires_ms: if expires.is_undefined() { None } else { Some((hours("expiresInHours", 24.0)? * HOUR_MS) as i64) },
+                lease_ms: args::positive("options.leaseMs", &args::option(&options, "leaseMs")?, 120_000.0, args::MAX_MS)? as i64,
+                poll_ms: args::positive("options.pollMs", &args::option(&options, "pollMs")?, 100.0, 60_000.0)? as u64,
+            };
+            let make = || {
+                let (create, slot) = (create.clone(), slot.clone());
+                async move {
+                    let failed = |e: JsValue| {
+                        *slot.borrow_mut() = Some(e);
+                        StateError::new(ErrorCode::InvalidArgument, "create() failed")
+                    };
+                    let returned = create.call0(&JsValue::UNDEFINED).map_err(failed)?;
+                    let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(failed)?;
+                    job_id_of(&value)
+                }
+            };
+            // One owner per call: two calls through one tracker are two contenders.
+            let owner = random_id()?;
+            let (job, created) = jobs::get_or_create_daily_job(&t.store, &JsClock, &JsTimer, &t.log, &workflow, &owner, &daily, make).await?;
+            Ok(object(&[("job", json_to_js(&job)), ("created", JsValue::from_bool(created))]))
+        };
+        future_to_promise(async move {
+            match work.await {
+                Ok(v) => Ok(v),
+                Err(e) => Err(thrown.borrow_mut().take().unwrap_or_else(|| to_js(e))),
+            }
+        })
+    }
+
+    /// Adds `by` (default 1) to the live daily job's batchCount, atomically.
+    #[wasm_bindgen(js_name = "incrementDailyJobBatchCount")]
+    pub fn increment_daily_job_batch_count(&self, workflow_id: JsValue, by: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let workflow = args::name("workflowId", &workflow_id)?;
+            let by = args::positive("by", &by, 1.0, 1e9)? as u64;
+            Ok(JsValue::from_f64(sync_state::increment_daily_batch_count(&t.store, &JsClock, &workflow, by).await? as f64))
+        })
+    }
+}
+
+fn job_id_of(value: &JsValue) -> Result<String> {
+    if let Some(s) = value.as_string() {
+        return Ok(s);
+    }
+    for field in ["jobId", "id"] {
+        if let Some(s) = js_sys::Reflect::get(value, &field.into()).ok().and_then(|v| v.as_string()) {
+            return Ok(s);
+        }
+    }
+    Err(StateError::invalid("create()", "must resolve the new job's id (a string, or an object with id or jobId)"))
+}
+
