@@ -333,7 +333,7 @@ impl IndexedFiles {
         check_value_size("the file record with its metadata", &value)?;
         match value {
             Value::Object(record) => Ok(record),
-            _ => unreachable!("built as an object"),
+            _ => Err(StateError::invalid("metadata", "must be a plain object")),
         }
     }
 

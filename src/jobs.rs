@@ -133,11 +133,9 @@ impl JobTracker {
             }
             Some(_) => return Err(StateError::invalid("update.status", "must be a string")),
         };
-        let legacy = match self.jobs.get(store, job_id).await? {
-            Some(_) => None,
-            None => self.legacy(store, job_id).await?,
-        };
-        if legacy.is_none() && self.jobs.get(store, job_id).await?.is_none() {
+        let stored = self.jobs.get(store, job_id).await?.is_some();
+        let legacy = if stored { None } else { self.legacy(store, job_id).await? };
+        if !stored && legacy.is_none() {
             log.log(Level::Warn, &format!("Attempted to update non-existent job {job_id}, creating it instead"), json!({ "jobId": job_id }));
             let mut metadata = patch.clone();
             metadata.remove("status");

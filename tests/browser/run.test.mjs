@@ -37,7 +37,7 @@ test('the browser entry works in headless Chromium', async () => {
     });
     const match = dom.match(/RESULT (\{.*\})/);
     assert.ok(match, `page did not finish: ${dom.match(/<pre id="out">([\s\S]*?)<\/pre>/)?.[1]}`);
-    assert.deepEqual(JSON.parse(match[1].replaceAll('&quot;', '"')), { winners: 1, processed: true, collision: false, fileError: 'INVALID_ARGUMENT' });
+    assert.deepEqual(JSON.parse(match[1].replaceAll('&quot;', '"')), { checkpoint: true, listed: ['one.csv'], retryAttempts: 1, winners: 1, processed: true, collision: false, fileError: 'INVALID_ARGUMENT' });
   } finally {
     server.close();
     await rm(profile, { recursive: true, force: true });
