@@ -308,6 +308,15 @@ where
             continue;
         }
         let current = store.get(&current_key).await?;
+        // The reservation is checked against this read of the pointer, so if
+        // it already holds this window's job (stored since `find` above),
+        // go round and return that instead of creating another.
+        if let Some(entry) = &current {
+            let stored = crate::sync_state::parse_daily_job(&current_key, entry)?;
+            if stored.expires_at_ms > now && stored.created_at_ms.is_some_and(|c| c >= options.window_start(now)) {
+                continue;
+            }
+        }
         let reservation = json!({ "owner": owner, "reservedAt": iso_from_ms(now), "leaseExpiresAt": iso_from_ms(now + options.lease_ms) });
         let reserve = Mutation::Set { key: claim_key.clone(), value: reservation, expire_in_ms: Some(options.lease_ms as u64) };
         if !store.atomic(&[Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())], &[reserve]).await? {
@@ -454,19 +463,22 @@ mod tests {
 
     #[test]
     fn concurrent_runs_create_one_daily_job_per_window() {
-        for round in 0..5 {
+        for round in 0..12 {
             let (clock, memory) = setup();
             let store = Yielding::new(&memory);
             let timer = FakeTimer(clock.clone());
             let calls = Cell::new(0);
             let options = DailyOptions::default();
+            let slow = round * 3;
             let runs = (0..12).map(|i| {
                 let (store, clock, timer, calls) = (&store, &clock, &timer, &calls);
                 async move {
                     let owner = format!("run-{i}");
                     get_or_create_daily_job(store, &**clock, timer, &NoLog, "wf", &owner, &options, || async {
                         calls.set(calls.get() + 1);
-                        crate::testing::yield_now().await;
+                        for _ in 0..=slow {
+                            crate::testing::yield_now().await;
+                        }
                         Ok(format!("job-{round}-{i}"))
                     })
                     .await

@@ -160,7 +160,7 @@ pub struct DailyJob {
     pub created_at_ms: Option<i64>,
 }
 
-fn parse_daily_job(key: &Key, entry: &Entry) -> Result<DailyJob> {
+pub fn parse_daily_job(key: &Key, entry: &Entry) -> Result<DailyJob> {
     let object = as_object(&key.display(), &entry.value)?;
     if str_field(object, "jobId").is_none() {
         return Err(StateError::corrupt(&key.display(), "no jobId"));

@@ -84,16 +84,27 @@ for (const kind of exactKinds) {
     });
   });
 
-  test(`${kind}: of 10 concurrent runs, one creates the daily job and all get its id`, async () => {
+  test(`${kind}: of 20 concurrent runs, one creates the daily job and all get its id`, async () => {
     await withStore(storeKinds[kind], async (kv) => {
       let creates = 0;
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => new JobTracker(kv, null).getOrCreateDailyJob('daily-inventory', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => new JobTracker(kv, null).getOrCreateDailyJob('daily-inventory', async () => {
         creates++;
         await new Promise((resolve) => setTimeout(resolve, 30)); // the Fluent API call
         return { id: `job-${i}` };
       }, { pollMs: 10 })));
       assert.equal(creates, 1);
       assert.equal(new Set(results.map((r) => r.job.jobId)).size, 1);
+      // More rounds, with creates of different lengths, to shake out interleavings.
+      for (let round = 0; round < 5; round++) {
+        let creates = 0;
+        const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => new JobTracker(kv, null).getOrCreateDailyJob(`wf-${round}`, async () => {
+          creates++;
+          await new Promise((resolve) => setTimeout(resolve, 5 * round));
+          return `job-${round}-${i}`;
+        }, { pollMs: 5 })));
+        assert.equal(creates, 1, `round ${round}`);
+        assert.equal(new Set(ids.map((r) => r.job.jobId)).size, 1, `round ${round}`);
+      }
       // Through one tracker, with a create that resolves at once.
       const one = new JobTracker(kv, null);
       let quick = 0;
