@@ -531,7 +531,7 @@ export interface RetryPage {
 export class RetryTracker {
   constructor(
     kv: KvHandle,
-    options?: {
+    options?: string | {
       namespace?: string;
       policy?: RetryPolicy;
       log?: Logger;

@@ -62,3 +62,13 @@ pub fn option(options: &JsValue, field: &str) -> Result<JsValue> {
     }
     js_sys::Reflect::get(options, &field.into()).map_err(|_| StateError::invalid(&format!("options.{field}"), "could not be read"))
 }
+
+/// A constructor's options argument: a string is the name itself, an object
+/// gives `{ [field]: name, log }`. Returns the name (or `default`) and the log.
+pub fn name_and_log(options: &JsValue, field: &str, default: &str) -> Result<(String, JsValue)> {
+    if options.is_string() {
+        return Ok((name(field, options)?, JsValue::UNDEFINED));
+    }
+    let name = optional_name(&format!("options.{field}"), &option(options, field)?)?;
+    Ok((name.unwrap_or_else(|| default.into()), option(options, "log")?))
+}

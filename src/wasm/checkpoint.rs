@@ -35,12 +35,7 @@ impl CheckpointStore {
     /// argument is the namespace.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<CheckpointStore> {
-        let (namespace, log) = if options.is_string() {
-            (args::name("namespace", &options).js()?, JsValue::UNDEFINED)
-        } else {
-            let namespace = args::optional_name("options.namespace", &args::option(&options, "namespace").js()?).js()?;
-            (namespace.unwrap_or_else(|| "default".into()), args::option(&options, "log").js()?)
-        };
+        let (namespace, log) = args::name_and_log(&options, "namespace", "default").js()?;
         let store = JsStore::detect(&kv).js()?;
         Ok(CheckpointStore { shared: Rc::new(Shared { store, log: JsLogger::new(log), namespace }) })
     }

@@ -34,11 +34,7 @@ impl FileTracker {
     /// `new FileTracker(kv, { prefix })`; a string second argument is the prefix.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let prefix = if options.is_string() {
-            args::name("prefix", &options).js()?
-        } else {
-            args::optional_name("options.prefix", &args::option(&options, "prefix").js()?).js()?.unwrap_or_else(|| "fc-sdk".into())
-        };
+        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk").js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
         Ok(FileTracker { inner: Rc::new(Tracker { core, store }) })

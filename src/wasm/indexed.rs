@@ -93,12 +93,7 @@ impl IndexedFileTracker {
     /// argument is the prefix.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<IndexedFileTracker> {
-        let (prefix, log) = if options.is_string() {
-            (args::name("prefix", &options).js()?, JsValue::UNDEFINED)
-        } else {
-            let prefix = args::optional_name("options.prefix", &args::option(&options, "prefix").js()?).js()?;
-            (prefix.unwrap_or_else(|| "fc-sdk".into()), args::option(&options, "log").js()?)
-        };
+        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk").js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = indexed::IndexedFiles::new(&prefix).js()?;
         Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log) }) })

@@ -77,12 +77,14 @@ impl RetryTracker {
     /// `new RetryTracker(kv, { namespace, policy, log, now, random })`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<RetryTracker> {
-        let namespace = args::optional_name("options.namespace", &args::option(&options, "namespace").js()?).js()?.unwrap_or_else(|| "default".into());
+        let (namespace, log) = args::name_and_log(&options, "namespace", "default").js()?;
+        // A string is just the namespace; everything else takes its default.
+        let options = if options.is_string() { JsValue::UNDEFINED } else { options };
         let core = retry::RetryTracker::new(&namespace, policy(&options).js()?).js()?;
         let inner = Inner {
             core,
             store: JsStore::detect(&kv).js()?,
-            log: JsLogger::new(args::option(&options, "log").js()?),
+            log: JsLogger::new(log),
             clock: InjectedClock::new(args::option(&options, "now").js()?).js()?,
             random: InjectedRandom::new(args::option(&options, "random").js()?).js()?,
         };

@@ -188,6 +188,7 @@ test('bad policies and a failing store are coded errors', async () => {
   assert.throws(() => new RetryTracker(kv, { policy: { maxAttempts: 0 } }), (e) => e.code === 'INVALID_ARGUMENT');
   assert.throws(() => new RetryTracker(kv, { now: 5 }), (e) => e.code === 'INVALID_ARGUMENT' && /now/.test(e.message));
   await assert.rejects(new RetryTracker(kv).list({ status: 'lost' }), (e) => e.code === 'INVALID_ARGUMENT');
+  assert.equal(new RetryTracker(kv, 'sftp').policy.maxAttempts, 5, 'a string is the namespace');
   const down = { get: async () => { throw new Error('KV timeout'); }, set: async () => {}, delete: async () => {} };
   await assert.rejects(new RetryTracker(down).check('a'), (e) => e.code === 'STORE_UNAVAILABLE');
   await assert.rejects(new JobTracker(down, console).getJob('a'), (e) => e.code === 'STORE_UNAVAILABLE');
