@@ -10,7 +10,7 @@
 use crate::clock::{iso_from_ms, ms_from_iso, utc_date, Clock, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::indexed::{Filter, IndexedFiles, Layout, Listed, Removed};
-use crate::keys::{self, Key};
+use crate::keys;
 use crate::log::{Level, Logger};
 use crate::store::{Check, Mutation, Store};
 use crate::sync_state::find_daily_job;
@@ -294,8 +294,9 @@ where
         }
         let claim = store.get(&claim_key).await?;
         let held_by_other = claim.as_ref().is_some_and(|c| {
-            let lease = str_field_v(&c.value, "leaseExpiresAt").and_then(ms_from_iso).unwrap_or(0);
-            lease > now && str_field_v(&c.value, "owner") != Some(owner)
+            let field = |name: &str| c.value.get(name).and_then(Value::as_str);
+            let lease = field("leaseExpiresAt").and_then(ms_from_iso).unwrap_or(0);
+            lease > now && field("owner") != Some(owner)
         });
         if held_by_other {
             if now >= give_up {
@@ -357,15 +358,6 @@ where
     }
 }
 
-fn str_field_v<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
-    value.get(field).and_then(Value::as_str)
-}
-
-/// The key a job's record has at 0.1.56's layout (for tests and tools).
-pub fn legacy_key(job_id: &str) -> Key {
-    keys::job_status(job_id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,7 +410,7 @@ mod tests {
         assert_eq!(err.code, ErrorCode::InvalidTransition);
         assert_eq!(block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "nope" })))).unwrap_err().code, ErrorCode::InvalidArgument);
         // The 0.1.56 key mirrors it.
-        assert_eq!(block_on(store.get(&legacy_key("job-1"))).unwrap().unwrap().value["status"], json!("completed"));
+        assert_eq!(block_on(store.get(&keys::job_status("job-1"))).unwrap().unwrap().value["status"], json!("completed"));
         // An update of a missing job creates it, like 0.1.56.
         let made = block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "processing" })))).unwrap();
         assert_eq!(made["status"], json!("processing"));
@@ -433,7 +425,7 @@ mod tests {
     fn jobs_0_1_56_wrote_are_read_and_updated() {
         let (clock, store) = setup();
         let nocas = NoCas(&store);
-        block_on(nocas.set(&legacy_key("old"), &json!({ "status": "processing", "createdAt": "2026-01-01T00:00:00.000Z", "startedAt": "2026-01-01T00:00:00.000Z", "triggeredBy": "webhook" }), None)).unwrap();
+        block_on(nocas.set(&keys::job_status("old"), &json!({ "status": "processing", "createdAt": "2026-01-01T00:00:00.000Z", "startedAt": "2026-01-01T00:00:00.000Z", "triggeredBy": "webhook" }), None)).unwrap();
         let t = JobTracker::new(DEFAULT_TTL_SECONDS).unwrap();
         assert_eq!(block_on(t.get(&nocas, "old")).unwrap().unwrap()["triggeredBy"], json!("webhook"));
         assert_eq!(block_on(t.create(&nocas, &*clock, &NoLog, "old", &Map::new())).unwrap_err().code, ErrorCode::Conflict);

@@ -79,6 +79,10 @@ impl<S> Flaky<S> {
     pub fn healthy(inner: S) -> Self {
         Flaky { inner, calls: Cell::new(0), fail_from: Cell::new(usize::MAX) }
     }
+    /// Store calls so far (an atomic write is one call).
+    pub fn calls(&self) -> usize {
+        self.calls.get()
+    }
     pub fn fail_from_now(&self) {
         self.fail_from.set(self.calls.get());
     }
@@ -219,49 +223,5 @@ impl<S: Store> Store for CrashAfterWrites<S> {
             self.switched.set(true);
         }
         if report { Ok(ok) } else { Err(StateError::store("atomic", "the process crashed after writing")) }
-    }
-}
-
-/// Counts store calls (an atomic write is one call).
-pub struct Counting<S> {
-    inner: S,
-    calls: Cell<usize>,
-}
-
-impl<S> Counting<S> {
-    pub fn new(inner: S) -> Self {
-        Counting { inner, calls: Cell::new(0) }
-    }
-    pub fn calls(&self) -> usize {
-        self.calls.get()
-    }
-    fn tick(&self) {
-        self.calls.set(self.calls.get() + 1);
-    }
-}
-
-impl<S: Store> Store for Counting<S> {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.tick();
-        self.inner.get(key).await
-    }
-    async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        self.tick();
-        self.inner.set(key, value, expire_in_ms).await
-    }
-    async fn delete(&self, key: &Key) -> Result<()> {
-        self.tick();
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
-        self.tick();
-        self.inner.list(prefix, limit, cursor).await
-    }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        self.tick();
-        self.inner.atomic(checks, mutations).await
     }
 }

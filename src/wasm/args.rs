@@ -4,7 +4,8 @@
 use crate::error::{Result, StateError};
 use crate::wasm::convert::js_to_json;
 use serde_json::{Map, Value};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use crate::clock::{ms_from_iso, Clock};
 
 pub fn name(argument: &str, value: &JsValue) -> Result<String> {
     if value.is_string() && !crate::wasm::convert::well_formed(value) {
@@ -72,3 +73,39 @@ pub fn name_and_log(options: &JsValue, field: &str, default: &str) -> Result<(St
     let name = optional_name(&format!("options.{field}"), &option(options, field)?)?;
     Ok((name.unwrap_or_else(|| default.into()), option(options, "log")?))
 }
+
+/// A time given as a Date, an ISO string or epoch milliseconds.
+pub fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let ms = if let Some(date) = value.dyn_ref::<js_sys::Date>() {
+        Some(date.get_time())
+    } else if let Some(n) = value.as_f64() {
+        Some(n)
+    } else {
+        value.as_string().and_then(|s| ms_from_iso(&s)).map(|ms| ms as f64)
+    };
+    match ms {
+        Some(ms) if ms.is_finite() => Ok(Some(ms as i64)),
+        _ => Err(StateError::invalid(argument, "must be a Date, an ISO date string or epoch milliseconds")),
+    }
+}
+
+/// `{ olderThanDays } | { before }` and `batchSize` of a cleanup call:
+/// the cutoff in epoch ms and the batch size.
+pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, usize)> {
+    let days = option(options, "olderThanDays")?;
+    let before = instant("options.before", &option(options, "before")?)?;
+    let cutoff = match (days.is_undefined(), before) {
+        (false, None) => clock.now_ms() as f64 - positive("options.olderThanDays", &days, 0.0, 3_660.0)? * 86_400_000.0,
+        (true, Some(at)) => at as f64,
+        _ => return Err(StateError::invalid("options", "must give exactly one of olderThanDays and before")),
+    };
+    Ok((cutoff as i64, batch_size(options)?))
+}
+
+pub fn batch_size(options: &JsValue) -> Result<usize> {
+    Ok(positive("options.batchSize", &option(options, "batchSize")?, crate::indexed::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
+}
+

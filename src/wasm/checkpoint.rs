@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
-use crate::wasm::convert::{decode_state, encode_state, js_to_json, json_to_js, object, revive, stored_to_json};
+use crate::wasm::convert::{decode_state, encode_state, js_to_json, json_to_js, object, opt_str, revive, stored_to_json};
 use crate::wasm::env::{JsClock, JsLogger};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
 use crate::wasm::state_service::promise;
@@ -103,34 +103,39 @@ fn saved_to_js(saved: &Saved) -> JsValue {
     ])
 }
 
-fn loaded_to_js(loaded: Loaded, expected: &Value) -> Result<JsValue> {
+/// The JS load result, and its `data` on its own (null unless found).
+fn loaded_to_js(loaded: Loaded, expected: &Value) -> Result<(JsValue, JsValue)> {
     let reason = loaded.reason().map(JsValue::from_str).unwrap_or(JsValue::NULL);
     let mut fields = vec![("found", JsValue::from_bool(matches!(loaded, Loaded::Found { .. }))), ("reason", reason)];
+    let mut data = JsValue::NULL;
     match loaded {
-        Loaded::Found { data, text, meta } => {
-            fields.push(("data", decode_state(&text, &data).map_err(|e| crate::error::StateError::corrupt("the checkpoint payload", &e.message))?));
+        Loaded::Found { data: value, text, meta } => {
+            data = decode_state(&text, &value).map_err(|e| crate::error::StateError::corrupt("the checkpoint payload", &e.message))?;
             fields.extend(meta_fields(&meta));
         }
-        Loaded::Missing => fields.push(("data", JsValue::NULL)),
+        Loaded::Missing => {}
         Loaded::VersionMismatch { meta } => {
-            fields.push(("data", JsValue::NULL));
             fields.push(("expectedVersion", json_to_js(expected)));
             fields.extend(meta_fields(&meta));
         }
         Loaded::Expired { meta, max_age_ms } => {
-            fields.push(("data", JsValue::NULL));
             fields.push(("maxAgeMs", JsValue::from_f64(max_age_ms as f64)));
             fields.extend(meta_fields(&meta));
         }
         Loaded::Corrupt { key, error } => {
-            fields.push(("data", JsValue::NULL));
             fields.push(("code", JsValue::from_str(error.code.as_str())));
             fields.push(("key", key.parts.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into()));
             fields.push(("message", JsValue::from_str(&error.message)));
             fields.push(("error", to_js(error)));
         }
     }
-    Ok(object(&fields))
+    fields.insert(2, ("data", data.clone()));
+    Ok((object(&fields), data))
+}
+
+/// The data to save (state-encoded) and its progress.
+fn encode(data: &JsValue, progress_arg: &JsValue) -> Result<(Value, Value)> {
+    Ok((encode_state(data, "data")?, progress(progress_arg)?))
 }
 
 /// `{ position, processed }` as given (any small plain object), or null.
@@ -168,7 +173,7 @@ impl Checkpoint {
         promise(async move {
             let s = &t.shared;
             let loaded = t.core.load(&s.store, &JsClock, &s.log).await?;
-            loaded_to_js(loaded, &t.core.version)
+            Ok(loaded_to_js(loaded, &t.core.version)?.0)
         })
     }
 
@@ -176,7 +181,7 @@ impl Checkpoint {
     /// `progress` (`{ position, processed }`).
     pub fn save(&self, data: JsValue, progress_arg: JsValue) -> Promise {
         let t = self.inner.clone();
-        let encoded = encode_state(&data, "data").and_then(|d| Ok((d, progress(&progress_arg)?)));
+        let encoded = encode(&data, &progress_arg);
         promise(async move {
             let (data, progress) = encoded?;
             t.save(data, progress).await
@@ -202,14 +207,14 @@ impl Checkpoint {
             };
             let field = |name: &str| progress.get(name).filter(|v| !v.is_null()).map(json_to_js).unwrap_or(JsValue::from_f64(0.0));
             let (position, processed) = (field("position"), field("processed"));
-            let result = loaded_to_js(loaded, &t.core.version)?;
-            let get = |name: &str| js_sys::Reflect::get(&result, &name.into()).unwrap_or(JsValue::NULL);
+            let (found, reason) = (matches!(loaded, Loaded::Found { .. }), opt_str(loaded.reason()));
+            let (result, data) = loaded_to_js(loaded, &t.core.version)?;
             Ok(object(&[
-                ("resumed", get("found")),
+                ("resumed", JsValue::from_bool(found)),
                 ("position", position),
                 ("processed", processed),
-                ("data", get("data")),
-                ("reason", get("reason")),
+                ("data", data),
+                ("reason", reason),
                 ("checkpoint", result),
             ]))
         })
@@ -254,7 +259,7 @@ impl PeriodicSaver {
             },
             None => data,
         };
-        let encoded = encode_state(&data, "data").and_then(|d| Ok((d, progress(&progress_arg)?)));
+        let encoded = encode(&data, &progress_arg);
         let (checkpoint, periodic) = (self.checkpoint.clone(), self.periodic.clone());
         promise(async move {
             let (data, progress) = encoded?;
@@ -266,7 +271,7 @@ impl PeriodicSaver {
 
     /// Saves now, whatever the count; resolves what `save` resolves.
     pub fn flush(&self, data: JsValue, progress_arg: JsValue) -> Promise {
-        let encoded = encode_state(&data, "data").and_then(|d| Ok((d, progress(&progress_arg)?)));
+        let encoded = encode(&data, &progress_arg);
         let (checkpoint, periodic) = (self.checkpoint.clone(), self.periodic.clone());
         promise(async move {
             let (data, progress) = encoded?;

@@ -1,8 +1,6 @@
 //! `IndexedFileTracker` (VersoriIndexedFileTracker in js/api.mjs adds
 //! 0.1.56's method names and return shapes on top of it).
 
-use crate::clock::{ms_from_iso, Clock};
-use crate::error::{Result, StateError};
 use crate::indexed::{self, Filter, IndexedFile, Removed};
 use crate::store::Store;
 use crate::wasm::args;
@@ -15,9 +13,7 @@ use js_sys::{Array, Promise};
 use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-const DAY_MS: f64 = 86_400_000.0;
 const MAX_LIMIT: f64 = 10_000.0;
 
 struct Tracker {
@@ -50,41 +46,6 @@ pub fn removed_to_js(r: &Removed) -> JsValue {
 
 fn strings(items: &[String]) -> JsValue {
     items.iter().map(|s| JsValue::from_str(s)).collect::<Array>().into()
-}
-
-/// A time given as a Date, an ISO string or epoch milliseconds.
-pub fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    let ms = if let Some(date) = value.dyn_ref::<js_sys::Date>() {
-        Some(date.get_time())
-    } else if let Some(n) = value.as_f64() {
-        Some(n)
-    } else {
-        value.as_string().and_then(|s| ms_from_iso(&s)).map(|ms| ms as f64)
-    };
-    match ms {
-        Some(ms) if ms.is_finite() => Ok(Some(ms as i64)),
-        _ => Err(StateError::invalid(argument, "must be a Date, an ISO date string or epoch milliseconds")),
-    }
-}
-
-/// `{ olderThanDays } | { before }` and `batchSize` of a cleanup call:
-/// the cutoff in epoch ms and the batch size.
-pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, usize)> {
-    let days = args::option(options, "olderThanDays")?;
-    let before = instant("options.before", &args::option(options, "before")?)?;
-    let cutoff = match (days.is_undefined(), before) {
-        (false, None) => clock.now_ms() as f64 - args::positive("options.olderThanDays", &days, 0.0, 3_660.0)? * DAY_MS,
-        (true, Some(at)) => at as f64,
-        _ => return Err(StateError::invalid("options", "must give exactly one of olderThanDays and before")),
-    };
-    Ok((cutoff as i64, batch_size(options)?))
-}
-
-fn batch_size(options: &JsValue) -> Result<usize> {
-    Ok(args::positive("options.batchSize", &args::option(options, "batchSize")?, indexed::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
 }
 
 #[wasm_bindgen]
@@ -154,8 +115,8 @@ impl IndexedFileTracker {
             let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, MAX_LIMIT)?.ceil() as usize;
             let cursor = args::optional_name("options.cursor", &args::option(&options, "cursor")?)?;
             let filter = Filter {
-                since_ms: instant("options.since", &args::option(&options, "since")?)?,
-                until_ms: instant("options.until", &args::option(&options, "until")?)?,
+                since_ms: args::instant("options.since", &args::option(&options, "since")?)?,
+                until_ms: args::instant("options.until", &args::option(&options, "until")?)?,
                 name_prefix: args::optional_name("options.namePrefix", &args::option(&options, "namePrefix")?)?,
                 field_equals: None,
             };
@@ -189,7 +150,7 @@ impl IndexedFileTracker {
     pub fn cleanup(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
-            let (cutoff, batch) = cleanup_options(&options, &JsClock)?;
+            let (cutoff, batch) = args::cleanup_options(&options, &JsClock)?;
             Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff, batch).await?))
         })
     }
@@ -198,7 +159,7 @@ impl IndexedFileTracker {
     pub fn clear(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
-            let batch = batch_size(&options)?;
+            let batch = args::batch_size(&options)?;
             Ok(removed_to_js(&t.core.clear(&t.store, &t.log, batch).await?))
         })
     }
