@@ -1026,7 +1026,10 @@ mod tests {
         assert_eq!(Checkpoint::new("", "x", json!(1), None).err().unwrap().code, ErrorCode::InvalidArgument);
         assert_eq!(Checkpoint::new("n", "", json!(1), None).err().unwrap().code, ErrorCode::InvalidArgument);
         assert_eq!(Checkpoint::new("n", "x", json!(null), None).err().unwrap().code, ErrorCode::InvalidArgument);
-        assert_eq!(Checkpoint::new("n", &"x".repeat(2100), json!(1), None).err().unwrap().code, ErrorCode::KeyTooLarge);
+        assert_eq!(Checkpoint::new("n", &"x".repeat(2100), json!(1), None).err().unwrap().code, ErrorCode::InvalidArgument);
+        // Each part fits, the key they make together does not.
+        let (ns, name) = ("n".repeat(1000), "x".repeat(1000));
+        assert_eq!(Checkpoint::new(&ns, &name, json!(1), None).err().unwrap().code, ErrorCode::KeyTooLarge);
     }
 
     #[test]

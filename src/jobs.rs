@@ -27,7 +27,7 @@ fn check_job_id(job_id: &str) -> Result<()> {
     if job_id.is_empty() || !job_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return Err(StateError::invalid("jobId", "must be a non-empty string of letters, digits, '_' and '-'"));
     }
-    Ok(())
+    keys::check_name("jobId", job_id)
 }
 
 fn check_status(status: &str) -> Result<()> {

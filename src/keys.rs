@@ -71,8 +71,19 @@ pub fn check_name(argument: &str, name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(StateError::invalid(argument, "must be a non-empty string"));
     }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(StateError::invalid(
+            argument,
+            &format!("is {} bytes long; names must be at most {MAX_NAME_BYTES} bytes (hash long names yourself)", name.len()),
+        ));
+    }
     Ok(())
 }
+
+/// The longest name any method takes: what is left of a key once our own
+/// parts are in it. Longer names can never be stored, so they are bad input,
+/// not a store failure.
+pub const MAX_NAME_BYTES: usize = 1024;
 
 // ---- StateService (0.1.56 layout) ----
 

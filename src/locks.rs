@@ -404,7 +404,7 @@ mod tests {
         let l = &locks(1)[0];
         assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, "", MIN, "a".into())).unwrap_err().code, ErrorCode::InvalidArgument);
         let long = "x".repeat(3000);
-        assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, &long, MIN, "a".into())).unwrap_err().code, ErrorCode::KeyTooLarge);
+        assert_eq!(block_on(l.acquire(&store, &*clock, &NoLog, &long, MIN, "a".into())).unwrap_err().code, ErrorCode::InvalidArgument);
     }
 
     #[test]

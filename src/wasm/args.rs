@@ -12,7 +12,7 @@ pub fn name(argument: &str, value: &JsValue) -> Result<String> {
         return Err(StateError::invalid(argument, "holds a lone surrogate; names must be well-formed Unicode"));
     }
     match value.as_string() {
-        Some(s) if !s.is_empty() => Ok(s),
+        Some(s) => crate::keys::check_name(argument, &s).map(|()| s),
         _ => Err(StateError::invalid(argument, "must be a non-empty string")),
     }
 }
