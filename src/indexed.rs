@@ -829,36 +829,11 @@ mod tests {
     use crate::clock::FakeClock;
     use crate::log::NoLog;
     use crate::memory::MemoryStore;
-    use crate::store::Capabilities;
-    use crate::testing::{CrashAfterWrites, NoCas, Yielding};
+    use crate::testing::{CrashAfterWrites, NoCas, NoList, Yielding};
     use futures::executor::block_on;
     use std::rc::Rc;
 
     const T0: i64 = 1_767_225_600_000;
-
-    /// Compare-and-set but no listing: the index path, exact.
-    struct NoList<S>(S);
-
-    impl<S: Store> Store for NoList<S> {
-        fn capabilities(&self) -> Capabilities {
-            Capabilities { list: false, ..self.0.capabilities() }
-        }
-        async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-            self.0.get(key).await
-        }
-        async fn set(&self, key: &Key, value: &Value, e: Option<u64>) -> Result<()> {
-            self.0.set(key, value, e).await
-        }
-        async fn delete(&self, key: &Key) -> Result<()> {
-            self.0.delete(key).await
-        }
-        async fn list(&self, _: &[String], _: usize, _: Option<&str>) -> Result<crate::store::ListPage> {
-            Err(StateError::invalid("store", "cannot list"))
-        }
-        async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-            self.0.atomic(checks, mutations).await
-        }
-    }
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
         let clock = Rc::new(FakeClock::at(T0));

@@ -26,3 +26,6 @@ pub mod wasm;
 
 #[cfg(test)]
 mod testing;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties;

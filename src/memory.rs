@@ -106,6 +106,12 @@ impl MemoryStore {
         Ok(ListPage { entries, cursor })
     }
 
+    /// Every live entry as (key parts, value), in key order.
+    pub fn entries(&self) -> Vec<(Vec<String>, Value)> {
+        let data = self.data.borrow();
+        data.iter().filter(|(_, s)| self.live(s)).map(|(k, s)| (k.clone(), s.value.clone())).collect()
+    }
+
     /// Drops expired entries; returns how many remain.
     pub fn purge_expired(&self) -> usize {
         let now = self.clock.now_ms();

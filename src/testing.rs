@@ -225,3 +225,27 @@ impl<S: Store> Store for CrashAfterWrites<S> {
         if report { Ok(ok) } else { Err(StateError::store("atomic", "the process crashed after writing")) }
     }
 }
+
+/// Compare-and-set but no listing: the index path, exact.
+pub struct NoList<S>(pub S);
+
+impl<S: Store> Store for NoList<S> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { list: false, ..self.0.capabilities() }
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.0.get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, e: Option<u64>) -> Result<()> {
+        self.0.set(key, value, e).await
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.0.delete(key).await
+    }
+    async fn list(&self, _: &[String], _: usize, _: Option<&str>) -> Result<ListPage> {
+        Err(StateError::invalid("store", "cannot list"))
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        self.0.atomic(checks, mutations).await
+    }
+}
