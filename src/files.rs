@@ -185,7 +185,13 @@ impl FileTracker {
             }
             let now = clock.now_ms();
             let (key, entry, live) = self.live_claim(store, now, name).await?;
-            if let Some(other) = live.filter(|c| c.claim_id != claim_id) {
+            // A live claim of this same tracker is ours to renew: a claim
+            // whose write landed but whose call failed must not block the
+            // retry until it expires.
+            // (Not while this tracker still holds it: then another task of
+            // this same run is processing the file.)
+            let held_here = self.claims.borrow().contains_key(name);
+            if let Some(other) = live.filter(|c| c.claim_id != claim_id && (held_here || c.owner != self.owner)) {
                 return Ok(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms });
             }
             let expires_at_ms = now.saturating_add(ttl_ms);
@@ -257,6 +263,7 @@ impl FileTracker {
 
 struct Claim {
     claim_id: String,
+    owner: String,
     expires_at_ms: i64,
 }
 
@@ -265,6 +272,7 @@ impl Claim {
         let object = value.as_object().ok_or_else(|| StateError::corrupt(&key.display(), "expected a claim object"))?;
         Ok(Claim {
             claim_id: str_field(object, "claimId").unwrap_or_default().to_string(),
+            owner: str_field(object, "owner").unwrap_or_default().to_string(),
             // Unreadable expiry: expired, so a broken claim never blocks a file.
             expires_at_ms: str_field(object, "expiresAt").and_then(ms_from_iso).unwrap_or(i64::MIN),
         })
@@ -302,7 +310,7 @@ mod tests {
     use super::*;
     use crate::clock::FakeClock;
     use crate::memory::MemoryStore;
-    use crate::testing::{Flaky, NoCas, Yielding};
+    use crate::testing::{CrashAfterWrites, Flaky, NoCas, Yielding};
     use futures::executor::block_on;
     use std::rc::Rc;
 
@@ -313,6 +321,25 @@ mod tests {
 
     fn tracker(i: usize) -> FileTracker {
         FileTracker::new("p", format!("owner-{i}")).unwrap()
+    }
+
+    #[test]
+    fn a_claim_that_landed_but_failed_is_renewed_by_its_own_tracker_only() {
+        let (clock, store) = setup();
+        let (mine, other) = (tracker(0), tracker(1));
+        block_on(async {
+            // The claim write lands, then the call fails.
+            let crashing = CrashAfterWrites::new(&store, 0, true);
+            assert!(mine.claim(&crashing, &*clock, "f.csv", 60_000, "c1".into()).await.is_err());
+            assert_eq!(mine.status(&store, &*clock, "f.csv").await.unwrap(), FileStatus::InProgress);
+            // Another run is kept out; the same tracker's retry gets it.
+            assert!(matches!(other.claim(&store, &*clock, "f.csv", 60_000, "c2".into()).await.unwrap(), ClaimOutcome::InProgress { .. }));
+            assert!(matches!(mine.claim(&store, &*clock, "f.csv", 60_000, "c3".into()).await.unwrap(), ClaimOutcome::Claimed { .. }));
+            // While it holds the claim, a second task of the same run is kept out.
+            assert!(matches!(mine.claim(&store, &*clock, "f.csv", 60_000, "c4".into()).await.unwrap(), ClaimOutcome::InProgress { .. }));
+            mine.complete(&store, &*clock, "f.csv", None).await.unwrap();
+            assert!(matches!(other.claim(&store, &*clock, "f.csv", 60_000, "c5".into()).await.unwrap(), ClaimOutcome::Processed));
+        });
     }
 
     #[test]

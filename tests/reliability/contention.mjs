@@ -1,0 +1,177 @@
+// Contention across OS processes: several worker processes compete for one
+// lock and for the same files through one store, and the shared log they
+// append to is checked afterwards.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadImpl, openStore, versoriView } from './stores.mjs';
+
+const workerPath = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+
+export function scratch() {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-rel-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function runWorker(job) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [workerPath, JSON.stringify(job)], { timeout: 600_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`worker ${job.task} failed: ${error.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+function readLog(path) {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => line.split(' '));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `processes` workers take one lock `acquisitions` times in total. Returns
+ * what the log shows: the most holders inside at once, how many entries
+ * overlapped another holder, and fencing tokens that did not rise.
+ */
+export async function lockContention({ impl, store, processes = 4, acquisitions = 1000, dir }) {
+  const log = join(dir, `locks-${impl}-${store.kind}.log`);
+  writeFileSync(log, '');
+  const started = Date.now();
+  const quota = Math.ceil(acquisitions / processes);
+  const summaries = await Promise.all(
+    Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}`, quota, log })),
+  );
+  const ms = Date.now() - started;
+  const inside = new Set();
+  let maxHolders = 0;
+  let overlapping = 0;
+  let fencingViolations = 0;
+  let lastToken = -Infinity;
+  let entries = 0;
+  for (const [event, pid, token] of readLog(log)) {
+    if (event === 'enter') {
+      entries += 1;
+      if (inside.size > 0) overlapping += 1;
+      inside.add(pid);
+      maxHolders = Math.max(maxHolders, inside.size);
+      if (token !== '-') {
+        const t = Number(token);
+        if (!(t > lastToken)) fencingViolations += 1;
+        lastToken = t;
+      }
+    } else if (event === 'exit') {
+      inside.delete(pid);
+    }
+  }
+  return {
+    acquisitions: entries,
+    attempts: summaries.reduce((n, s) => n + s.attempts, 0),
+    storeErrors: summaries.reduce((n, s) => n + s.errors, 0),
+    maxHolders,
+    overlapping,
+    fencingViolations: impl === 'ours' ? fencingViolations : null,
+    ms,
+  };
+}
+
+/**
+ * `processes` workers each walk all `files` in their own order and process
+ * the ones they win. Every file must be processed exactly once and be in the
+ * indexed tracker's listing afterwards.
+ */
+export async function fileContention({ impl, store, processes = 4, files = 2000, dir }) {
+  const log = join(dir, `files-${impl}-${store.kind}.log`);
+  writeFileSync(log, '');
+  const started = Date.now();
+  await Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log })));
+  const ms = Date.now() - started;
+  const times = new Map();
+  for (const [event, , name] of readLog(log)) {
+    if (event === 'process') times.set(name, (times.get(name) ?? 0) + 1);
+  }
+  let duplicates = 0;
+  for (const n of times.values()) duplicates += n - 1;
+  const missing = files - times.size;
+  const listed = await listing(impl, store);
+  let missingFromListing = 0;
+  for (let i = 0; i < files; i++) {
+    if (!listed.has(`order-${String(i).padStart(5, '0')}.csv`)) missingFromListing += 1;
+  }
+  return { files, processed: [...times.values()].reduce((a, b) => a + b, 0), duplicates, missing, missingFromListing, ms };
+}
+
+async function listing(impl, store) {
+  const lib = await loadImpl(impl);
+  const kv = await openStore(store);
+  try {
+    const names = new Set();
+    if (impl === 'ours') {
+      const tracker = new lib.IndexedFileTracker(kv, { prefix: 'rel' });
+      let cursor = null;
+      do {
+        const page = await tracker.list({ limit: 500, cursor });
+        for (const f of page.files) names.add(f.fileName);
+        cursor = page.cursor;
+      } while (cursor);
+    } else {
+      const tracker = new lib.VersoriIndexedFileTracker(versoriView(kv), 'rel');
+      for (const f of await tracker.listProcessedFiles()) names.add(f.fileName);
+    }
+    return names;
+  } finally {
+    kv.close();
+  }
+}
+
+/** Blocks the whole thread, as a long GC pause does: no timer or promise runs. */
+function freeze(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * A holder takes a 300 ms lock and then freezes (a GC pause) until another
+ * process has taken the expired lock over. On waking it tries to extend and
+ * to release. Right: the extend is refused and the new holder keeps its lock.
+ */
+export async function pausedHolder({ impl, store, dir }) {
+  const lib = await loadImpl(impl);
+  const raw = await openStore(store);
+  const kv = impl === 'ours' ? raw : new lib.VersoriKVAdapter(versoriView(raw));
+  const log = join(dir, `pause-${impl}-${store.kind}.log`);
+  writeFileSync(log, '');
+  const lockName = `paused-${impl}`;
+  try {
+    const state = new lib.StateService(null);
+    if (!(await state.acquireLock(lockName, kv, 0.005))) throw new Error('the first holder could not take the lock');
+    const myToken = impl === 'ours' ? state.getLockToken(lockName) : null;
+    const other = runWorker({ impl, store, task: 'takeover', lockName, holdMs: 1500, log });
+    const deadline = Date.now() + 20_000;
+    while (!readLog(log).some(([e]) => e === 'took-over')) {
+      if (Date.now() > deadline) throw new Error('no process took the expired lock over');
+      freeze(20);
+    }
+    let extend = 'not available';
+    if (typeof state.extendLock === 'function') {
+      try {
+        await state.extendLock(lockName, kv, 1);
+        extend = 'extended a lost lock';
+      } catch (e) {
+        extend = e.code ?? e.message;
+      }
+    }
+    const released = await state.releaseLock(lockName, kv);
+    const theirs = await other;
+    return {
+      extend,
+      lateReleaseReturned: released ?? null,
+      newHolderKeptLock: theirs.stillHeld,
+      tokensRose: impl === 'ours' ? theirs.token > myToken : null,
+    };
+  } finally {
+    raw.close();
+  }
+}
