@@ -426,8 +426,13 @@ impl IndexedFiles {
         };
         let record_check = Check::of(key, existing.as_ref());
         match tail {
-            Some(j) if page.bytes() + entry_bytes(name, record) <= PAGE_SOFT_BYTES => {
-                page.entries.push((name.to_string(), record.clone()));
+            // A stale entry of this name (left by a mark that failed after
+            // its page write) is reused, not duplicated.
+            Some(j) if page.position(name).is_some() || page.bytes() + entry_bytes(name, record) <= PAGE_SOFT_BYTES => {
+                match page.position(name) {
+                    Some(i) => page.entries[i].1 = record.clone(),
+                    None => page.entries.push((name.to_string(), record.clone())),
+                }
                 let checks = [Check::of(&self.page_key(j), tail_entry.as_ref()), record_check];
                 let writes = [
                     Mutation::Set { key: self.page_key(j), value: page.to_value(), expire_in_ms: None },
@@ -798,7 +803,10 @@ impl IndexedFiles {
             loop {
                 let (page_entry, page) = self.page(store, j).await?;
                 let before = page.entries.len();
-                let entries: Vec<_> = page.entries.into_iter().filter(|(n, _)| !stale.contains(n) && !seen.contains(n)).collect();
+                // Keeps the first entry of each live name, across pages and
+                // within this one.
+                let mut here = HashSet::new();
+                let entries: Vec<_> = page.entries.into_iter().filter(|(n, _)| !stale.contains(n) && !seen.contains(n) && here.insert(n.clone())).collect();
                 let dropped = before - entries.len();
                 let write = Mutation::Set { key: self.page_key(j), value: Page { entries: entries.clone() }.to_value(), expire_in_ms: None };
                 if dropped == 0 || store.atomic(&[Check::of(&self.page_key(j), page_entry.as_ref())], &[write]).await? {
@@ -834,6 +842,29 @@ mod tests {
     use std::rc::Rc;
 
     const T0: i64 = 1_767_225_600_000;
+
+    #[test]
+    fn rebuild_drops_duplicates_within_one_page() {
+        let (clock, store) = setup();
+        let store = NoList(&store);
+        let t = IndexedFiles::new("p").unwrap();
+        block_on(async {
+            t.mark(&store, &*clock, &NoLog, "a", None).await.unwrap();
+            t.mark(&store, &*clock, &NoLog, "b", None).await.unwrap();
+            // Every page gets a second copy of its entries, as interrupted
+            // marks on a store without compare-and-set can leave.
+            let (_, pages) = t.head(&store, &NoLog).await.unwrap();
+            for j in 0..pages {
+                let (_, mut page) = t.page(&store, j).await.unwrap();
+                page.entries.extend(page.entries.clone());
+                store.set(&t.page_key(j), &page.to_value(), None).await.unwrap();
+            }
+            assert_eq!(t.verify(&store, &NoLog).await.unwrap().duplicates.len(), 2);
+            assert_eq!(t.rebuild(&store, &NoLog).await.unwrap().removed, 2);
+            assert!(t.verify(&store, &NoLog).await.unwrap().consistent());
+        });
+        assert_eq!(all(&t, &store, 10), vec!["a", "b"]);
+    }
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
         let clock = Rc::new(FakeClock::at(T0));

@@ -1,0 +1,184 @@
+// Injected store faults: a seeded wrapper fails a share of store calls, half
+// of the failed writes after the write landed (the ambiguous case). A mixed
+// workload runs over it; every answer and every error is checked.
+import { openKv as openDenoKv } from '@deno/kv';
+import { CheckpointStore, FileTracker, IndexedFileTracker, RetryTracker, StateError, StateService } from 'connector-state';
+import { seeded } from './stores.mjs';
+import { versoriKv } from '../js/versori-fake.mjs';
+
+export const CODES = new Set([
+  'STORE_UNAVAILABLE', 'INVALID_ARGUMENT', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'LOCK_NOT_HELD', 'LOCK_HELD',
+  'CLAIM_NOT_HELD', 'CORRUPT_STATE', 'CONFLICT', 'NOT_FOUND', 'INVALID_TRANSITION', 'UNSUPPORTED_ENVIRONMENT',
+]);
+
+class InjectedFault extends Error {}
+
+/**
+ * Wraps a Deno KV or Versori-style store. While `on`, each call fails with
+ * probability `rate`; a failing write lands first half of the time.
+ */
+export function faulty(kv, { rate, seed }) {
+  const random = seeded(seed);
+  const stats = { calls: 0, faults: 0, ambiguous: 0 };
+  const control = { on: true, stats };
+  const roll = () => {
+    stats.calls += 1;
+    if (!control.on || random() >= rate) return null;
+    stats.faults += 1;
+    return random() < 0.5 ? 'before' : 'after';
+  };
+  const read = (fn) => async (...args) => {
+    if (roll()) throw new InjectedFault('injected: the store did not answer');
+    return fn(...args);
+  };
+  const write = (fn) => async (...args) => {
+    const fault = roll();
+    if (fault === 'before') throw new InjectedFault('injected: the write did not happen');
+    const result = await fn(...args);
+    if (fault === 'after') {
+      stats.ambiguous += 1;
+      throw new InjectedFault('injected: the write happened, then the call failed');
+    }
+    return result;
+  };
+  const wrapped = {
+    get: read((k, o) => kv.get(k, o)),
+    set: write((k, v, o) => kv.set(k, v, o)),
+    delete: write((k) => kv.delete(k)),
+  };
+  if (typeof kv.atomic === 'function') {
+    wrapped.getMany = read((ks, o) => kv.getMany(ks, o));
+    wrapped.atomic = () => {
+      const op = kv.atomic();
+      const proxy = {
+        check: (...c) => { op.check(...c); return proxy; },
+        set: (k, v, o) => { op.set(k, v, o); return proxy; },
+        delete: (k) => { op.delete(k); return proxy; },
+        sum: (k, n) => { op.sum(k, n); return proxy; },
+        commit: write(() => op.commit()),
+      };
+      return proxy;
+    };
+    wrapped.list = (selector, options) => {
+      const iterator = kv.list(selector, options);
+      const next = iterator.next.bind(iterator);
+      let first = true;
+      iterator.next = async () => {
+        if (first) {
+          first = false;
+          if (roll()) throw new InjectedFault('injected: the listing failed');
+        }
+        return next();
+      };
+      return iterator;
+    };
+  }
+  control.kv = wrapped;
+  return control;
+}
+
+/**
+ * `operations` random operations over `store` ('deno-kv' or 'versori') at
+ * fault `rate`. Returns the counts the reliability table shows.
+ */
+export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 0.2, seed = 7 } = {}) {
+  const raw = store === 'deno-kv' ? await openDenoKv(':memory:') : versoriKv();
+  const control = faulty(raw, { rate, seed });
+  const kv = control.kv;
+  const random = seeded(seed * 31 + 1);
+  const pick = (n) => Math.floor(random() * n);
+  const names = Array.from({ length: 300 }, (_, i) => `file-${i}.csv`);
+
+  const indexed = new IndexedFileTracker(kv, { prefix: 'faults' });
+  const files = new FileTracker(kv, { prefix: 'faults' });
+  const state = new StateService(null);
+  const retries = new RetryTracker(kv, { namespace: 'faults' });
+  const checkpoint = new CheckpointStore(kv, { namespace: 'faults' }).open('run', { version: 1 });
+
+  const recordedIndexed = new Set();
+  const recordedFiles = new Set();
+  const checkpointAcked = { n: -1 };
+  const checkpointTried = new Set();
+  const result = {
+    store, operations, rate, faults: 0, ambiguous: 0, rejected: 0, coded: 0, uncoded: 0, traps: 0,
+    faultsHidden: 0, wrongAnswers: 0, lostRecords: 0, lostIndexEntries: 0, staleBeforeRebuild: 0,
+  };
+  const uncodedSamples = [];
+
+  const operationsTable = [
+    [30, async (name) => { await indexed.mark(name, { n: 1 }); recordedIndexed.add(name); }],
+    [25, async (name) => { if (!(await indexed.isProcessed(name)) && recordedIndexed.has(name)) result.wrongAnswers += 1; }],
+    [10, async (name) => { await files.markProcessed(name); recordedFiles.add(name); }],
+    [10, async (name) => { if (!(await files.isProcessed(name)) && recordedFiles.has(name)) result.wrongAnswers += 1; }],
+    [8, async (name) => { if (await state.acquireLock(name, kv, 1)) await state.releaseLock(name, kv); }],
+    [7, async (name) => { await retries.recordFailure(name, 'boom'); await retries.check(name); }],
+    [5, async () => {
+      const n = checkpointTried.size;
+      checkpointTried.add(n);
+      try {
+        await checkpoint.load();
+        const saved = await checkpoint.save({ n }, { position: n });
+        checkpointAcked.n = n;
+        return saved.swept === false ? 'reported' : undefined;
+      } catch (e) {
+        if (e.code === 'CONFLICT') await checkpoint.load().catch(() => {});
+        throw e;
+      }
+    }],
+    [5, async () => {
+      const loaded = await checkpoint.load();
+      if (loaded.found && (!checkpointTried.has(loaded.data.n) || loaded.data.n < checkpointAcked.n)) result.wrongAnswers += 1;
+      if (!loaded.found && loaded.reason !== 'missing') result.wrongAnswers += 1;
+      if (!loaded.found && checkpointAcked.n >= 0) result.wrongAnswers += 1;
+    }],
+  ];
+  const total = operationsTable.reduce((n, [w]) => n + w, 0);
+
+  for (let i = 0; i < operations; i++) {
+    let roll = pick(total);
+    const [, op] = operationsTable.find(([w]) => (roll -= w) < 0);
+    const name = names[pick(names.length)];
+    const before = control.stats.faults;
+    try {
+      const outcome = await op(name);
+      if (control.stats.faults > before && outcome !== 'reported') result.faultsHidden += 1;
+    } catch (e) {
+      result.rejected += 1;
+      if (e instanceof WebAssembly.RuntimeError) result.traps += 1;
+      else if (e instanceof StateError && CODES.has(e.code)) result.coded += 1;
+      else {
+        result.uncoded += 1;
+        if (uncodedSamples.length < 3) uncodedSamples.push(String(e?.stack ?? e));
+      }
+    }
+  }
+  result.faults = control.stats.faults;
+  result.ambiguous = control.stats.ambiguous;
+
+  // Faults off: repair what interrupted writes left, then nothing recorded
+  // may be missing.
+  control.on = false;
+  const verified = await indexed.verify();
+  result.staleBeforeRebuild = verified.stale.length;
+  await indexed.rebuild();
+  const listed = new Set();
+  let cursor = null;
+  do {
+    const page = await indexed.list({ limit: 100, cursor });
+    for (const f of page.files) listed.add(f.fileName);
+    cursor = page.cursor;
+  } while (cursor);
+  for (const name of recordedIndexed) if (!listed.has(name)) result.lostRecords += 1;
+  for (const name of recordedFiles) if (!(await files.isProcessed(name))) result.lostRecords += 1;
+  for (const name of names) {
+    if (!listed.has(name) && (await indexed.get(name))) result.lostIndexEntries += 1;
+  }
+  const after = await indexed.verify();
+  result.consistentAfterRebuild = after.consistent;
+  if (!after.consistent) result.afterRebuild = after;
+  // The module still answers after thousands of failures.
+  result.moduleAlive = (await new StateService(null).acquireLock('alive', kv, 1)) === true;
+  if (uncodedSamples.length) result.uncodedSamples = uncodedSamples;
+  raw.close?.();
+  return result;
+}
