@@ -65,7 +65,13 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install -q wasm-pack
 fi
 
-# 4. npm packages (Deno, @deno/kv, TypeScript, binaryen).
+# 4. The denokv server (self-hosted Deno KV) for the cross-process tests.
+if ! command -v denokv >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/denokv" ]; then
+  say "cargo install denokv 0.14.0 (about 4 minutes on 2 cores, once)"
+  cargo install -q denokv --version 0.14.0
+fi
+
+# 5. npm packages (Deno, @deno/kv, TypeScript, binaryen).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm install"
   npm install --no-audit --no-fund --loglevel=error

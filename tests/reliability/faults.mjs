@@ -182,3 +182,57 @@ export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 
   raw.close?.();
   return result;
 }
+
+/**
+ * The same kind of workload on fc-connect-sdk 0.1.56 (its Versori classes
+ * over the same faulty Versori-style store), for the comparison table.
+ */
+export async function legacyFaultRun(lib, { operations = 10_000, rate = 0.2, seed = 7 } = {}) {
+  const raw = versoriKv();
+  const control = faulty(raw, { rate, seed });
+  const kv = control.kv;
+  const random = seeded(seed * 31 + 1);
+  const pick = (n) => Math.floor(random() * n);
+  const names = Array.from({ length: 300 }, (_, i) => `file-${i}.csv`);
+  const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+  const files = new lib.VersoriFileTracker(kv, 'faults');
+  const indexed = new lib.VersoriIndexedFileTracker(kv, 'faults');
+  const state = new lib.StateService(quiet);
+  const adapter = new lib.VersoriKVAdapter(kv);
+  const recordedIndexed = new Set();
+  const recordedFiles = new Set();
+  const result = {
+    store: 'versori', operations, rate, faults: 0, ambiguous: 0, rejected: 0, coded: 0, uncoded: 0, traps: 0,
+    faultsHidden: 0, wrongAnswers: 0, lostRecords: 0, lostIndexEntries: 0, staleBeforeRebuild: null,
+  };
+  const table = [
+    [30, async (name) => { await indexed.markFileProcessed(name, { n: 1 }); recordedIndexed.add(name); }],
+    [25, async (name) => { if (!(await files.wasFileProcessed(name)) && recordedFiles.has(name)) result.wrongAnswers += 1; }],
+    [35, async (name) => { await files.markFileProcessed(name); recordedFiles.add(name); }],
+    [10, async (name) => { if (await state.acquireLock(name, adapter, 1)) await state.releaseLock(name, adapter); }],
+  ];
+  const total = table.reduce((n, [w]) => n + w, 0);
+  for (let i = 0; i < operations; i++) {
+    let roll = pick(total);
+    const [, op] = table.find(([w]) => (roll -= w) < 0);
+    const before = control.stats.faults;
+    try {
+      await op(names[pick(names.length)]);
+      if (control.stats.faults > before) result.faultsHidden += 1;
+    } catch (e) {
+      result.rejected += 1;
+      if (e?.code && CODES.has(e.code)) result.coded += 1;
+      else result.uncoded += 1;
+    }
+  }
+  result.faults = control.stats.faults;
+  result.ambiguous = control.stats.ambiguous;
+  control.on = false;
+  const listed = new Set((await indexed.listProcessedFiles()).map((f) => f.fileName));
+  for (const name of recordedIndexed) if (!listed.has(name)) result.lostRecords += 1;
+  for (const name of recordedFiles) if (!(await files.wasFileProcessed(name))) result.lostRecords += 1;
+  for (const name of names) {
+    if (!listed.has(name) && (await raw.get(`faults:processed-files:${name}`)) !== undefined) result.lostIndexEntries += 1;
+  }
+  return result;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// npm run reliability: cross-process contention on a @deno/kv SQLite file and
+// a denokv server, a paused lock holder, and injected store faults, for this
+// package and for fc-connect-sdk 0.1.56 side by side. `--quick` runs the
+// shorter version npm test uses.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileContention, lockContention, pausedHolder, scratch } from './contention.mjs';
+import { faultRun, legacyFaultRun } from './faults.mjs';
+import { haveLegacy, loadImpl, root, startDenoKv } from './stores.mjs';
+
+const quick = process.argv.includes('--quick');
+const size = quick
+  ? { acquisitions: 200, files: 300, operations: 1500 }
+  : { acquisitions: 1000, files: 2000, operations: 10_000 };
+
+if (!haveLegacy()) {
+  console.error('[reliability] installing fc-connect-sdk 0.1.56 into bench/ (for the comparison only)');
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: join(root, 'bench'), stdio: 'inherit' });
+}
+
+const impls = ['ours', '0.1.56'];
+const results = { size, when: new Date().toISOString(), node: process.version, rows: {} };
+const s = scratch();
+const server = await startDenoKv(join(s.dir, 'server.sqlite'));
+const stores = {
+  'sqlite file': { kind: 'sqlite', path: join(s.dir, 'state.sqlite') },
+  'denokv server': server.spec,
+};
+try {
+  for (const [storeName, store] of Object.entries(stores)) {
+    for (const impl of impls) {
+      const say = (what) => console.error(`[reliability] ${impl} · ${storeName} · ${what}`);
+      say(`${size.acquisitions} lock acquisitions by 4 processes`);
+      const lock = await lockContention({ impl, store, acquisitions: size.acquisitions, dir: s.dir });
+      say(`${size.files} files claimed by 4 processes`);
+      const files = await fileContention({ impl, store, files: size.files, dir: s.dir });
+      say('a paused lock holder');
+      const pause = await pausedHolder({ impl, store, dir: s.dir });
+      results.rows[`${impl}|${storeName}`] = { lock, files, pause };
+    }
+  }
+  for (const store of ['deno-kv', 'versori']) {
+    console.error(`[reliability] ours · ${store} · ${size.operations} operations at 20% store faults`);
+    results.rows[`ours|faults ${store}`] = { faults: await faultRun({ store, operations: size.operations }) };
+  }
+  console.error(`[reliability] 0.1.56 · versori · ${size.operations} operations at 20% store faults`);
+  results.rows['0.1.56|faults versori'] = { faults: await legacyFaultRun(await loadImpl('0.1.56'), { operations: size.operations }) };
+} finally {
+  server.stop();
+  s.remove();
+}
+
+const table = render(results);
+console.log(table);
+if (!quick) {
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'reliability.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(dir, 'reliability.md'), `${table}\n`);
+  console.error(`[reliability] written to bench/results/reliability.{json,md}`);
+}
+export default results;
+
+function render({ rows, size }) {
+  const get = (impl, store) => rows[`${impl}|${store}`];
+  const yes = (b) => (b === null || b === undefined ? 'n/a' : b ? 'yes' : 'no');
+  const lines = [
+    `| check | store | connector-state | fc-connect-sdk 0.1.56 |`,
+    `| --- | --- | ---: | ---: |`,
+  ];
+  const row = (label, store, f) => {
+    const cells = impls.map((impl) => {
+      const r = get(impl, store);
+      return r ? String(f(r)) : '–';
+    });
+    lines.push(`| ${label} | ${store} | ${cells.join(' | ')} |`);
+  };
+  for (const store of Object.keys(stores)) {
+    row(`lock: acquisitions (4 processes)`, store, (r) => r.lock.acquisitions);
+    row(`lock: most holders at once`, store, (r) => r.lock.maxHolders);
+    row(`lock: entries while another held it`, store, (r) => r.lock.overlapping);
+    row(`lock: fencing tokens not rising`, store, (r) => r.lock.fencingViolations ?? 'no tokens');
+    row(`lock: store errors surfaced (retried)`, store, (r) => r.lock.storeErrors);
+    row(`files: processed of ${size.files}`, store, (r) => r.files.processed);
+    row(`files: processed twice`, store, (r) => r.files.duplicates);
+    row(`files: never processed`, store, (r) => r.files.missing);
+    row(`files: missing from the listing`, store, (r) => r.files.missingFromListing);
+    row(`paused holder: extend after takeover`, store, (r) => r.pause.extend);
+    row(`paused holder: new holder kept its lock`, store, (r) => yes(r.pause.newHolderKeptLock));
+  }
+  const faults = (label, f) => {
+    for (const store of ['deno-kv', 'versori']) {
+      const cells = impls.map((impl) => {
+        const r = rows[`${impl}|faults ${store}`];
+        return r ? String(f(r.faults)) : '–';
+      });
+      lines.push(`| faults: ${label} | ${store} | ${cells.join(' | ')} |`);
+    }
+  };
+  faults(`operations`, (r) => r.operations);
+  faults(`store faults injected (write landed, then threw)`, (r) => `${r.faults} (${r.ambiguous})`);
+  faults(`errors surfaced (with a code)`, (r) => `${r.rejected} (${r.coded})`);
+  faults(`faults hidden from the caller`, (r) => r.faultsHidden);
+  faults(`wrong answers ("not processed" for a recorded file)`, (r) => r.wrongAnswers);
+  faults(`records lost`, (r) => r.lostRecords);
+  faults(`index entries lost (after verify/rebuild)`, (r) => r.lostIndexEntries);
+  faults(`wasm traps`, (r) => r.traps);
+  return lines.join('\n');
+}
