@@ -74,8 +74,10 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
         key.check_size()?;
         check_value_size("a processed-file record", record)?;
     }
-    for (key, record) in &records {
-        record_file(store, workflow_id, key, record).await?;
+    // Checks per atomic write stay within a denokv server's limit of 10:
+    // up to 9 records and the totals.
+    for chunk in records.chunks(9) {
+        record_files(store, workflow_id, chunk).await?;
     }
     let latest = checked.iter().filter_map(|f| str_field(f, "lastModified")).max().unwrap_or_default();
     let total: f64 = checked.iter().map(|f| record_count(f)).sum();
@@ -91,31 +93,45 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
     Ok(())
 }
 
-/// Writes one file record and moves the totals by what changed, in one
-/// atomic write checked against both: concurrent runs never double-count.
-async fn record_file<S: Store>(store: &S, workflow_id: Option<&str>, key: &Key, record: &Value) -> Result<()> {
+/// Writes a batch of file records and moves the totals by what changed, in
+/// one atomic write checked against every record and the totals as read:
+/// concurrent runs never double-count. A name given twice counts once (the
+/// later record wins).
+async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &[(Key, Value)]) -> Result<()> {
     let metrics_key = keys::metrics(workflow_id);
+    let mut latest: Vec<&(Key, Value)> = Vec::with_capacity(records.len());
+    for item in records {
+        match latest.iter_mut().find(|(k, _)| *k == item.0) {
+            Some(slot) => *slot = item,
+            None => latest.push(item),
+        }
+    }
     for _ in 0..MAX_CAS_ATTEMPTS {
-        let previous = store.get(key).await?;
+        let mut previous = Vec::with_capacity(latest.len());
+        for (key, _) in &latest {
+            previous.push(store.get(key).await?);
+        }
         let metrics = store.get(&metrics_key).await?;
-        let (mut files, mut records) = match &metrics {
+        let (mut files, mut total) = match &metrics {
             Some(entry) => {
                 let object = as_object(&metrics_key.display(), &entry.value)?;
                 (count_field(object, "totalFiles").unwrap_or(0), object.get("totalRecords").and_then(Value::as_f64).unwrap_or(0.0))
             }
             None => (0, 0.0),
         };
-        match previous.as_ref().and_then(|e| e.value.as_object()) {
-            Some(old) => records -= record_count(old),
-            None => files += 1,
+        let mut checks = Vec::with_capacity(latest.len() + 1);
+        let mut writes = Vec::with_capacity(latest.len() + 1);
+        for ((key, record), old) in latest.iter().zip(&previous) {
+            match old.as_ref().and_then(|e| e.value.as_object()) {
+                Some(old) => total -= record_count(old),
+                None => files += 1,
+            }
+            total += record.as_object().map(record_count).unwrap_or(0.0);
+            checks.push(Check::of(key, old.as_ref()));
+            writes.push(Mutation::Set { key: key.clone(), value: record.clone(), expire_in_ms: None });
         }
-        records += record.as_object().map(record_count).unwrap_or(0.0);
-        let totals = json!({"totalFiles": files, "totalRecords": records});
-        let checks = [Check::of(key, previous.as_ref()), Check::of(&metrics_key, metrics.as_ref())];
-        let writes = [
-            Mutation::Set { key: key.clone(), value: record.clone(), expire_in_ms: None },
-            Mutation::Set { key: metrics_key.clone(), value: totals, expire_in_ms: None },
-        ];
+        checks.push(Check::of(&metrics_key, metrics.as_ref()));
+        writes.push(Mutation::Set { key: metrics_key.clone(), value: json!({"totalFiles": files, "totalRecords": total}), expire_in_ms: None });
         if store.atomic(&checks, &writes).await? {
             return Ok(());
         }
@@ -313,6 +329,23 @@ mod tests {
             let record = store.get(&keys::processed_file(Some("wf"), "c.csv")).await.unwrap().unwrap().value;
             assert_eq!(record["processedAt"], iso_from_ms(clock.now_ms()));
         });
+    }
+
+    #[test]
+    fn a_big_batch_with_repeated_names_counts_each_file_once_in_few_writes() {
+        let (clock, store) = setup();
+        // 25 entries, 20 distinct names (5 repeated, the later count wins):
+        // 3 atomic writes of at most 9 records, not one per file.
+        let files: Vec<Value> = (0..25).map(|i| file(&format!("f{}", i % 20), "2026-01-01", if i >= 20 { 3 } else { 1 })).collect();
+        let crashing = crate::testing::CrashAfterWrites::new(&store, 3, false);
+        // The 4th write (the sync state) fails: by then every file is in.
+        block_on(update_sync_state(&crashing, &*clock, &NoLog, &files, None)).unwrap_err();
+        assert_eq!(block_on(get_metrics(&store, None)).unwrap()["totalFiles"], 20);
+        assert_eq!(block_on(get_sync_state(&store, None)).unwrap(), json!({"isInitialized": false}));
+        block_on(update_sync_state(&store, &*clock, &NoLog, &files, None)).unwrap();
+        let metrics = block_on(get_metrics(&store, None)).unwrap();
+        assert_eq!(metrics["totalFiles"], 20);
+        assert_eq!(metrics["totalRecords"], 15.0 + 5.0 * 3.0);
     }
 
     #[test]

@@ -1,0 +1,340 @@
+// npm run bench: the same operations on connector-state and on
+// fc-connect-sdk 0.1.56, over the same stores, in one run. Prints a table and
+// writes bench/results/compare.{json,md,svg}.
+//
+// Stores: the embedded in-memory store, a @deno/kv SQLite file, a denokv
+// server on 127.0.0.1, and a Versori-style store that adds 1 ms to every
+// call (a remote store). 0.1.56 runs through its VersoriKVAdapter and
+// Versori classes (as its users run it); this package takes each store as is.
+//
+// Each operation: a warm-up, then REPS timed batches; ops/s is the median
+// batch, with the slowest and fastest batch as the spread. Store calls per
+// operation come from one more batch through a counting view.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { openKv as openDenoKv } from '@deno/kv';
+import * as ours from '../js/node.mjs';
+import { startDenoKv, versoriView, root } from '../tests/reliability/stores.mjs';
+import { scratch } from '../tests/reliability/contention.mjs';
+
+const require = createRequire(join(root, 'bench', 'package.json'));
+const theirs = await import(pathToFileURL(require.resolve('@fluentcommerce/fc-connect-sdk')).href);
+const quick = process.argv.includes('--quick');
+const REPS = quick ? 3 : 5;
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** A Versori-style store (JSON values, no CAS, no list), optionally slow. */
+function remoteKv(latencyMs) {
+  const data = new Map();
+  const id = (k) => (typeof k === 'string' ? `s:${k}` : `a:${JSON.stringify(k)}`);
+  const control = { latency: latencyMs };
+  const wait = () => (control.latency > 0 ? new Promise((r) => setTimeout(r, control.latency)) : undefined);
+  const kv = {
+    async get(k) { await wait(); const raw = data.get(id(k)); return raw === undefined ? undefined : JSON.parse(raw); },
+    async set(k, v) { await wait(); data.set(id(k), JSON.stringify(v)); },
+    async delete(k) { await wait(); data.delete(id(k)); },
+  };
+  return { kv, control };
+}
+
+/** Counts store calls through a view of a Deno-KV-like or Versori-style store. */
+function counted(kv) {
+  const m = { calls: 0 };
+  const view = {
+    get: (...a) => { m.calls++; return kv.get(...a); },
+    set: (...a) => { m.calls++; return kv.set(...a); },
+    delete: (...a) => { m.calls++; return kv.delete(...a); },
+  };
+  if (kv.getMany) view.getMany = (...a) => { m.calls++; return kv.getMany(...a); };
+  if (kv.list) view.list = (...a) => { m.calls++; return kv.list(...a); };
+  if (kv.atomic) {
+    view.atomic = () => {
+      const op = kv.atomic();
+      const b = {
+        check: (...a) => { op.check(...a); return b; },
+        set: (...a) => { op.set(...a); return b; },
+        delete: (...a) => { op.delete(...a); return b; },
+        sum: (...a) => { op.sum(...a); return b; },
+        commit: () => { m.calls++; return op.commit(); },
+      };
+      return b;
+    };
+  }
+  return { view, m };
+}
+
+// ---- the two packages, over one store handle ----
+
+/** Each side's objects over a store: `deno` is a Deno-KV-like handle, `versori` a Versori-style one. */
+function sides(handle, kind) {
+  const asVersori = kind === 'versori' ? handle : versoriView(handle);
+  return {
+    ours: {
+      state: new ours.StateService(null),
+      kv: handle,
+      files: new ours.VersoriFileTracker(handle, 'bench'),
+      indexed: (prefix) => new ours.VersoriIndexedFileTracker(handle, prefix),
+      checkpoints: new ours.CheckpointStore(handle, { namespace: 'bench' }),
+    },
+    theirs: {
+      state: new theirs.StateService(quiet),
+      kv: new theirs.VersoriKVAdapter(asVersori),
+      files: new theirs.VersoriFileTracker(asVersori, 'bench'),
+      indexed: (prefix) => new theirs.VersoriIndexedFileTracker(asVersori, prefix),
+      raw: asVersori,
+    },
+  };
+}
+
+const payload10k = (i) => ({ batch: i, items: Array.from({ length: 100 }, (_, j) => ({ id: `order-${i}-${j}`, sku: `SKU-${j}`, qty: j % 7, note: 'x'.repeat(40) })) });
+
+/**
+ * Operations: setup(side, n) once, then op(side, i) per iteration. `batch`
+ * is how many iterations one timed batch runs (fewer on slow stores).
+ */
+const operations = [
+  {
+    name: 'isFileProcessed',
+    setup: async (s) => s.state.updateSyncState(s.kv, [{ fileName: 'seen.csv', lastModified: '2026-01-01T00:00:00Z' }], 'wf'),
+    op: async (s) => { if (!(await s.state.isFileProcessed(s.kv, 'seen.csv', 'wf'))) throw new Error('wrong answer'); },
+  },
+  {
+    name: 'markFileProcessed',
+    op: async (s, i) => s.files.markFileProcessed(`file-${i}.csv`, { recordCount: i }),
+  },
+  {
+    name: 'acquire + release',
+    op: async (s) => {
+      if (!(await s.state.acquireLock('bench-lock', s.kv, 1))) throw new Error('lock not acquired');
+      await s.state.releaseLock('bench-lock', s.kv);
+    },
+  },
+  {
+    name: 'updateSyncState (10 files)',
+    op: async (s, i) => s.state.updateSyncState(s.kv, Array.from({ length: 10 }, (_, j) => ({ fileName: `sync-${i}-${j}.csv`, lastModified: new Date(1_767_225_600_000 + i * 10 + j).toISOString(), recordCount: 5 })), 'wf-sync'),
+  },
+  ...[1000, 10_000].flatMap((n) => [
+    {
+      name: `indexed mark (${n.toLocaleString('en')} files)`,
+      n,
+      setup: async (s, side) => prefill(s, side, `mark-${n}`, n),
+      op: async (s, i) => s.tracker.markFileProcessed(`new-${i}.csv`, { i }),
+    },
+    {
+      name: `indexed list (${n.toLocaleString('en')} files)`,
+      n,
+      slow: true,
+      setup: async (s, side) => prefill(s, side, `list-${n}`, n),
+      op: async (s) => { const files = await s.tracker.listProcessedFiles(); if (files.length < s.expected) throw new Error(`listed ${files.length} of ${s.expected}`); },
+    },
+  ]),
+  {
+    name: 'checkpoint save (10 KiB)',
+    setup: async (s, side) => { if (side === 'ours') { s.cp = s.checkpoints.open('run', { version: 1 }); await s.cp.load(); } },
+    // 0.1.56 has no checkpoints: the guide's hand-written code (pattern 3)
+    // is one kvAdapter.set of the checkpoint object.
+    op: async (s, i) => (s.cp ? s.cp.save(payload10k(i), { position: i }) : s.kv.set(['checkpoint:bench'], payload10k(i))),
+  },
+  {
+    name: 'checkpoint load (10 KiB)',
+    setup: async (s, side) => {
+      if (side === 'ours') { s.cp = s.checkpoints.open('load', { version: 1 }); await s.cp.load(); await s.cp.save(payload10k(1), { position: 1 }); }
+      else await s.kv.set(['checkpoint:load'], payload10k(1));
+    },
+    op: async (s) => {
+      const data = s.cp ? (await s.cp.load()).data : (await s.kv.get(['checkpoint:load']))?.value;
+      if (data?.items?.length !== 100) throw new Error('checkpoint not loaded');
+    },
+  },
+];
+
+/**
+ * Puts n files in place for the indexed operations. Ours marks them through
+ * its API; 0.1.56's index is written directly as 0.1.56 would have left it
+ * (marking 10,000 files through it rewrites the whole array each time:
+ * O(n²), minutes).
+ */
+async function prefill(s, side, prefix, n) {
+  s.tracker = s.indexed(prefix);
+  s.prefix = prefix;
+  s.expected = n;
+  if (side === 'ours') {
+    for (let i = 0; i < n; i++) await s.tracker.markFileProcessed(`f-${i}.csv`, { i });
+    return;
+  }
+  const names = [];
+  for (let i = 0; i < n; i++) {
+    names.push(`f-${i}.csv`);
+    await s.raw.set(`${prefix}:processed-files:f-${i}.csv`, { processedAt: new Date().toISOString(), i });
+  }
+  await s.raw.set('fc-sdk:file-index', names);
+}
+
+const stats = (xs) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
+};
+
+/** Sets one side up on its own fresh store; returns what the timed loop needs. */
+async function prepare(store, opDef, side) {
+  let s0 = store;
+  if (store.latencyMs) {
+    const { kv, control } = remoteKv(store.latencyMs);
+    s0 = { ...store, handle: kv, latency: control };
+  }
+  const h = s0.fresh ? await s0.fresh() : s0.handle;
+  if (s0.latency) s0.latency.latency = 0; // setup runs at full speed
+  const s = sides(h, store.kind)[side];
+  const batch = store.latencyMs ? (opDef.slow ? 1 : 10) : opDef.slow ? 3 : store.batch;
+  const ctx = { side, h, s, i: 0, batch, rates: [], latency: s0.latency, close: () => s0.fresh && h.close?.() };
+  if (opDef.setup) await opDef.setup(s, side);
+  for (let w = 0; w < Math.min(batch, 20); w++) await opDef.op(s, ctx.i++);
+  if (ctx.latency) ctx.latency.latency = store.latencyMs;
+  return ctx;
+}
+
+async function timedBatch(opDef, ctx) {
+  const t = performance.now();
+  for (let k = 0; k < ctx.batch; k++) await opDef.op(ctx.s, ctx.i++);
+  ctx.rates.push((ctx.batch * 1000) / (performance.now() - t));
+}
+
+/** Store calls per operation, through a counting view of the same store. */
+async function countCalls(store, opDef, ctx) {
+  const { view, m } = counted(ctx.h);
+  const cs = sides(view, store.kind)[ctx.side];
+  if (ctx.s.tracker) { cs.tracker = cs.indexed(ctx.s.prefix); cs.expected = ctx.s.expected; }
+  if (ctx.s.cp) { cs.cp = cs.checkpoints.open(opDef.name.includes('load') ? 'load' : 'run', { version: 1 }); await cs.cp.load(); }
+  const before = m.calls;
+  const n = opDef.slow ? 1 : 5;
+  for (let k = 0; k < n; k++) await opDef.op(cs, ctx.i++);
+  return (m.calls - before) / n;
+}
+
+/** Both sides on the same kind of store, their timed batches interleaved. */
+async function measure(store, opDef) {
+  const out = {};
+  const ctxs = [];
+  for (const side of ['ours', 'theirs']) {
+    try {
+      ctxs.push(await prepare(store, opDef, side));
+    } catch (e) {
+      out[side] = { error: String(e.message ?? e).split('\n')[0].slice(0, 120) };
+    }
+  }
+  try {
+    for (let r = 0; r < REPS; r++) {
+      for (const ctx of r % 2 ? ctxs.slice().reverse() : ctxs) {
+        if (out[ctx.side]) continue;
+        try {
+          await timedBatch(opDef, ctx);
+        } catch (e) {
+          out[ctx.side] = { error: String(e.message ?? e).split('\n')[0].slice(0, 120) };
+        }
+      }
+    }
+    for (const ctx of ctxs) {
+      if (out[ctx.side]) continue;
+      out[ctx.side] = { ...stats(ctx.rates), calls: await countCalls(store, opDef, ctx), batch: ctx.batch };
+    }
+  } finally {
+    for (const ctx of ctxs) ctx.close();
+  }
+  return out;
+}
+
+async function main() {
+  const tmp = scratch();
+  const server = await startDenoKv(join(tmp.dir, 'server.sqlite'));
+  let n = 0;
+  const sqliteFresh = () => openDenoKv(join(tmp.dir, `bench-${n++}.sqlite`));
+  const stores = [
+    { name: 'embedded', kind: 'deno', batch: 200, fresh: async () => ours.openKv() },
+    { name: 'deno-kv sqlite', kind: 'deno', batch: 100, fresh: sqliteFresh },
+    { name: 'denokv server', kind: 'deno', batch: 50, fresh: async () => { process.env.DENO_KV_ACCESS_TOKEN = server.spec.token; return openDenoKv(server.spec.url); } },
+    { name: 'remote, 1 ms/call', kind: 'versori', latencyMs: 1 },
+  ];
+  const rows = [];
+  try {
+    for (const store of stores) {
+      for (const opDef of operations) {
+        if (quick && opDef.n === 10_000) continue;
+        const result = { store: store.name, operation: opDef.name, ...(await measure(store, opDef)) };
+        if (result.ours.median && result.theirs.median) result.ratio = result.ours.median / result.theirs.median;
+        rows.push(result);
+        console.error(`[bench] ${store.name} · ${opDef.name}: ${fmt(result.ours)} vs ${fmt(result.theirs)}`);
+      }
+    }
+  } finally {
+    server.stop();
+    tmp.remove();
+  }
+  return rows;
+}
+
+const fmt = (r) => (r.error ? `error (${r.error})` : `${num(r.median)}/s`);
+const num = (x) => (x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(x >= 10 ? 1 : 2));
+
+function markdown(rows) {
+  const lines = [
+    '| store | operation | connector-state ops/s (min–max) | calls/op | fc-connect-sdk 0.1.56 ops/s (min–max) | calls/op | ours / theirs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const cell = (r) => (r.error ? `fails: ${r.error}` : `${num(r.median)} (${num(r.min)}–${num(r.max)})`);
+  const calls = (r) => (r.error ? '–' : r.calls.toFixed(r.calls % 1 ? 1 : 0));
+  for (const r of rows) {
+    lines.push(`| ${r.store} | ${r.operation} | ${cell(r.ours)} | ${calls(r.ours)} | ${cell(r.theirs)} | ${calls(r.theirs)} | ${r.ratio ? `${r.ratio.toFixed(2)}×` : '–'} |`);
+  }
+  return lines.join('\n');
+}
+
+/** A horizontal bar chart of ours/theirs on a log scale, one bar per row. */
+function svg(rows) {
+  const usable = rows.filter((r) => r.ratio);
+  const rowH = 18;
+  const left = 330;
+  const width = 820;
+  const plot = width - left - 60;
+  const height = 50 + usable.length * rowH + 30;
+  const max = Math.log10(Math.max(100, ...usable.map((r) => Math.max(r.ratio, 1 / r.ratio))));
+  const x = (ratio) => left + plot / 2 + (Math.log10(ratio) / max) * (plot / 2);
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${left}" y="18" font-size="13" font-weight="bold">connector-state vs fc-connect-sdk 0.1.56: ops/s ratio (log scale; right of 1× = faster)</text>`,
+  ];
+  for (const tick of [0.01, 0.1, 1, 10, 100].filter((t) => Math.abs(Math.log10(t)) <= max + 1e-9)) {
+    parts.push(`<line x1="${x(tick)}" y1="32" x2="${x(tick)}" y2="${height - 25}" stroke="${tick === 1 ? '#333' : '#ddd'}"/>`);
+    parts.push(`<text x="${x(tick)}" y="${height - 10}" text-anchor="middle">${tick}×</text>`);
+  }
+  usable.forEach((r, i) => {
+    const y = 40 + i * rowH;
+    const x0 = x(1);
+    const x1 = x(r.ratio);
+    parts.push(`<text x="${left - 6}" y="${y + 12}" text-anchor="end">${esc(`${r.store} · ${r.operation}`)}</text>`);
+    parts.push(`<rect x="${Math.min(x0, x1)}" y="${y + 2}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 5}" fill="${r.ratio >= 1 ? '#2a7' : '#d54'}"/>`);
+    parts.push(`<text x="${r.ratio >= 1 ? x1 + 4 : x1 - 4}" y="${y + 12}" text-anchor="${r.ratio >= 1 ? 'start' : 'end'}">${r.ratio.toFixed(2)}×</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+const rows = await main();
+const table = markdown(rows);
+console.log(table);
+if (!quick) {
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const { moduleSize, startup } = await import('./startup.mjs');
+  const module = { ...moduleSize(), startup: startup() };
+  writeFileSync(join(dir, 'compare.json'), `${JSON.stringify({ when: new Date().toISOString(), node: process.version, reps: REPS, rows, module }, null, 2)}\n`);
+  writeFileSync(join(dir, 'compare.md'), `${table}\n`);
+  writeFileSync(join(dir, 'compare.svg'), `${svg(rows)}\n`);
+  const st = module.startup;
+  console.log(`\nmodule: ${module.wasmBytes.toLocaleString('en')} B wasm (${module.wasmGzip.toLocaleString('en')} B gzipped), ${module.glueBytes.toLocaleString('en')} B JS glue`);
+  for (const [k, v] of Object.entries(st)) console.log(`${k}: import ${v.importMs.median.toFixed(1)} ms, ready ${v.readyMs.median.toFixed(1)} ms after process start (median of ${v.readyMs.runs})`);
+  console.error('[bench] written to bench/results/compare.{json,md,svg}');
+}
