@@ -13,7 +13,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { openKv as openDenoKv } from '@deno/kv';
 import * as ours from '../js/node.mjs';
 import { startDenoKv, versoriView, root } from '../tests/reliability/stores.mjs';
@@ -22,6 +23,11 @@ import { scratch } from '../tests/reliability/contention.mjs';
 const require = createRequire(join(root, 'bench', 'package.json'));
 const theirs = await import(pathToFileURL(require.resolve('@fluentcommerce/fc-connect-sdk')).href);
 const quick = process.argv.includes('--quick');
+// --only=text: just the rows whose store or operation contains text.
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+// --store=name: run one store's rows and print them as JSON (the parent runs
+// each store in a fresh process, so one store's heap never weighs on the next).
+const storeArg = process.argv.find((a) => a.startsWith('--store='))?.slice(8);
 const REPS = quick ? 3 : 5;
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -259,8 +265,10 @@ async function main() {
   const rows = [];
   try {
     for (const store of stores) {
+      if (storeArg && store.name !== storeArg) continue;
       for (const opDef of operations) {
         if (quick && opDef.n === 10_000) continue;
+        if (only && !`${store.name} · ${opDef.name}`.includes(only)) continue;
         const result = { store: store.name, operation: opDef.name, ...(await measure(store, opDef)) };
         if (result.ours.median && result.theirs.median) result.ratio = result.ours.median / result.theirs.median;
         rows.push(result);
@@ -322,7 +330,16 @@ function svg(rows) {
   return parts.join('\n');
 }
 
-const rows = await main();
+if (storeArg) {
+  process.stdout.write(JSON.stringify(await main()));
+  process.exit(0);
+}
+const rows = [];
+for (const name of ['embedded', 'deno-kv sqlite', 'denokv server', 'remote, 1 ms/call']) {
+  const args = [fileURLToPath(import.meta.url), `--store=${name}`, ...process.argv.slice(2)];
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  rows.push(...JSON.parse(out));
+}
 const table = markdown(rows);
 console.log(table);
 if (!quick) {

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// connector-state: look into a store, and the operator actions that go with
+// it. Run `connector-state help` for usage.
+import { createInterface } from 'node:readline/promises';
+import {
+  CheckpointStore, FileTracker, IndexedFileTracker, RetryTracker, StateService, openKv,
+} from '../js/node.mjs';
+
+const USAGE = `connector-state: inspect and repair connector-state stores
+
+usage:
+  connector-state inspect <store> [--json] [--stuck-minutes N]
+  connector-state release-lock <store> <lock-name> [--yes]
+  connector-state forget-file <store> <prefix> <file-name> [--yes]
+  connector-state requeue <store> <namespace> <item> [--yes]
+  connector-state clear-checkpoint <store> <namespace> <name> [--yes]
+
+<store> is a SQLite file written through Deno KV (@deno/kv, Deno.openKv) or a
+denokv URL (http://host:port); for a URL, set DENO_KV_ACCESS_TOKEN.
+Actions ask before changing anything; --yes answers for you (needed when
+there is no terminal to ask).`;
+
+class UsageError extends Error {}
+
+const HOUR = 3_600_000;
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
+
+async function main(argv) {
+  const flags = new Set(argv.filter((a) => a.startsWith('--') && !a.includes('=')));
+  const values = Object.fromEntries(argv.filter((a) => a.startsWith('--') && a.includes('=')).map((a) => a.slice(2).split(/=(.*)/s).slice(0, 2)));
+  const args = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--stuck-minutes') { values['stuck-minutes'] = argv[++i]; continue; }
+    if (!argv[i].startsWith('--')) args.push(argv[i]);
+  }
+  const [command, store, ...rest] = args;
+  if (!command || command === 'help' || flags.has('--help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const actions = { 'release-lock': 1, 'forget-file': 2, requeue: 2, 'clear-checkpoint': 2 };
+  if (command !== 'inspect' && !(command in actions)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (!store) throw new UsageError(`${command} needs a store: a SQLite file path or a denokv URL`);
+  if (command !== 'inspect' && rest.length !== actions[command]) throw new UsageError(`${command} takes ${actions[command] + 1} arguments`);
+  const kv = await openKv(store);
+  try {
+    if (command === 'inspect') {
+      const minutes = values['stuck-minutes'] === undefined ? 60 : Number(values['stuck-minutes']);
+      if (!(minutes > 0)) throw new UsageError('--stuck-minutes must be a positive number');
+      const report = await inspect(kv, { stuckMs: minutes * 60_000 });
+      console.log(flags.has('--json') ? JSON.stringify(report, null, 2) : render(report, store));
+      return 0;
+    }
+    return await act(kv, command, rest, flags.has('--yes'));
+  } finally {
+    kv.close?.();
+  }
+}
+
+// ---- inspect ----
+
+const ms = (iso) => (typeof iso === 'string' ? Date.parse(iso) : NaN);
+
+/** Reads every entry once and sorts it into what the package keeps. */
+async function inspect(kv, { stuckMs = HOUR, now = Date.now() } = {}) {
+  const report = { at: new Date(now).toISOString(), locks: [], files: [], checkpoints: [], retries: [], jobs: { byStatus: {}, stuck: [] }, syncStates: [], other: 0 };
+  const fileGroups = new Map();
+  const group = (kind, name) => {
+    const id = `${kind}\u0000${name}`;
+    if (!fileGroups.has(id)) fileGroups.set(id, { kind, name, count: 0, inProgress: 0, oldest: null, newest: null });
+    return fileGroups.get(id);
+  };
+  const addFile = (g, fileName, processedAt) => {
+    g.count += 1;
+    const t = ms(processedAt);
+    if (Number.isNaN(t)) return;
+    if (!g.oldest || t < ms(g.oldest.processedAt)) g.oldest = { fileName, processedAt };
+    if (!g.newest || t > ms(g.newest.processedAt)) g.newest = { fileName, processedAt };
+  };
+  const retryGroups = new Map();
+  for await (const { key, value } of kv.list({ prefix: [] })) {
+    const [a, b, c, d] = key;
+    if (a === 'lock:' && key.length === 2) {
+      const expires = ms(value?.expiresAt);
+      const locked = value?.isLocked === true;
+      report.locks.push({
+        name: b, holder: value?.lockedBy ?? null, lockedAt: value?.lockedAt ?? null, expiresAt: value?.expiresAt ?? null,
+        ageMs: Number.isNaN(ms(value?.lockedAt)) ? null : now - ms(value.lockedAt),
+        held: locked && expires > now, stale: locked && !(expires > now), fencingToken: value?.fencingToken ?? null,
+      });
+    } else if (a === 'file:' && key.length === 3) {
+      addFile(group('StateService', b), c, value?.processedAt);
+    } else if (key.length === 1 && typeof a === 'string' && /\/processed-files\//.test(a)) {
+      const [prefix, encoded] = a.split(/\/processed-files\/(.*)/s);
+      addFile(group('FileTracker', prefix), value?.fileName ?? decode(encoded), value?.processedAt);
+    } else if (key.length === 1 && typeof a === 'string' && /\/claims\//.test(a)) {
+      if (ms(value?.expiresAt) > now) group('FileTracker', a.split('/claims/')[0]).inProgress += 1;
+    } else if (key.length === 2 && typeof a === 'string' && a.startsWith('cs:retry:') && a.endsWith(':retry-state')) {
+      const ns = a.slice('cs:retry:'.length, -':retry-state'.length);
+      if (!retryGroups.has(ns)) retryGroups.set(ns, { namespace: ns, waiting: 0, due: 0, exhausted: 0, items: [] });
+      const g = retryGroups.get(ns);
+      const due = value?.status === 'waiting' && ms(value?.nextRetryAt) <= now;
+      if (value?.status === 'exhausted') g.exhausted += 1;
+      else g.waiting += 1;
+      if (due) g.due += 1;
+      g.items.push({ item: b, status: value?.status ?? 'unknown', attempts: value?.attempts ?? null, nextRetryAt: value?.nextRetryAt ?? null, due, lastError: value?.lastError ?? null });
+    } else if (key.length === 2 && typeof a === 'string' && a.endsWith(':processed-files')) {
+      addFile(group('IndexedFileTracker', a.slice(0, -':processed-files'.length)), b, value?.processedAt);
+    } else if (a === 'cs:checkpoint' && key.length === 3) {
+      report.checkpoints.push(await checkpoint(kv, b, c, value, now));
+    } else if (a === 'cs:jobs:jobs' && key.length === 2) {
+      const status = value?.status ?? 'unknown';
+      report.jobs.byStatus[status] = (report.jobs.byStatus[status] ?? 0) + 1;
+      const updated = ms(value?.updatedAt ?? value?.startedAt ?? value?.createdAt);
+      if (status === 'processing' && now - updated > stuckMs) report.jobs.stuck.push({ jobId: b, stage: value?.stage ?? null, updatedAt: value?.updatedAt ?? null, idleMs: now - updated });
+    } else if (a === 'state:' && key.length === 3 && c === 'sync') {
+      report.syncStates.push({ workflowId: b, ...value });
+    } else if (!(a === 'cs:checkpoint' || a === 'state:' || a === 'job:' || (typeof a === 'string' && (a.startsWith('cs:') || a.startsWith('job_'))) || d !== undefined)) {
+      report.other += 1;
+    }
+  }
+  report.files = [...fileGroups.values()];
+  report.retries = [...retryGroups.values()];
+  return report;
+}
+
+function decode(encoded) {
+  try { return decodeURIComponent(encoded); } catch { return encoded; }
+}
+
+/** A checkpoint's manifest, checked by loading it with the version it was saved under. */
+async function checkpoint(kv, namespace, name, manifest, now) {
+  const out = { namespace, name, version: manifest?.version ?? null, savedAt: manifest?.savedAt ?? null, bytes: manifest?.bytes ?? null, chunks: manifest?.chunks ?? 0, progress: manifest?.progress ?? null };
+  out.ageMs = Number.isNaN(ms(out.savedAt)) ? null : now - ms(out.savedAt);
+  try {
+    const version = typeof out.version === 'number' || typeof out.version === 'string' ? out.version : 1;
+    const loaded = await new CheckpointStore(kv, { namespace, log: silent }).open(name, { version }).load();
+    out.valid = loaded.found;
+    out.problem = loaded.found ? null : loaded.error?.message ?? loaded.reason;
+  } catch (e) {
+    out.valid = false;
+    out.problem = e.message;
+  }
+  return out;
+}
+
+const age = (msValue) => {
+  if (msValue === null || msValue === undefined) return '?';
+  const s = Math.round(Math.abs(msValue) / 1000);
+  const text = s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172_800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86400)}d`;
+  return msValue < 0 ? `in ${text}` : text;
+};
+
+function render(r, store) {
+  const out = [`store ${store} at ${r.at}`, ''];
+  out.push(`Locks (${r.locks.length})`);
+  for (const l of r.locks) {
+    const state = l.held ? 'HELD' : l.stale ? 'STALE (expired; the next acquirer takes it)' : 'free';
+    out.push(`  ${l.name}: ${state}${l.holder ? `, by ${l.holder}` : ''}${l.ageMs !== null && (l.held || l.stale) ? `, age ${age(l.ageMs)}` : ''}${l.expiresAt && (l.held || l.stale) ? `, expires ${l.expiresAt}` : ''}${l.fencingToken !== null ? `, token ${l.fencingToken}` : ''}`);
+  }
+  out.push('', `Tracked files (${r.files.reduce((n, g) => n + g.count, 0)})`);
+  for (const g of r.files) {
+    out.push(`  ${g.kind} ${JSON.stringify(g.name)}: ${g.count} files${g.inProgress ? `, ${g.inProgress} in progress` : ''}${g.newest ? `, newest ${g.newest.fileName} (${g.newest.processedAt})` : ''}${g.oldest ? `, oldest ${g.oldest.fileName} (${g.oldest.processedAt})` : ''}`);
+  }
+  out.push('', `Checkpoints (${r.checkpoints.length})`);
+  for (const c of r.checkpoints) {
+    out.push(`  ${c.namespace}/${c.name}: ${c.valid ? 'valid' : `NOT VALID: ${c.problem}`}, version ${JSON.stringify(c.version)}, saved ${age(c.ageMs)} ago, ${c.bytes ?? '?'} bytes${c.chunks ? ` in ${c.chunks} chunks` : ''}${c.progress ? `, progress ${JSON.stringify(c.progress)}` : ''}`);
+  }
+  out.push('', `Retries (${r.retries.reduce((n, g) => n + g.items.length, 0)})`);
+  for (const g of r.retries) {
+    out.push(`  ${g.namespace}: ${g.waiting} waiting (${g.due} due now), ${g.exhausted} exhausted`);
+    for (const i of g.items.filter((x) => x.status === 'exhausted' || x.due).slice(0, 20)) {
+      out.push(`    ${i.status === 'exhausted' ? 'dead letter' : 'due'}: ${i.item} after ${i.attempts} attempts (${i.lastError})`);
+    }
+  }
+  const statuses = Object.entries(r.jobs.byStatus);
+  out.push('', `Jobs (${statuses.reduce((n, [, c]) => n + c, 0)})${statuses.length ? `: ${statuses.map(([s, c]) => `${c} ${s}`).join(', ')}` : ''}`);
+  for (const j of r.jobs.stuck) out.push(`  STUCK: ${j.jobId} processing${j.stage ? ` (${j.stage})` : ''}, no update for ${age(j.idleMs)}`);
+  if (r.syncStates.length) {
+    out.push('', 'Sync state');
+    for (const s of r.syncStates) out.push(`  ${s.workflowId}: last file ${s.lastProcessedFile ?? '-'}, last modified ${s.lastProcessedTimestamp ?? '-'}, ${s.lastSyncResult ?? '-'}`);
+  }
+  if (r.other) out.push('', `${r.other} other entries (not written by connector-state)`);
+  return out.join('\n');
+}
+
+// ---- actions ----
+
+async function confirm(question, yes) {
+  if (yes) return true;
+  if (!process.stdin.isTTY) throw new UsageError('no terminal to ask for confirmation: add --yes to go ahead');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function act(kv, command, args, yes) {
+  const quiet = silent;
+  if (command === 'release-lock') {
+    const [name] = args;
+    const state = new StateService(quiet);
+    const info = await state.getLockInfo(name, kv);
+    if (!info?.isLocked) { console.log(`lock ${JSON.stringify(name)} is not locked: nothing to do`); return 0; }
+    if (!(await confirm(`Force-release lock ${JSON.stringify(name)}${info.holder ? ` held by ${info.holder}` : ''}${info.held ? ` (still live until ${info.expiresAt})` : ' (stale)'}?`, yes))) return cancelled();
+    await state.forceReleaseLock(name, kv);
+    console.log(`released lock ${JSON.stringify(name)}`);
+    return 0;
+  }
+  if (command === 'forget-file') {
+    const [prefix, name] = args;
+    const files = new FileTracker(kv, { prefix });
+    const indexed = new IndexedFileTracker(kv, { prefix, log: quiet });
+    const inFiles = (await files.getRecord(name)) !== null;
+    const inIndexed = (await indexed.get(name)) !== null;
+    if (!inFiles && !inIndexed) { console.log(`no record of ${JSON.stringify(name)} under prefix ${JSON.stringify(prefix)}: nothing to do`); return 0; }
+    if (!(await confirm(`Forget ${JSON.stringify(name)} under ${JSON.stringify(prefix)}? The next run will process it again.`, yes))) return cancelled();
+    if (inFiles) await files.forget(name);
+    if (inIndexed) await indexed.remove(name);
+    console.log(`forgot ${JSON.stringify(name)} (${[inFiles && 'FileTracker', inIndexed && 'IndexedFileTracker'].filter(Boolean).join(' and ')})`);
+    return 0;
+  }
+  if (command === 'requeue') {
+    const [namespace, item] = args;
+    const retries = new RetryTracker(kv, { namespace, log: quiet });
+    const current = await retries.get(item);
+    if (!current) { console.log(`no retry state for ${JSON.stringify(item)} in ${JSON.stringify(namespace)}: nothing to do`); return 0; }
+    if (!(await confirm(`Requeue ${JSON.stringify(item)} (${current.status}, ${current.attempts} attempts, last error: ${current.lastError})?`, yes))) return cancelled();
+    await retries.requeue(item);
+    console.log(`requeued ${JSON.stringify(item)}: it is due now`);
+    return 0;
+  }
+  const [namespace, name] = args;
+  const entry = await kv.get(['cs:checkpoint', namespace, name]);
+  if (entry.value === null) { console.log(`no checkpoint ${namespace}/${name}: nothing to do`); return 0; }
+  if (!(await confirm(`Clear checkpoint ${namespace}/${name}? The next run starts from the beginning.`, yes))) return cancelled();
+  await new CheckpointStore(kv, { namespace, log: quiet }).open(name).clear();
+  console.log(`cleared checkpoint ${namespace}/${name}`);
+  return 0;
+}
+
+function cancelled() {
+  console.log('cancelled: nothing changed');
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e) => {
+    if (e instanceof UsageError) {
+      console.error(`connector-state: ${e.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`connector-state: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+      process.exitCode = 1;
+    }
+  },
+);

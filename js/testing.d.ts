@@ -1,0 +1,56 @@
+// Types of connector-state/testing.
+
+export interface TestClock {
+  /** Milliseconds since the epoch, as the clock stands. */
+  now(): number;
+  /** Moves the clock forward; returns the new time. */
+  advance(ms: number): number;
+  /** Puts the clock at a time; returns it in milliseconds. */
+  set(time: Date | number): number;
+}
+
+export interface LogEntry {
+  level: 'info' | 'warn' | 'error' | 'debug';
+  message: string;
+  context?: unknown;
+  /** The test clock's time when the entry was written. */
+  at: number;
+}
+
+export interface TestLog {
+  info(message: string, context?: unknown): void;
+  warn(message: string, context?: unknown): void;
+  error(message: string, context?: unknown): void;
+  debug(message: string, context?: unknown): void;
+  readonly entries: LogEntry[];
+  /** Entries of `level` (null: any level) whose message contains `text`. */
+  find(level: LogEntry['level'] | null, text?: string | RegExp): LogEntry[];
+  clear(): void;
+}
+
+export type VersoriKey = string | string[];
+
+export interface TestVersoriKv {
+  get<T = unknown>(key: VersoriKey, options?: { defaultValue?: T; throwOnNotFound?: boolean }): Promise<T | undefined>;
+  /** `ttl` in seconds, on the context's clock. */
+  set(key: VersoriKey, value: unknown, options?: { ttl?: number }): Promise<void>;
+  delete(key: VersoriKey): Promise<void>;
+  /** Every live entry, values as stored (after JSON). */
+  entries(): Array<{ key: VersoriKey; value: unknown }>;
+}
+
+export type VersoriScope = ':execution:' | ':project:' | ':workspace:' | ':organization:' | ':user:';
+
+export interface TestVersoriContext<D = Record<string, unknown>> {
+  data: D;
+  executionId: string;
+  clock: TestClock;
+  log: TestLog;
+  /** One store per scope, the same object on every call. */
+  openKv(scope?: VersoriScope): TestVersoriKv;
+}
+
+export function createVersoriContext<D = Record<string, unknown>>(options?: { data?: D; now?: Date | number; executionId?: string }): TestVersoriContext<D>;
+export function createClock(start?: Date | number): TestClock;
+export function createLog(clock?: TestClock): TestLog;
+export function createVersoriKv(clock?: TestClock): TestVersoriKv;

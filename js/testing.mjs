@@ -1,0 +1,118 @@
+// connector-state/testing: a Versori-style workflow context for unit tests,
+// without the platform. Plain JavaScript, no wasm: it stands in for what the
+// platform hands a workflow (ctx.openKv, ctx.log), so workflows written
+// against it run unchanged on Versori.
+
+/**
+ * A clock tests move by hand. It starts at `start` (default: the real time
+ * when the context was made) and only moves when told to.
+ */
+export function createClock(start = Date.now()) {
+  let now = toMs(start, 'start');
+  return {
+    now: () => now,
+    advance(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new TypeError('clock.advance(ms) needs a non-negative number of milliseconds');
+      now += ms;
+      return now;
+    },
+    set(time) {
+      now = toMs(time, 'time');
+      return now;
+    },
+  };
+}
+
+function toMs(time, name) {
+  const ms = time instanceof Date ? time.getTime() : time;
+  if (!Number.isFinite(ms)) throw new TypeError(`${name} must be a Date or a number of milliseconds`);
+  return ms;
+}
+
+/**
+ * A log that keeps every entry for assertions, shaped like Versori's
+ * (`info/warn/error/debug(message, context?)`).
+ */
+export function createLog(clock = createClock()) {
+  const entries = [];
+  const write = (level) => (message, context) => {
+    entries.push({ level, message: String(message), context, at: clock.now() });
+  };
+  return {
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    debug: write('debug'),
+    entries,
+    /** Entries of `level` (or every level with null) whose message contains `text` (a string or RegExp). */
+    find(level, text = '') {
+      return entries.filter((e) => (level === null || e.level === level) && (text instanceof RegExp ? text.test(e.message) : e.message.includes(text)));
+    },
+    clear() {
+      entries.length = 0;
+    },
+  };
+}
+
+/**
+ * A Versori-style KV store: `get(key, options?)`, `set(key, value, { ttl }?)`,
+ * `delete(key)`; keys are strings or string arrays; values go through
+ * JSON like the platform's (so a Map comes back as {} there too); `ttl` is in
+ * seconds on `clock`. No compare-and-set, as on the platform.
+ */
+export function createVersoriKv(clock = createClock()) {
+  const data = new Map();
+  const id = (key) => {
+    if (typeof key === 'string') return `s:${key}`;
+    if (Array.isArray(key) && key.every((p) => typeof p === 'string')) return `a:${JSON.stringify(key)}`;
+    throw new TypeError('a Versori KV key is a string or an array of strings');
+  };
+  const live = (slot) => slot && (slot.expiresAt === null || slot.expiresAt > clock.now());
+  return {
+    async get(key, options = {}) {
+      const slot = data.get(id(key));
+      if (!live(slot)) {
+        if (options.throwOnNotFound) throw new Error(`key not found: ${JSON.stringify(key)}`);
+        return options.defaultValue;
+      }
+      return JSON.parse(slot.text);
+    },
+    async set(key, value, options = {}) {
+      const text = JSON.stringify(value);
+      if (text === undefined) throw new TypeError('a Versori KV value must be JSON-serialisable');
+      const ttl = options.ttl;
+      if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) throw new TypeError('ttl must be a positive number of seconds');
+      data.set(id(key), { key, text, expiresAt: ttl === undefined ? null : clock.now() + ttl * 1000 });
+    },
+    async delete(key) {
+      data.delete(id(key));
+    },
+    /** Every live entry as { key, value }, for assertions. */
+    entries() {
+      return [...data.values()].filter(live).map((slot) => ({ key: slot.key, value: JSON.parse(slot.text) }));
+    },
+  };
+}
+
+const SCOPES = [':execution:', ':project:', ':workspace:', ':organization:', ':user:'];
+
+/**
+ * A Versori-style workflow context: `openKv(scope)` gives one store per
+ * scope (the same object each time), `log` keeps entries, `clock` is
+ * controllable, `data` is what the trigger passed.
+ */
+export function createVersoriContext({ data = {}, now = Date.now(), executionId = `exec-${Math.random().toString(36).slice(2, 10)}` } = {}) {
+  const clock = createClock(now);
+  const stores = new Map();
+  return {
+    data,
+    executionId,
+    clock,
+    log: createLog(clock),
+    openKv(scope = ':project:') {
+      if (!SCOPES.includes(scope)) throw new TypeError(`unknown KV scope ${JSON.stringify(scope)}: use one of ${SCOPES.join(', ')}`);
+      if (!stores.has(scope)) stores.set(scope, createVersoriKv(clock));
+      return stores.get(scope);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// The connector-state command: inspect a store the test prepared, and the
+// operator actions, run as a user would run them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openKv } from '@deno/kv';
+import { CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService } from 'connector-state';
+import { sleep } from './helpers.mjs';
+
+const bin = fileURLToPath(new URL('../../bin/connector-state.mjs', import.meta.url));
+const cli = (...args) => new Promise((resolve) => {
+  execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+});
+
+async function prepared() {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+  const path = join(dir, 'state.sqlite');
+  const kv = await openKv(path);
+  const state = new StateService(null);
+  await state.acquireLock('nightly-import', kv, 15);
+  await state.acquireLock('crashed-run', kv, 0.001); // 60 ms: stale by the time we look
+  const files = new FileTracker(kv, { prefix: 'inventory' });
+  for (const name of ['a.csv', 'b c.csv', 'd.csv']) await files.markProcessed(name, { recordCount: 1 });
+  await files.claim('e.csv');
+  const indexed = new IndexedFileTracker(kv, { prefix: 'orders' });
+  for (let i = 0; i < 5; i++) await indexed.mark(`order-${i}.json`);
+  const good = new CheckpointStore(kv, 'sync').open('products', { version: 3 });
+  await good.load();
+  await good.save({ cursor: 'abc' }, { position: 120 });
+  const bad = new CheckpointStore(kv, 'sync').open('prices', { version: 1 });
+  await bad.load();
+  await bad.save({ page: 4 }, { position: 4 });
+  const manifest = await kv.get(['cs:checkpoint', 'sync', 'prices']);
+  await kv.set(['cs:checkpoint', 'sync', 'prices'], { ...manifest.value, bytes: manifest.value.bytes + 1 });
+  const retries = new RetryTracker(kv, { namespace: 'uploads', policy: { maxAttempts: 1 } });
+  await retries.recordFailure('broken.csv', 'parse error on line 4');
+  const waiting = new RetryTracker(kv, { namespace: 'uploads', policy: { baseDelayMs: 1 } });
+  await waiting.recordFailure('flaky.csv', 'timeout');
+  const jobs = new JobTracker(kv, null);
+  await jobs.createJob('job-1');
+  await jobs.createJob('job-2');
+  await jobs.updateJob('job-2', { status: 'processing', stage: 'upload' });
+  await jobs.createJob('job-3');
+  await jobs.markCompleted('job-3');
+  kv.close();
+  await sleep(120);
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('inspect shows locks, files, checkpoints, retries and jobs', async () => {
+  const { path, remove } = await prepared();
+  try {
+    const { code, stdout } = await cli('inspect', path, '--stuck-minutes', '0.001');
+    assert.equal(code, 0);
+    assert.match(stdout, /nightly-import: HELD/);
+    assert.match(stdout, /crashed-run: STALE/);
+    assert.match(stdout, /FileTracker "inventory": 3 files, 1 in progress/);
+    assert.match(stdout, /IndexedFileTracker "orders": 5 files, newest order-4\.json/);
+    assert.match(stdout, /sync\/products: valid, version 3/);
+    assert.match(stdout, /sync\/prices: NOT VALID/);
+    assert.match(stdout, /uploads: 1 waiting \(1 due now\), 1 exhausted/);
+    assert.match(stdout, /dead letter: broken\.csv after 1 attempts \(parse error on line 4\)/);
+    assert.match(stdout, /Jobs \(3\): .*1 queued/);
+    assert.match(stdout, /STUCK: job-2 processing \(upload\)/);
+
+    const json = JSON.parse((await cli('inspect', path, '--json')).stdout);
+    assert.deepEqual(json.locks.map((l) => [l.name, l.held, l.stale]).sort(), [['crashed-run', false, true], ['nightly-import', true, false]]);
+    assert.equal(json.files.find((g) => g.name === 'inventory').count, 3);
+    assert.deepEqual(json.checkpoints.map((c) => [c.name, c.valid]).sort(), [['prices', false], ['products', true]]);
+    assert.equal(json.retries[0].exhausted, 1);
+    assert.deepEqual(json.jobs.byStatus, { queued: 1, processing: 1, completed: 1 });
+    assert.deepEqual(json.jobs.stuck, [], 'not stuck under the default hour');
+  } finally {
+    remove();
+  }
+});
+
+test('actions ask first, refuse without a terminal, and act with --yes', async () => {
+  const { path, remove } = await prepared();
+  try {
+    const refused = await cli('release-lock', path, 'nightly-import');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /add --yes/);
+
+    assert.match((await cli('release-lock', path, 'nightly-import', '--yes')).stdout, /released lock "nightly-import"/);
+    assert.match((await cli('forget-file', path, 'inventory', 'b c.csv', '--yes')).stdout, /forgot "b c.csv" \(FileTracker\)/);
+    assert.match((await cli('forget-file', path, 'orders', 'order-2.json', '--yes')).stdout, /IndexedFileTracker/);
+    assert.match((await cli('requeue', path, 'uploads', 'broken.csv', '--yes')).stdout, /requeued "broken.csv"/);
+    assert.match((await cli('clear-checkpoint', path, 'sync', 'prices', '--yes')).stdout, /cleared checkpoint sync\/prices/);
+    assert.match((await cli('forget-file', path, 'inventory', 'never.csv', '--yes')).stdout, /nothing to do/);
+
+    const json = JSON.parse((await cli('inspect', path, '--json')).stdout);
+    assert.equal(json.locks.find((l) => l.name === 'nightly-import')?.held ?? false, false);
+    assert.equal(json.files.find((g) => g.name === 'inventory').count, 2);
+    assert.equal(json.files.find((g) => g.name === 'orders').count, 4);
+    assert.equal(json.retries[0].exhausted, 0);
+    assert.deepEqual(json.checkpoints.map((c) => c.name), ['products']);
+
+    const kv = await openKv(path);
+    assert.equal(await new StateService(null).acquireLock('nightly-import', kv, 1), true);
+    kv.close();
+  } finally {
+    remove();
+  }
+});
+
+test('bad usage is explained, with exit code 2', async () => {
+  const none = await cli('frobnicate', 'x');
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /unknown command "frobnicate"/);
+  assert.match(none.stderr, /usage:/);
+  assert.equal((await cli('inspect')).code, 2);
+  assert.equal((await cli('requeue', '/tmp/x.sqlite', 'only-namespace')).code, 2);
+  assert.match((await cli('help')).stdout, /connector-state inspect <store>/);
+});
