@@ -398,9 +398,9 @@ export class PeriodicSaver<T = unknown> {
 }
 
 /** JSON-safe form of `value`: Map, Set, Date, BigInt and friends become tagged objects. */
-export function encodeState(value: StateValue): JsonValue;
+export function encodeState(value: unknown): JsonValue;
 /** The value `encodeState` encoded, also after JSON.stringify/JSON.parse. */
-export function decodeState<T = unknown>(encoded: JsonValue): T;
+export function decodeState<T = unknown>(encoded: unknown): T;
 
 // ---- Indexed file tracking ----
 

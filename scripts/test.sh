@@ -29,7 +29,8 @@ run wasm-chrome bash -c '. scripts/wasm-env.sh && WASM_BINDGEN_USE_BROWSER=1 was
 step "types (tsc --noEmit)"
 cp js/index.d.ts js/index.d.cts
 node_modules/.bin/tsc -p tests/types/tsconfig.json
-echo "types ok"
+node_modules/.bin/tsc -p examples/tsconfig.json --noEmit
+echo "types ok (tests/types, examples)"
 
 step "package from Node: ESM, CommonJS, browser page, npm pack"
 run node node --test --test-reporter=spec tests/js/ tests/browser/ tests/pack/
