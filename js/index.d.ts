@@ -453,6 +453,8 @@ export interface IndexVerification {
   duplicates: string[];
   /** Names in fc-connect-sdk 0.1.56's index with records our index lacks. */
   missing: string[];
+  /** When the index head counts pages that do not exist: how many do (rebuild() corrects the head). */
+  damagedHead: number | null;
 }
 
 /** Processed files under a prefix, listable at any scale. */

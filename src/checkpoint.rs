@@ -341,6 +341,9 @@ pub struct Checkpoint {
     manifest_key: Key,
     pending_key: Key,
     known: RefCell<Known>,
+    /// (sequence, versionstamp) of an inline manifest this object last saw
+    /// in the store: the next save can check against it instead of reading.
+    own: RefCell<Option<(u64, String)>>,
 }
 
 impl Checkpoint {
@@ -359,6 +362,7 @@ impl Checkpoint {
             pending_key: keys::checkpoint_pending(namespace, name),
             manifest_key,
             known: RefCell::new(Known::Unknown),
+            own: RefCell::new(None),
         })
     }
 
@@ -380,6 +384,7 @@ impl Checkpoint {
     }
 
     async fn load_once<S: Store, C: Clock>(&self, store: &S, clock: &C) -> Result<Attempt> {
+        *self.own.borrow_mut() = None;
         let Some(entry) = store.get(&self.manifest_key).await? else {
             *self.known.borrow_mut() = Known::Absent;
             return Ok(Attempt::Done(Loaded::Missing));
@@ -392,6 +397,9 @@ impl Checkpoint {
             }
         };
         *self.known.borrow_mut() = Known::Sequence(manifest.sequence);
+        if matches!(manifest.body, Body::Inline(_)) {
+            *self.own.borrow_mut() = Some((manifest.sequence, entry.versionstamp.clone()));
+        }
         let meta = Meta::of(&manifest, clock.now_ms());
         if manifest.version != self.version {
             return Ok(Attempt::Done(Loaded::VersionMismatch { meta }));
@@ -513,6 +521,9 @@ impl Checkpoint {
             ));
         }
         let text = data.to_string();
+        if let Some(saved) = self.save_over_own(store, clock, &text, progress).await? {
+            return Ok(saved);
+        }
         let current = store.get(&self.manifest_key).await?;
         self.check_known(current.as_ref())?;
         let previous = current.as_ref().map(|e| Manifest::parse(&e.value));
@@ -576,14 +587,17 @@ impl Checkpoint {
             mutations.push(Mutation::Delete { key: self.pending_key.clone() });
         }
         let checks = [Check::of(&self.manifest_key, current.as_ref()), pending_check];
-        if !store.atomic(&checks, &mutations).await? {
+        let Some(stamp) = store.atomic_stamped(&checks, &mutations).await? else {
             if let Some(ours) = &ours {
                 // Best effort; what remains is listed as pending and swept later.
                 let _ = self.delete_chunks(store, ours).await;
             }
             return Err(self.busy());
-        }
+        };
         *self.known.borrow_mut() = Known::Sequence(sequence);
+        if ours.is_none() && garbage.is_empty() {
+            *self.own.borrow_mut() = stamp.map(|s| (sequence, s));
+        }
         let swept = self.sweep(store, log, &garbage).await;
         Ok(Saved {
             sequence,
@@ -592,6 +606,37 @@ impl Checkpoint {
             chunks: ours.map_or(0, |g| g.chunks),
             swept,
         })
+    }
+
+    /// The common case in one store call: an inline payload replacing the
+    /// inline manifest this object itself last saw, with no chunks pending.
+    /// One atomic write checked against that manifest's versionstamp and the
+    /// pending record's absence. `None` when it does not apply or a check
+    /// failed; the full save then reads and decides (CONFLICT included).
+    async fn save_over_own<S: Store, C: Clock>(&self, store: &S, clock: &C, text: &str, progress: &Value) -> Result<Option<Saved>> {
+        let Some((sequence, stamp)) = self.own.borrow_mut().take() else { return Ok(None) };
+        let mut manifest = Manifest {
+            version: self.version.clone(),
+            sequence: sequence + 1,
+            saved_at: iso_from_ms(clock.now_ms()),
+            progress: progress.clone(),
+            bytes: text.len(),
+            checksum: crc_hex(text),
+            body: Body::Inline(String::new()),
+        };
+        if split(text, PIECE_BUDGET).len() != 1 || !self.fits_inline(&manifest, text) {
+            return Ok(None);
+        }
+        manifest.body = Body::Inline(text.to_string());
+        let checks = [
+            Check { key: self.manifest_key.clone(), versionstamp: Some(stamp) },
+            Check { key: self.pending_key.clone(), versionstamp: None },
+        ];
+        let write = [Mutation::Set { key: self.manifest_key.clone(), value: manifest.to_value(), expire_in_ms: None }];
+        let Some(new_stamp) = store.atomic_stamped(&checks, &write).await? else { return Ok(None) };
+        *self.known.borrow_mut() = Known::Sequence(manifest.sequence);
+        *self.own.borrow_mut() = new_stamp.map(|s| (manifest.sequence, s));
+        Ok(Some(Saved { sequence: manifest.sequence, saved_at: manifest.saved_at, bytes: text.len(), chunks: 0, swept: true }))
     }
 
     fn fits_inline(&self, manifest: &Manifest, text: &str) -> bool {
@@ -660,6 +705,7 @@ impl Checkpoint {
 
     /// Removes the checkpoint and its chunks; true if there was one.
     pub async fn clear<S: Store, L: Logger>(&self, store: &S, log: &L) -> Result<bool> {
+        *self.own.borrow_mut() = None;
         for _ in 0..MAX_CAS_ATTEMPTS {
             let current = store.get(&self.manifest_key).await?;
             let pending = store.get(&self.pending_key).await?;
@@ -977,6 +1023,33 @@ mod tests {
         assert_eq!((data, meta.sequence), (json!(3), 2));
         assert_eq!(block_on(b.save(&store, &*clock, &NoLog, &json!(4), &Value::Null)).unwrap().sequence, 3);
         assert_eq!(block_on(a.save(&store, &*clock, &NoLog, &json!(5), &Value::Null)).unwrap_err().code, ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn a_save_over_its_own_inline_checkpoint_is_one_store_call() {
+        let (clock, memory) = setup();
+        let store = crate::testing::Flaky::healthy(&memory);
+        let cp = checkpoint(1);
+        block_on(cp.load(&store, &*clock, &NoLog)).unwrap();
+        block_on(cp.save(&store, &*clock, &NoLog, &json!({"n": 0}), &json!({}))).unwrap();
+        for n in 1..=5 {
+            let before = store.calls();
+            assert_eq!(block_on(cp.save(&store, &*clock, &NoLog, &json!({"n": n}), &json!({}))).unwrap().sequence, n + 1);
+            assert_eq!(store.calls() - before, 1, "save {n}");
+        }
+        // After a chunked save the next one reads again (it must sweep the chunks).
+        let big = json!({"s": "x".repeat(200_000)});
+        block_on(cp.save(&store, &*clock, &NoLog, &big, &json!({}))).unwrap();
+        let before = store.calls();
+        block_on(cp.save(&store, &*clock, &NoLog, &json!({"n": 9}), &json!({}))).unwrap();
+        assert!(store.calls() - before > 1);
+        assert_eq!(memory.entries().iter().filter(|(k, _)| k.len() > 3).count(), 0, "chunks left behind");
+        // Another writer in between: the one-call save falls back and reports CONFLICT.
+        let other = checkpoint(1);
+        block_on(other.load(&store, &*clock, &NoLog)).unwrap();
+        block_on(other.save(&store, &*clock, &NoLog, &json!({"by": "other"}), &json!({}))).unwrap();
+        assert_eq!(block_on(cp.save(&store, &*clock, &NoLog, &json!({"n": 10}), &json!({}))).unwrap_err().code, ErrorCode::Conflict);
+        assert_eq!(found(block_on(cp.load(&store, &*clock, &NoLog)).unwrap()).0, json!({"by": "other"}));
     }
 
     #[test]

@@ -129,11 +129,13 @@ pub struct Verified {
     pub duplicates: Vec<String>,
     /// Records 0.1.56's index names that our index lacks.
     pub missing: Vec<String>,
+    /// When the index head counts pages that do not exist: how many do.
+    pub damaged_head: Option<usize>,
 }
 
 impl Verified {
     pub fn consistent(&self) -> bool {
-        self.stale.is_empty() && self.duplicates.is_empty() && self.missing.is_empty()
+        self.stale.is_empty() && self.duplicates.is_empty() && self.missing.is_empty() && self.damaged_head.is_none()
     }
 }
 
@@ -197,6 +199,36 @@ fn open_pages(head: &Value) -> [Option<usize>; LANES] {
         }
     }
     open
+}
+
+/// A walk over the index pages. By the write order (head, page, record) at
+/// most one open page per lane can be missing, so once more than LANES pages
+/// are missing the head's count is damaged and no page beyond exists: the
+/// walk ends there instead of reading millions of absent pages.
+#[derive(Default)]
+struct Walk {
+    missing: Vec<usize>,
+}
+
+impl Walk {
+    /// False when page `j` (read as `entry`) lies past the real end.
+    fn goes_on(&mut self, j: usize, entry: Option<&Entry>) -> bool {
+        if entry.is_none() && !self.missing.contains(&j) {
+            self.missing.push(j);
+        }
+        self.missing.len() <= LANES
+    }
+    /// The page count the walk found, when it ended before the head's.
+    fn real_end(&self) -> Option<usize> {
+        (self.missing.len() > LANES).then(|| {
+            // The trailing run of missing pages is past the end.
+            let mut end = *self.missing.last().unwrap_or(&0);
+            while end > 0 && self.missing.contains(&(end - 1)) {
+                end -= 1;
+            }
+            end
+        })
+    }
 }
 
 fn head_value(pages: usize, open: &[Option<usize>]) -> Value {
@@ -381,11 +413,15 @@ impl IndexedFiles {
                 return Ok(Some((j, entry, page)));
             }
         }
+        let mut walk = Walk::default();
         for j in 0..pages {
             if Some(j) == hint {
                 continue;
             }
             let (entry, page) = self.page(store, j).await?;
+            if !walk.goes_on(j, entry.as_ref()) {
+                break;
+            }
             if page.position(name).is_some() {
                 return Ok(Some((j, entry, page)));
             }
@@ -612,8 +648,12 @@ impl IndexedFiles {
             Some(Cursor::Index { page, offset }) => (*page, *offset),
             _ => (0, 0),
         };
+        let mut walk = Walk::default();
         while j < pages {
-            let (_, page) = self.page(store, j).await?;
+            let (entry, page) = self.page(store, j).await?;
+            if !walk.goes_on(j, entry.as_ref()) {
+                break;
+            }
             if offset < page.entries.len() {
                 let end = (offset + want.max(1)).min(page.entries.len());
                 let files = page.entries[offset..end].iter().map(|(n, r)| self.file(n.clone(), r.clone())).collect();
@@ -712,11 +752,15 @@ impl IndexedFiles {
         // Page by page, at most `batch` records per write, each write checked
         // against the page as read: a concurrent mark is never overwritten.
         let (_, pages) = self.head(store, log).await?;
-        for j in 0..pages {
+        let mut walk = Walk::default();
+        'pages: for j in 0..pages {
             let mut scanned = None;
             let mut lost_races = 0;
             loop {
                 let (page_entry, page) = self.page(store, j).await?;
+                if !walk.goes_on(j, page_entry.as_ref()) {
+                    break 'pages;
+                }
                 scanned.get_or_insert(page.entries.len());
                 let selected: Vec<String> = page.entries.iter().filter(|(n, r)| select(&self.file(n.clone(), r.clone()))).map(|(n, _)| n.clone()).collect();
                 if selected.is_empty() {
@@ -768,8 +812,13 @@ impl IndexedFiles {
         let (_, pages) = self.head(store, log).await?;
         let mut out = Verified { mode: "index", ..Verified::default() };
         let mut seen = HashSet::new();
+        let mut walk = Walk::default();
         for j in 0..pages {
-            let (_, page) = self.page(store, j).await?;
+            let (entry, page) = self.page(store, j).await?;
+            if !walk.goes_on(j, entry.as_ref()) {
+                out.damaged_head = walk.real_end();
+                break;
+            }
             for (name, _) in page.entries {
                 out.indexed += 1;
                 if !seen.insert(name.clone()) {
@@ -795,7 +844,17 @@ impl IndexedFiles {
         if found.mode == "list" || found.consistent() {
             return Ok(out);
         }
-        let (_, pages) = self.head(store, log).await?;
+        let (head_entry, pages) = self.head(store, log).await?;
+        if let Some(end) = found.damaged_head {
+            // The head counts pages that do not exist: set it to the real end.
+            let open: Vec<Option<usize>> = open_pages(&head_entry.value).iter().map(|o| o.filter(|j| *j < end)).collect();
+            let write = Mutation::Set { key: self.head_key(), value: head_value(end, &open), expire_in_ms: None };
+            if !store.atomic(&[Check::of(&self.head_key(), Some(&head_entry))], &[write]).await? {
+                return Err(conflict(&format!("the file index head of prefix {:?}", self.prefix)));
+            }
+            log.log(Level::Warn, &format!("file index of prefix {:?}: the head counted {pages} pages, {end} exist; corrected", self.prefix), json!({}));
+        }
+        let pages = found.damaged_head.unwrap_or(pages);
         let stale: HashSet<&String> = found.stale.iter().collect();
         let mut seen = HashSet::new();
         for j in 0..pages {
@@ -842,6 +901,30 @@ mod tests {
     use std::rc::Rc;
 
     const T0: i64 = 1_767_225_600_000;
+
+    #[test]
+    fn a_head_counting_pages_that_do_not_exist_is_walked_to_the_real_end_and_repaired() {
+        let (clock, memory) = setup();
+        let store = crate::testing::Flaky::healthy(NoList(&memory));
+        let t = IndexedFiles::new("p").unwrap();
+        block_on(async {
+            for i in 0..30 {
+                t.mark(&store, &*clock, &NoLog, &format!("f{i}"), None).await.unwrap();
+            }
+            let (head, pages) = t.head(&store, &NoLog).await.unwrap();
+            let mut damaged = head.value.clone();
+            damaged["pages"] = json!(1_000_000_000u64);
+            store.set(&t.head_key(), &damaged, None).await.unwrap();
+            let before = store.calls();
+            let v = t.verify(&store, &NoLog).await.unwrap();
+            assert!(store.calls() - before < 200, "verify read {} times", store.calls() - before);
+            assert_eq!((v.indexed, v.damaged_head, v.consistent()), (30, Some(pages), false));
+            t.rebuild(&store, &NoLog).await.unwrap();
+            assert!(t.verify(&store, &NoLog).await.unwrap().consistent());
+            assert_eq!(t.head(&store, &NoLog).await.unwrap().1, pages);
+        });
+        assert_eq!(all(&t, &store, 7).len(), 30);
+    }
 
     #[test]
     fn rebuild_drops_duplicates_within_one_page() {

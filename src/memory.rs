@@ -148,6 +148,10 @@ impl Store for MemoryStore {
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
         Ok(self.commit_now(checks, mutations).is_some())
     }
+
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+        Ok(self.commit_now(checks, mutations).map(Some))
+    }
 }
 
 #[cfg(test)]

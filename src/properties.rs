@@ -277,6 +277,52 @@ fn apply(value: &Value, damage: &Damage) -> Value {
     }
 }
 
+/// Panics once a run has made `limit` store calls: an operation that loops
+/// on damaged state becomes a failing (and shrinkable) case, not a hang.
+struct Budget<S> {
+    inner: S,
+    calls: std::cell::Cell<usize>,
+    limit: usize,
+}
+
+impl<S> Budget<S> {
+    fn tick(&self) {
+        let n = self.calls.get() + 1;
+        self.calls.set(n);
+        assert!(n <= self.limit, "more than {} store calls: an operation loops on damaged state", self.limit);
+    }
+}
+
+impl<S: Store> Store for Budget<S> {
+    fn capabilities(&self) -> crate::store::Capabilities {
+        self.inner.capabilities()
+    }
+    async fn get(&self, key: &Key) -> crate::error::Result<Option<crate::store::Entry>> {
+        self.tick();
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, e: Option<u64>) -> crate::error::Result<()> {
+        self.tick();
+        self.inner.set(key, value, e).await
+    }
+    async fn delete(&self, key: &Key) -> crate::error::Result<()> {
+        self.tick();
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> crate::error::Result<crate::store::ListPage> {
+        self.tick();
+        self.inner.list(prefix, limit, cursor).await
+    }
+    async fn atomic(&self, checks: &[crate::store::Check], mutations: &[Mutation]) -> crate::error::Result<bool> {
+        self.tick();
+        self.inner.atomic(checks, mutations).await
+    }
+    async fn atomic_stamped(&self, checks: &[crate::store::Check], mutations: &[Mutation]) -> crate::error::Result<Option<Option<String>>> {
+        self.tick();
+        self.inner.atomic_stamped(checks, mutations).await
+    }
+}
+
 fn damaged_run(list: bool, damages: &[(usize, Damage)]) -> Result<(), TestCaseError> {
     let clock = Rc::new(FakeClock::at(T0));
     let memory = MemoryStore::new(clock.clone());
@@ -293,7 +339,8 @@ fn damaged_run(list: bool, damages: &[(usize, Damage)]) -> Result<(), TestCaseEr
         memory.commit_now(&[], &[Mutation::Set { key, value: changed, expire_in_ms: None }]);
     }
     clock.advance(MIN / 2);
-    let codes = if list { exercise(&memory, &clock) } else { exercise(&NoList(&memory), &clock) };
+    let budget = Budget { inner: &memory, calls: std::cell::Cell::new(0), limit: 20_000 };
+    let codes = if list { exercise(&budget, &clock) } else { exercise(&NoList(&budget), &clock) };
     prop_assert!(!codes.contains(&ErrorCode::StoreUnavailable), "a healthy store was blamed: {codes:?}");
     Ok(())
 }

@@ -97,6 +97,13 @@ pub trait Store {
     /// failed. On stores without compare-and-set this is emulated (see
     /// [`emulate_atomic`]) and only best-effort.
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool>;
+    /// Like [`Store::atomic`], but a write that lands also gives the
+    /// versionstamp it got, where the store tells it: `None` when a check
+    /// failed, `Some(None)` when it landed without a stamp. A writer can then
+    /// check its next write against its own last one without reading first.
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+        Ok(self.atomic(checks, mutations).await?.then_some(None))
+    }
 }
 
 /// A borrowed store is a store: wrappers can sit over one without owning it.
@@ -118,6 +125,9 @@ impl<S: Store> Store for &S {
     }
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
         (**self).atomic(checks, mutations).await
+    }
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+        (**self).atomic_stamped(checks, mutations).await
     }
 }
 

@@ -55,6 +55,10 @@ impl<S: Store> Store for Yielding<S> {
         YieldOnce(false).await;
         self.0.delete(key).await
     }
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+        YieldOnce(false).await;
+        self.0.atomic_stamped(checks, mutations).await
+    }
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         YieldOnce(false).await;
         self.0.list(prefix, limit, cursor).await
@@ -119,6 +123,10 @@ impl<S: Store> Store for Flaky<S> {
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
         self.tick("atomic")?;
         self.inner.atomic(checks, mutations).await
+    }
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+        self.tick("atomic")?;
+        self.inner.atomic_stamped(checks, mutations).await
     }
 }
 
@@ -216,13 +224,16 @@ impl<S: Store> Store for CrashAfterWrites<S> {
         self.inner.list(prefix, limit, cursor).await
     }
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        Ok(self.atomic_stamped(checks, mutations).await?.is_some())
+    }
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         let report = self.write("atomic")?;
-        let ok = self.inner.atomic(checks, mutations).await?;
+        let landed = self.inner.atomic_stamped(checks, mutations).await?;
         let manifest = |m: &Mutation| matches!(m, Mutation::Set { key, .. } if key.parts.len() == 3 && key.parts[0] == "cs:checkpoint");
-        if ok && mutations.iter().any(manifest) {
+        if landed.is_some() && mutations.iter().any(manifest) {
             self.switched.set(true);
         }
-        if report { Ok(ok) } else { Err(StateError::store("atomic", "the process crashed after writing")) }
+        if report { Ok(landed) } else { Err(StateError::store("atomic", "the process crashed after writing")) }
     }
 }
 
@@ -247,5 +258,8 @@ impl<S: Store> Store for NoList<S> {
     }
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
         self.0.atomic(checks, mutations).await
+    }
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+        self.0.atomic_stamped(checks, mutations).await
     }
 }

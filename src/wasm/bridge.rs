@@ -120,7 +120,7 @@ impl JsStore {
         stored_to_json(raw, "value").map_err(|e| StateError::corrupt(&key.display(), &e.message))
     }
 
-    async fn commit_deno(&self, handle: &JsValue, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+    async fn commit_deno(&self, handle: &JsValue, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         let checks: Vec<(JsValue, JsValue)> = checks
             .iter()
             .map(|c| (self.key_to_js(&c.key), c.versionstamp.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL)))
@@ -136,12 +136,18 @@ impl JsStore {
                 Mutation::Delete { key } => RawMutation::Delete(self.key_to_js(key)),
             })
             .collect();
-        self.commit_js(handle, &checks, &mutations).await
+        self.commit_js_stamped(handle, &checks, &mutations).await
     }
 
     /// One `handle.atomic()` operation with JS keys and values as given:
     /// checks `(key, versionstamp or null)`, then the mutations, then commit.
     pub async fn commit_js(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<bool> {
+        Ok(self.commit_js_stamped(handle, checks, mutations).await?.is_some())
+    }
+
+    /// [`Self::commit_js`], with the versionstamp the write got (Deno KV
+    /// answers `{ ok: true, versionstamp }`).
+    async fn commit_js_stamped(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
         let op = self.call_sync(handle, "atomic", &[])?;
         for (key, stamp) in checks {
             self.call_sync(&op, "check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
@@ -157,9 +163,10 @@ impl JsStore {
             };
         }
         let result = self.call(&op, "commit", &[]).await?;
-        field(&result, "ok", "commit")?
+        let ok = field(&result, "ok", "commit")?
             .as_bool()
-            .ok_or_else(|| StateError::store("commit", "the store's commit() answered without an ok flag"))
+            .ok_or_else(|| StateError::store("commit", "the store's commit() answered without an ok flag"))?;
+        Ok(ok.then(|| field(&result, "versionstamp", "commit").ok().and_then(|v| v.as_string())))
     }
 
     /// Calls a synchronous method (Deno's `atomic()` and its builders); a
@@ -268,10 +275,14 @@ impl Store for JsStore {
     }
 
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        Ok(self.atomic_stamped(checks, mutations).await?.is_some())
+    }
+
+    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         match &self.backend {
-            Backend::Memory(m) => m.atomic(checks, mutations).await,
+            Backend::Memory(m) => m.atomic_stamped(checks, mutations).await,
             Backend::Js(h) if self.caps.compare_and_set => self.commit_deno(h, checks, mutations).await,
-            Backend::Js(_) => emulate_atomic(self, checks, mutations).await,
+            Backend::Js(_) => Ok(emulate_atomic(self, checks, mutations).await?.then_some(None)),
         }
     }
 }

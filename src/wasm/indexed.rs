@@ -164,7 +164,7 @@ impl IndexedFileTracker {
         })
     }
 
-    /// `{ mode, consistent, indexed, stale, duplicates, missing }`.
+    /// `{ mode, consistent, indexed, stale, duplicates, missing, damagedHead }`.
     pub fn verify(&self) -> Promise {
         let t = self.inner.clone();
         promise(async move {
@@ -176,6 +176,7 @@ impl IndexedFileTracker {
                 ("stale", strings(&v.stale)),
                 ("duplicates", strings(&v.duplicates)),
                 ("missing", strings(&v.missing)),
+                ("damagedHead", v.damaged_head.map(|n| JsValue::from_f64(n as f64)).unwrap_or(JsValue::NULL)),
             ]))
         })
     }
