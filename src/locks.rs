@@ -60,6 +60,10 @@ pub struct Held {
     pub lock_id: String,
     pub fencing_token: u64,
     pub expires_at_ms: i64,
+    /// The record as this instance last wrote it, and the versionstamp the
+    /// store gave that write (compare-and-set stores): release and extend
+    /// check against it instead of reading the record first.
+    written: Option<(String, Value)>,
 }
 
 /// What `getLockInfo` reports.
@@ -135,15 +139,18 @@ impl Locks {
             // Time-based so tokens keep rising even after 0.1.56 deleted the
             // record; +1 so they rise within one millisecond too.
             let last = previous.as_ref().and_then(|p| p.fencing_token).unwrap_or(0);
-            let held = Held {
+            let mut held = Held {
                 lock_id: lock_id.clone(),
                 fencing_token: (last + 1).max(now.max(0) as u64),
                 expires_at_ms: now.saturating_add(ttl_ms),
+                written: None,
             };
-            let write = Mutation::Set { key: key.clone(), value: self.record(&held, now), expire_in_ms: None };
-            if !store.atomic(&[Check::of(&key, current.as_ref())], &[write]).await? {
+            let value = self.record(&held, now);
+            let write = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None };
+            let Some(stamp) = store.atomic_stamped(&[Check::of(&key, current.as_ref())], &[write]).await? else {
                 continue; // someone wrote in between: look again
-            }
+            };
+            held.written = stamp.map(|s| (s, value));
             if !store.capabilities().compare_and_set && !self.still_ours(store, &key, &lock_id).await? {
                 return Ok(false);
             }
@@ -173,6 +180,15 @@ impl Locks {
         keys::check_name("lockName", name)?;
         let mine = self.held(name);
         let key = keys::lock(name);
+        if let Some((stamp, value)) = mine.as_ref().and_then(|h| h.written.as_ref()) {
+            // One call when the record is still the one we wrote.
+            let write = Mutation::Set { key: key.clone(), value: released(value, clock.now_ms()), expire_in_ms: None };
+            if store.atomic(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
+                self.held.borrow_mut().remove(name);
+                log.log(Level::Info, "Lock released", json!({"lockName": name}));
+                return Ok(true);
+            }
+        }
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(entry) = store.get(&key).await? else {
                 self.held.borrow_mut().remove(name);
@@ -225,12 +241,7 @@ impl Locks {
     /// Keeps every field (the fencing token among them) and marks the
     /// record unlocked with an expiry of now.
     async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<bool> {
-        let now = iso_from_ms(clock.now_ms());
-        let mut released = entry.value.as_object().cloned().unwrap_or_else(Map::new);
-        released.insert("isLocked".into(), Value::Bool(false));
-        released.insert("expiresAt".into(), Value::String(now.clone()));
-        released.insert("releasedAt".into(), Value::String(now));
-        let write = Mutation::Set { key: key.clone(), value: Value::Object(released), expire_in_ms: None };
+        let write = Mutation::Set { key: key.clone(), value: released(&entry.value, clock.now_ms()), expire_in_ms: None };
         store.atomic(&[Check::of(key, Some(entry))], &[write]).await
     }
 
@@ -247,6 +258,23 @@ impl Locks {
             )
         };
         let Some(mine) = self.held(name) else { return Err(not_held("it was never acquired here or was released")) };
+        let extended = |value: &Value, held: &Held| {
+            let mut value = value.as_object().cloned().unwrap_or_else(Map::new);
+            value.insert("expiresAt".into(), Value::String(iso_from_ms(held.expires_at_ms)));
+            Value::Object(value)
+        };
+        let now = clock.now_ms();
+        if let Some((stamp, value)) = mine.written.as_ref().filter(|_| mine.expires_at_ms > now) {
+            // Not expired by our own clock and still the record we wrote: one call.
+            let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
+            let value = extended(value, &held);
+            let write = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None };
+            if let Some(stamp) = store.atomic_stamped(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
+                held.written = stamp.map(|s| (s, value));
+                self.held.borrow_mut().insert(name.to_string(), held.clone());
+                return Ok(held);
+            }
+        }
         for _ in 0..MAX_CAS_ATTEMPTS {
             let now = clock.now_ms();
             let entry = store.get(&key).await?.ok_or_else(|| not_held("the lock record is gone"))?;
@@ -259,11 +287,11 @@ impl Locks {
                 self.held.borrow_mut().remove(name);
                 return Err(not_held("it expired"));
             }
-            let held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
-            let mut value = entry.value.as_object().cloned().unwrap_or_else(Map::new);
-            value.insert("expiresAt".into(), Value::String(iso_from_ms(held.expires_at_ms)));
-            let write = Mutation::Set { key: key.clone(), value: Value::Object(value), expire_in_ms: None };
-            if store.atomic(&[Check::of(&key, Some(&entry))], &[write]).await? {
+            let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
+            let value = extended(&entry.value, &held);
+            let write = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None };
+            if let Some(stamp) = store.atomic_stamped(&[Check::of(&key, Some(&entry))], &[write]).await? {
+                held.written = stamp.map(|s| (s, value));
                 self.held.borrow_mut().insert(name.to_string(), held.clone());
                 return Ok(held);
             }
@@ -282,6 +310,17 @@ impl Locks {
         let held_by_me = held && self.held(name).is_some_and(|h| h.lock_id == record.lock_id);
         Ok(Some(LockInfo { stale: record.is_locked && !held, held, age_ms, held_by_me, record }))
     }
+}
+
+/// A lock record marked unlocked with an expiry of now, every other field
+/// (the fencing token among them) kept.
+fn released(value: &Value, now_ms: i64) -> Value {
+    let now = iso_from_ms(now_ms);
+    let mut released = value.as_object().cloned().unwrap_or_else(Map::new);
+    released.insert("isLocked".into(), Value::Bool(false));
+    released.insert("expiresAt".into(), Value::String(now.clone()));
+    released.insert("releasedAt".into(), Value::String(now));
+    Value::Object(released)
 }
 
 #[cfg(test)]
@@ -396,6 +435,28 @@ mod tests {
         let store = Flaky::failing_every_call(mem);
         let err = block_on(locks(1)[0].acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap_err();
         assert_eq!(err.code, ErrorCode::StoreUnavailable);
+    }
+
+    #[test]
+    fn acquire_extend_release_cost_three_calls_and_a_takeover_still_wins() {
+        let (clock, memory) = setup();
+        let store = Flaky::healthy(&memory);
+        let (a, b) = (Locks::new("a".into(), "h".into()), Locks::new("b".into(), "h".into()));
+        block_on(async {
+            let before = store.calls();
+            assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a1".into()).await.unwrap());
+            a.extend(&store, &*clock, "job", MIN).await.unwrap();
+            assert!(a.release(&store, &*clock, &NoLog, "job").await.unwrap());
+            assert_eq!(store.calls() - before, 1 + 1 + 1 + 1, "get + write, extend write, release write");
+            // a takes it again and pauses past its expiry; b takes over.
+            assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a2".into()).await.unwrap());
+            clock.advance(2 * MIN);
+            assert!(b.acquire(&store, &*clock, &NoLog, "job", MIN, "b1".into()).await.unwrap());
+            assert_eq!(a.extend(&store, &*clock, "job", MIN).await.unwrap_err().code, ErrorCode::LockNotHeld);
+            assert!(!a.release(&store, &*clock, &NoLog, "job").await.unwrap());
+            let info = b.info(&store, &*clock, "job").await.unwrap().unwrap();
+            assert!(info.held_by_me && info.held);
+        });
     }
 
     #[test]

@@ -160,7 +160,7 @@ test('a crash between the index write and the record write: verify reports it, r
   const crashing = { ...kv, set: async (key, value) => { if (key === 'p:processed-files:torn.csv') throw new Error('process killed'); return kv.set(key, value); } };
   await assert.rejects(new IndexedFileTracker(crashing, 'p').mark('torn.csv'), (e) => e instanceof StateError && e.code === 'STORE_UNAVAILABLE');
   const found = await files.verify();
-  assert.deepEqual({ ...found }, { mode: 'index', consistent: false, indexed: 6, stale: ['torn.csv'], duplicates: [], missing: [] });
+  assert.deepEqual({ ...found }, { mode: 'index', consistent: false, indexed: 6, stale: ['torn.csv'], duplicates: [], missing: [], damagedHead: null });
   assert.deepEqual(await files.rebuild(), { removed: 1, added: 0 });
   assert.equal((await files.verify()).consistent, true);
   assert.equal((await listAll(files)).names.length, 5);
