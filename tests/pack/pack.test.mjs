@@ -32,7 +32,7 @@ test('npm pack installs and runs in Node (import, require), Deno and TypeScript'
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack made no tarball');
     const listing = run('tar', ['tzf', join(dir, tarball)], dir);
-    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs']) {
+    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs', 'package/js/testing.mjs', 'package/js/testing.d.ts', 'package/bin/connector-state.mjs']) {
       assert.ok(listing.includes(file), `${file} is missing from the tarball`);
     }
     const app = join(dir, 'app');
@@ -52,9 +52,14 @@ test('npm pack installs and runs in Node (import, require), Deno and TypeScript'
       assert.deepEqual(JSON.parse(out), expected, `${cmd} ${args.join(' ')}`);
     }
 
+    // The command and the test harness, as an installed package gives them.
+    assert.match(run(join(app, 'node_modules', '.bin', 'connector-state'), ['help'], app), /connector-state inspect <store>/);
+    writeFileSync(join(app, 'harness.mjs'), `import { createVersoriContext } from 'connector-state/testing';\nimport { VersoriFileTracker } from 'connector-state';\nconst ctx = createVersoriContext();\nawait new VersoriFileTracker(ctx.openKv(), 'p').markFileProcessed('x');\nconsole.log(ctx.openKv().entries().length);\n`);
+    assert.equal(run('node', ['harness.mjs'], app).trim(), '1');
+    writeFileSync(join(app, 'harness.ts'), `import { createVersoriContext, type TestVersoriContext } from 'connector-state/testing';\nexport const ctx: TestVersoriContext = createVersoriContext({ now: 0 });\n`);
     writeFileSync(join(app, 'typed.ts'), `import { StateService, openKv, type LockInfo } from 'connector-state';\nexport async function f(): Promise<LockInfo | null> { const kv = await openKv(); const s = new StateService(console); await s.acquireLock('t', kv, 1); return s.getLockInfo('t', kv); }\n`);
     writeFileSync(join(app, 'typed.cts'), `import cs = require('connector-state');\nexport const make = (): cs.StateService => new cs.StateService();\n`);
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [] }, files: ['typed.ts', 'typed.cts'] }));
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [] }, files: ['typed.ts', 'typed.cts', 'harness.ts'] }));
     run(bin('tsc'), ['-p', 'tsconfig.json'], app);
   } finally {
     rmSync(dir, { recursive: true, force: true });

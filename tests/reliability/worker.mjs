@@ -36,7 +36,7 @@ async function persist(fn) {
       return await fn();
     } catch (e) {
       const transient = job.impl === 'ours' ? e.code === 'STORE_UNAVAILABLE' : true;
-      if (!transient || attempt >= 200) throw e;
+      if (!transient || attempt >= 1000) throw e;
       summary.errors += 1;
       await sleep(1 + Math.random() * 4);
     }
