@@ -27,7 +27,10 @@ async function prepared() {
   for (const name of ['a.csv', 'b c.csv', 'd.csv']) await files.markProcessed(name, { recordCount: 1 });
   await files.claim('e.csv');
   const indexed = new IndexedFileTracker(kv, { prefix: 'orders' });
-  for (let i = 0; i < 5; i++) await indexed.mark(`order-${i}.json`);
+  for (let i = 0; i < 5; i++) {
+    await indexed.mark(`order-${i}.json`);
+    await sleep(3); // distinct processedAt, so 'newest' is one file
+  }
   const good = new CheckpointStore(kv, 'sync').open('products', { version: 3 });
   await good.load();
   await good.save({ cursor: 'abc' }, { position: 120 });
