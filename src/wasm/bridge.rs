@@ -111,9 +111,23 @@ impl JsStore {
 
     /// Calls `handle[method](...args)` and awaits what it returns; a throw
     /// or a rejection becomes STORE_UNAVAILABLE.
+    /// A `get`, `set` or `delete` that a SQLite store turned away as busy is
+    /// made again (see [`busy`]).
     pub async fn call(&self, handle: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
-        let returned = self.call_sync(handle, method, args)?;
-        JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| StateError::store(method, &message_of(&e)))
+        let retry = matches!(method, "get" | "set" | "delete");
+        let mut pauses = Pauses::default();
+        loop {
+            let returned = self.call_sync(handle, method, args)?;
+            match JsFuture::from(Promise::resolve(&returned)).await {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    let message = message_of(&e);
+                    if !(retry && busy(&message) && pauses.wait().await) {
+                        return Err(StateError::store(method, &message));
+                    }
+                }
+            }
+        }
     }
 
     fn stored_value(&self, key: &Key, raw: &JsValue) -> Result<Value> {
@@ -148,6 +162,16 @@ impl JsStore {
     /// [`Self::commit_js`], with the versionstamp the write got (Deno KV
     /// answers `{ ok: true, versionstamp }`).
     async fn commit_js_stamped(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
+        let mut pauses = Pauses::default();
+        loop {
+            match self.commit_once(handle, checks, mutations).await {
+                Err(e) if busy(&e.message) && pauses.wait().await => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn commit_once(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
         let op = self.call_sync(handle, "atomic", &[])?;
         for (key, stamp) in checks {
             self.call_sync(&op, "check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
@@ -284,6 +308,34 @@ impl Store for JsStore {
             Backend::Js(h) if self.caps.compare_and_set => self.commit_deno(h, checks, mutations).await,
             Backend::Js(_) => Ok(emulate_atomic(self, checks, mutations).await?.then_some(None)),
         }
+    }
+}
+
+/// SQLite's answer when another process holds its write lock (`@deno/kv`
+/// sets no busy timeout, so under multi-process load this is common). The
+/// statement did nothing, so making the call again is safe.
+fn busy(message: &str) -> bool {
+    message.contains("database is locked")
+}
+
+/// Up to 10 pauses of 1, 2, 4 … 64 ms, with jitter so that competing
+/// processes do not retry in step: about half a second in all.
+#[derive(Default)]
+struct Pauses {
+    taken: u32,
+}
+
+impl Pauses {
+    /// Sleeps before the next attempt; false once the pauses are used up.
+    async fn wait(&mut self) -> bool {
+        if self.taken >= 10 {
+            return false;
+        }
+        let base = 1u64 << self.taken.min(6);
+        self.taken += 1;
+        let jitter = (js_sys::Math::random() * base as f64) as u64;
+        crate::clock::Sleep::sleep(&crate::wasm::env::JsTimer, base / 2 + jitter).await;
+        true
     }
 }
 

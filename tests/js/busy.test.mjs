@@ -1,0 +1,72 @@
+// A SQLite store shared by processes answers "database is locked" while
+// another process writes. Such calls did nothing and are made again a few
+// times; past that, the caller gets STORE_UNAVAILABLE.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openKv as openDenoKv } from '@deno/kv';
+import { FileTracker, StateService } from 'connector-state';
+
+/** A Deno KV whose next `busy` get/set/commit calls reject as SQLite does under contention. */
+function busyKv(kv) {
+  const state = { busy: 0, refused: 0 };
+  const refuse = () => {
+    if (state.busy <= 0) return false;
+    state.busy -= 1;
+    state.refused += 1;
+    return true;
+  };
+  const locked = () => Promise.reject(new Error('database is locked'));
+  const view = {
+    get: (...a) => (refuse() ? locked() : kv.get(...a)),
+    set: (...a) => (refuse() ? locked() : kv.set(...a)),
+    delete: (...a) => (refuse() ? locked() : kv.delete(...a)),
+    getMany: (...a) => kv.getMany(...a),
+    list: (...a) => kv.list(...a),
+    atomic: () => {
+      const op = kv.atomic();
+      const b = {
+        check: (...a) => { op.check(...a); return b; },
+        set: (...a) => { op.set(...a); return b; },
+        delete: (...a) => { op.delete(...a); return b; },
+        commit: () => (refuse() ? locked() : op.commit()),
+      };
+      return b;
+    },
+  };
+  return { view, state };
+}
+
+test('busy answers are retried: the calls succeed and nothing is written twice', async () => {
+  const raw = await openDenoKv(':memory:');
+  const { view, state } = busyKv(raw);
+  const service = new StateService(null);
+  const files = new FileTracker(view, 'p');
+  state.busy = 3;
+  assert.equal(await service.acquireLock('l', view, 1), true); // get and commit refused along the way
+  state.busy = 3;
+  await files.markProcessed('a.csv', { n: 1 });
+  state.busy = 2;
+  assert.equal(await files.isProcessed('a.csv'), true);
+  assert.equal(state.refused, 8);
+  assert.equal(await service.releaseLock('l', view), true);
+  raw.close();
+});
+
+test('a store that stays busy is STORE_UNAVAILABLE, after about half a second', async () => {
+  const raw = await openDenoKv(':memory:');
+  const { view, state } = busyKv(raw);
+  state.busy = Infinity;
+  const started = Date.now();
+  await assert.rejects(new FileTracker(view, 'p').isProcessed('a.csv'), (e) => e.code === 'STORE_UNAVAILABLE' && /database is locked/.test(e.message));
+  const took = Date.now() - started;
+  assert.ok(took >= 100 && took < 5000, `gave up after ${took} ms`);
+  assert.equal(state.refused, 11, 'one call and ten retries');
+  raw.close();
+});
+
+test('other store errors are not retried', async () => {
+  let calls = 0;
+  const broken = { get: async () => { calls += 1; throw new Error('connection reset'); }, set: async () => {}, delete: async () => {} };
+  await assert.rejects(new StateService().isFileProcessed(broken, 'a.csv'), { code: 'STORE_UNAVAILABLE' });
+  assert.equal(calls, 1);
+});
