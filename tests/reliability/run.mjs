@@ -82,7 +82,7 @@ function render({ rows, size }) {
     row(`lock: most holders at once`, store, (r) => r.lock.maxHolders);
     row(`lock: entries while another held it`, store, (r) => r.lock.overlapping);
     row(`lock: fencing tokens not rising`, store, (r) => r.lock.fencingViolations ?? 'no tokens');
-    row(`lock: store errors surfaced (retried)`, store, (r) => r.lock.storeErrors);
+    row(`lock: store errors reaching the workers`, store, (r) => r.lock.storeErrors);
     row(`files: processed of ${size.files}`, store, (r) => r.files.processed);
     row(`files: processed twice`, store, (r) => r.files.duplicates);
     row(`files: never processed`, store, (r) => r.files.missing);
