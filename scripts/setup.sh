@@ -3,6 +3,9 @@
 # returns within seconds when all of it is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --build-only: what building and running the package needs (npm run demo),
+# without the test-only Chromium and denokv server.
+build_only=""; [ "${1:-}" = "--build-only" ] && build_only=1
 
 cache="${CONNECTOR_STATE_CACHE:-$HOME/.cache/connector-state}"
 mkdir -p "$cache"
@@ -49,7 +52,7 @@ fi
 echo "$route" > "$cache/wasm-route"
 
 # 2. Headless Chrome for the browser tests (Debian's, never a download).
-apt_install chromium chromium-driver
+[ -n "$build_only" ] || apt_install chromium chromium-driver
 
 # 3. wasm-bindgen-cli at exactly the version Cargo.lock pins, and wasm-pack.
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -66,7 +69,7 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
 fi
 
 # 4. The denokv server (self-hosted Deno KV) for the cross-process tests.
-if ! command -v denokv >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/denokv" ]; then
+if [ -z "$build_only" ] && ! command -v denokv >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/denokv" ]; then
   say "cargo install denokv 0.14.0 (about 4 minutes on 2 cores, once)"
   cargo install -q denokv --version 0.14.0
 fi
