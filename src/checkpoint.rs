@@ -706,7 +706,8 @@ impl Checkpoint {
     /// Removes the checkpoint and its chunks; true if there was one.
     pub async fn clear<S: Store, L: Logger>(&self, store: &S, log: &L) -> Result<bool> {
         *self.own.borrow_mut() = None;
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let current = store.get(&self.manifest_key).await?;
             let pending = store.get(&self.pending_key).await?;
             if current.is_none() && pending.is_none() {

@@ -179,7 +179,8 @@ impl FileTracker {
             return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
         }
         let record_key = self.record_key(name)?;
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             if self.is_processed(store, name).await? {
                 return Ok(ClaimOutcome::Processed);
             }
@@ -222,7 +223,8 @@ impl FileTracker {
         let Some(mine) = mine else {
             return Err(not_claimed(name, "this tracker never claimed it (call claim() first, or markProcessed() without claims)"));
         };
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
             // Our claim may have expired; as long as nobody replaced it, the
             // file was not handed to anyone else.
@@ -247,7 +249,8 @@ impl FileTracker {
     pub async fn release<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<bool> {
         check_file_name(name)?;
         let Some(mine) = self.claims.borrow_mut().remove(name) else { return Ok(false) };
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
             let Some(e) = entry else { return Ok(false) };
             if Claim::parse(&key, &e.value)?.claim_id != mine {

@@ -382,7 +382,8 @@ impl IndexedFiles {
 
     async fn head<S: Store, L: Logger>(&self, store: &S, log: &L) -> Result<(Entry, usize)> {
         let key = self.head_key();
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             match store.get(&key).await? {
                 Some(entry) => {
                     let pages = entry.value.as_object().and_then(|h| count_field(h, "pages")).ok_or_else(|| StateError::corrupt(&key.display(), "expected {pages}"))?;
@@ -589,7 +590,8 @@ impl IndexedFiles {
         F: Fn(Option<&Map<String, Value>>) -> Result<Option<Map<String, Value>>>,
     {
         let key = self.record_key(store, name)?;
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let existing = store.get(&key).await?;
             let current = match &existing {
                 Some(e) => Some(without_hint(self.to_file(&key, name.to_string(), e.value.clone())?.record)),
@@ -778,6 +780,7 @@ impl IndexedFiles {
                         if lost_races >= MAX_CAS_ATTEMPTS {
                             return Err(conflict(&format!("page {j} of the index of prefix {:?}", self.prefix)));
                         }
+                        store.backoff(lost_races).await;
                     }
                     Err(e) => {
                         // Skip the rest of this page; its records stay for a later run.
@@ -877,6 +880,7 @@ impl IndexedFiles {
                 if attempts >= MAX_CAS_ATTEMPTS {
                     return Err(conflict(&format!("page {j} of the index of prefix {:?}", self.prefix)));
                 }
+                store.backoff(attempts).await;
             }
         }
         for name in &found.missing {

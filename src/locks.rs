@@ -118,7 +118,8 @@ impl Locks {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);
         key.check_size()?;
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let current = store.get(&key).await?;
             let now = clock.now_ms();
             let previous = match &current {
@@ -189,7 +190,8 @@ impl Locks {
                 return Ok(true);
             }
         }
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let Some(entry) = store.get(&key).await? else {
                 self.held.borrow_mut().remove(name);
                 log.log(Level::Info, "Lock already gone", json!({"lockName": name}));
@@ -221,7 +223,8 @@ impl Locks {
     pub async fn force_release<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str) -> Result<bool> {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let Some(entry) = store.get(&key).await? else { return Ok(false) };
             // A record we cannot read is released too: this is the operator's way out.
             let record = LockRecord::parse(&key, &entry.value).ok();
@@ -275,7 +278,8 @@ impl Locks {
                 return Ok(held);
             }
         }
-        for _ in 0..MAX_CAS_ATTEMPTS {
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            store.backoff(attempt).await;
             let now = clock.now_ms();
             let entry = store.get(&key).await?.ok_or_else(|| not_held("the lock record is gone"))?;
             let record = LockRecord::parse(&key, &entry.value)?;

@@ -104,6 +104,13 @@ pub trait Store {
     async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         Ok(self.atomic(checks, mutations).await?.then_some(None))
     }
+    /// Called at the start of attempt `attempt` (0-based) of a
+    /// read-modify-write: after lost races, a store whose runtime can wait
+    /// pauses a growing, random while, so many writers on one record take
+    /// turns instead of starving each other. No pause by default.
+    async fn backoff(&self, attempt: usize) {
+        let _ = attempt;
+    }
 }
 
 /// A borrowed store is a store: wrappers can sit over one without owning it.
@@ -128,6 +135,9 @@ impl<S: Store> Store for &S {
     }
     async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         (**self).atomic_stamped(checks, mutations).await
+    }
+    async fn backoff(&self, attempt: usize) {
+        (**self).backoff(attempt).await
     }
 }
 

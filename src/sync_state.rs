@@ -106,7 +106,8 @@ async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &
             None => latest.push(item),
         }
     }
-    for _ in 0..MAX_CAS_ATTEMPTS {
+    for attempt in 0..MAX_CAS_ATTEMPTS {
+        store.backoff(attempt).await;
         let mut previous = Vec::with_capacity(latest.len());
         for (key, _) in &latest {
             previous.push(store.get(key).await?);
@@ -240,7 +241,8 @@ pub async fn set_daily_job<S: Store, C: Clock, L: Logger>(
 /// Adds `by` to the live job's batchCount atomically; returns the new count.
 pub async fn increment_daily_batch_count<S: Store, C: Clock>(store: &S, clock: &C, workflow_id: &str, by: u64) -> Result<u64> {
     keys::check_name("workflowId", workflow_id)?;
-    for _ in 0..MAX_CAS_ATTEMPTS {
+    for attempt in 0..MAX_CAS_ATTEMPTS {
+        store.backoff(attempt).await;
         let now = clock.now_ms();
         let Some((key, entry, mut job)) = find_daily_job(store, now, workflow_id).await? else {
             return Err(StateError::new(

@@ -302,6 +302,17 @@ impl Store for JsStore {
         Ok(self.atomic_stamped(checks, mutations).await?.is_some())
     }
 
+    /// No pause for the first two attempts; then up to 1, 2, 4 … 32 ms,
+    /// chosen at random, so racing writers spread out.
+    async fn backoff(&self, attempt: usize) {
+        if attempt < 2 {
+            return;
+        }
+        let cap = 1u64 << (attempt - 2).min(5);
+        let ms = (js_sys::Math::random() * (cap + 1) as f64) as u64;
+        crate::clock::Sleep::sleep(&crate::wasm::env::JsTimer, ms).await;
+    }
+
     async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         match &self.backend {
             Backend::Memory(m) => m.atomic_stamped(checks, mutations).await,
