@@ -42,7 +42,15 @@ async function main(argv) {
   if (command !== 'inspect' && !(command in actions)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (!store) throw new UsageError(`${command} needs a store: a SQLite file path or a denokv URL`);
   if (command !== 'inspect' && rest.length !== actions[command]) throw new UsageError(`${command} takes ${actions[command] + 1} arguments`);
-  const kv = await openKv(store);
+  let kv;
+  try {
+    kv = await openKv(store);
+  } catch (e) {
+    if (/^https?:/.test(store) && /\b401\b/.test(e.message)) {
+      e.message += ' (set DENO_KV_ACCESS_TOKEN to the server\'s access token)';
+    }
+    throw e;
+  }
   try {
     if (command === 'inspect') {
       const minutes = values['stuck-minutes'] === undefined ? 60 : Number(values['stuck-minutes']);

@@ -10,10 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { openKv } from '@deno/kv';
 import { CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService } from 'connector-state';
 import { sleep } from './helpers.mjs';
+import { scratch } from '../reliability/contention.mjs';
+import { startDenoKv } from '../reliability/stores.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/connector-state.mjs', import.meta.url));
-const cli = (...args) => new Promise((resolve) => {
-  execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+const cli = (...args) => cliWith({}, ...args);
+const cliWith = (env, ...args) => new Promise((resolve) => {
+  execFile(process.execPath, [bin, ...args], { timeout: 30_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
 });
 
 async function prepared() {
@@ -119,4 +122,47 @@ test('bad usage is explained, with exit code 2', async () => {
   assert.equal((await cli('inspect')).code, 2);
   assert.equal((await cli('requeue', '/tmp/x.sqlite', 'only-namespace')).code, 2);
   assert.match((await cli('help')).stdout, /connector-state inspect <store>/);
+});
+
+test('inspect reads a denokv server by URL, with the token from the environment', async () => {
+  const dir = scratch();
+  const server = await startDenoKv(join(dir.dir, 'server.sqlite'), { lifetimeSeconds: 120 });
+  try {
+    process.env.DENO_KV_ACCESS_TOKEN = server.spec.token;
+    const kv = await openKv(server.spec.url);
+    await new StateService(null).acquireLock('remote-lock', kv, 5);
+    await new IndexedFileTracker(kv, 'remote').mark('r.csv');
+    kv.close();
+    const { code, stdout } = await cliWith({ DENO_KV_ACCESS_TOKEN: server.spec.token }, 'inspect', server.spec.url);
+    assert.equal(code, 0);
+    assert.match(stdout, /remote-lock: HELD/);
+    assert.match(stdout, /IndexedFileTracker "remote": 1 files/);
+    const denied = await cliWith({ DENO_KV_ACCESS_TOKEN: 'wrong-token' }, 'inspect', server.spec.url);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /STORE_UNAVAILABLE: .*401.*set DENO_KV_ACCESS_TOKEN/);
+  } finally {
+    server.stop();
+    dir.remove();
+  }
+});
+
+test('at a terminal, actions ask and do nothing unless the answer is yes', async () => {
+  const { path, remove } = await prepared();
+  // `script` (util-linux, in every Debian) gives the command a terminal.
+  const atTerminal = (answer, ...args) => new Promise((resolve) => {
+    const command = [process.execPath, bin, ...args].map((a) => `'${a}'`).join(' ');
+    const child = execFile('script', ['-qec', command, '/dev/null'], { timeout: 30_000 }, (error, stdout) => resolve({ code: error ? error.code : 0, stdout }));
+    setTimeout(() => child.stdin.write(`${answer}\n`), 1500);
+  });
+  try {
+    const no = await atTerminal('n', 'release-lock', path, 'nightly-import');
+    assert.match(no.stdout, /Force-release lock "nightly-import" held by .*\? \[y\/N\]/);
+    assert.match(no.stdout, /cancelled: nothing changed/);
+    assert.equal(no.code, 1);
+    const yes = await atTerminal('y', 'release-lock', path, 'nightly-import');
+    assert.match(yes.stdout, /released lock "nightly-import"/);
+    assert.equal(yes.code, 0);
+  } finally {
+    remove();
+  }
 });
