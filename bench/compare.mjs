@@ -16,7 +16,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { openKv as openDenoKv } from '@deno/kv';
+import { metered } from './metered.mjs';
 import * as ours from '../js/node.mjs';
+import { createVersoriKv } from '../js/testing.mjs';
 import { startDenoKv, versoriView, root } from '../tests/reliability/stores.mjs';
 import { scratch } from '../tests/reliability/contention.mjs';
 
@@ -33,42 +35,15 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** A Versori-style store (JSON values, no CAS, no list), optionally slow. */
 function remoteKv(latencyMs) {
-  const data = new Map();
-  const id = (k) => (typeof k === 'string' ? `s:${k}` : `a:${JSON.stringify(k)}`);
+  const inner = createVersoriKv();
   const control = { latency: latencyMs };
   const wait = () => (control.latency > 0 ? new Promise((r) => setTimeout(r, control.latency)) : undefined);
   const kv = {
-    async get(k) { await wait(); const raw = data.get(id(k)); return raw === undefined ? undefined : JSON.parse(raw); },
-    async set(k, v) { await wait(); data.set(id(k), JSON.stringify(v)); },
-    async delete(k) { await wait(); data.delete(id(k)); },
+    async get(k) { await wait(); return inner.get(k); },
+    async set(k, v) { await wait(); return inner.set(k, v); },
+    async delete(k) { await wait(); return inner.delete(k); },
   };
   return { kv, control };
-}
-
-/** Counts store calls through a view of a Deno-KV-like or Versori-style store. */
-function counted(kv) {
-  const m = { calls: 0 };
-  const view = {
-    get: (...a) => { m.calls++; return kv.get(...a); },
-    set: (...a) => { m.calls++; return kv.set(...a); },
-    delete: (...a) => { m.calls++; return kv.delete(...a); },
-  };
-  if (kv.getMany) view.getMany = (...a) => { m.calls++; return kv.getMany(...a); };
-  if (kv.list) view.list = (...a) => { m.calls++; return kv.list(...a); };
-  if (kv.atomic) {
-    view.atomic = () => {
-      const op = kv.atomic();
-      const b = {
-        check: (...a) => { op.check(...a); return b; },
-        set: (...a) => { op.set(...a); return b; },
-        delete: (...a) => { op.delete(...a); return b; },
-        sum: (...a) => { op.sum(...a); return b; },
-        commit: () => { m.calls++; return op.commit(); },
-      };
-      return b;
-    };
-  }
-  return { view, m };
 }
 
 // ---- the two packages, over one store handle ----
@@ -209,7 +184,7 @@ async function timedBatch(opDef, ctx) {
 
 /** Store calls per operation, through a counting view of the same store. */
 async function countCalls(store, opDef, ctx) {
-  const { view, m } = counted(ctx.h);
+  const { view, m } = metered(ctx.h);
   const cs = sides(view, store.kind)[ctx.side];
   if (ctx.s.tracker) { cs.tracker = cs.indexed(ctx.s.prefix); cs.expected = ctx.s.expected; }
   if (ctx.s.cp) { cs.cp = cs.checkpoints.open(opDef.name.includes('load') ? 'load' : 'run', { version: 1 }); await cs.cp.load(); }

@@ -5,47 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openKv as openDenoKv } from '@deno/kv';
+import { metered } from './metered.mjs';
 import { IndexedFileTracker, openKv } from '../js/node.mjs';
+import { createVersoriKv as versoriKv } from '../js/testing.mjs';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const ns = sizes.length ? sizes : [1_000, 10_000, 100_000];
-
-/** Counts calls and JSON bytes written (keys and values) through a store. */
-function metered(kv) {
-  const m = { calls: 0, bytes: 0 };
-  const size = (key, value) => JSON.stringify(key).length + (value === undefined ? 0 : JSON.stringify(value).length);
-  const view = {
-    get: (k) => { m.calls++; return kv.get(k); },
-    set: (k, v, o) => { m.calls++; m.bytes += size(k, v); return kv.set(k, v, o); },
-    delete: (k) => { m.calls++; m.bytes += size(k); return kv.delete(k); },
-  };
-  if (kv.list) view.list = (s, o) => { m.calls++; return kv.list(s, o); };
-  if (kv.atomic) {
-    view.atomic = () => {
-      const op = kv.atomic();
-      let bytes = 0;
-      const b = {
-        check: (...a) => { op.check(...a); return b; },
-        set: (k, v, o) => { bytes += size(k, v); op.set(k, v, o); return b; },
-        delete: (k) => { bytes += size(k); op.delete(k); return b; },
-        commit: () => { m.calls++; m.bytes += bytes; return op.commit(); },
-      };
-      return b;
-    };
-  }
-  return { view, m };
-}
-
-/** A Versori-style store: get/set/delete only, values kept as JSON text. */
-function versoriKv() {
-  const data = new Map();
-  const id = (k) => (typeof k === 'string' ? `s:${k}` : `a:${JSON.stringify(k)}`);
-  return {
-    async get(k) { const raw = data.get(id(k)); return raw === undefined ? undefined : JSON.parse(raw); },
-    async set(k, v) { data.set(id(k), JSON.stringify(v)); },
-    async delete(k) { data.delete(id(k)); },
-  };
-}
 
 const stores = {
   embedded: async () => ({ kv: await openKv(), close() {} }),

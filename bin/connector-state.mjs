@@ -146,6 +146,8 @@ async function checkpoint(kv, namespace, name, manifest, now) {
     out.valid = loaded.found;
     out.problem = loaded.found ? null : loaded.error?.message ?? loaded.reason;
   } catch (e) {
+    // The store failing is not a verdict on the checkpoint: report it as the failure it is.
+    if (e.code === 'STORE_UNAVAILABLE') throw e;
     out.valid = false;
     out.problem = e.message;
   }

@@ -549,20 +549,11 @@ impl Checkpoint {
             _ => None,
         };
 
-        let mut manifest = Manifest {
-            version: self.version.clone(),
-            sequence,
-            saved_at: iso_from_ms(clock.now_ms()),
-            progress: progress.clone(),
-            bytes: text.len(),
-            checksum: crc_hex(&text),
-            body: Body::Inline(String::new()),
-        };
-        let pieces = split(&text, PIECE_BUDGET);
-        let (pending_check, ours) = if pieces.len() == 1 && self.fits_inline(&manifest, &text) {
-            manifest.body = Body::Inline(text.clone());
+        let (mut manifest, inline) = self.manifest_for(clock, sequence, &text, progress);
+        let (pending_check, ours) = if inline {
             (Check::of(&self.pending_key, pending.as_ref()), None)
         } else {
+            let pieces = split(&text, PIECE_BUDGET);
             let ours = Generation { id: random_id()?, chunks: pieces.len() };
             let stamp = self.announce(store, pending.as_ref(), &garbage, &ours).await?;
             let writes: Vec<Mutation> = pieces
@@ -615,19 +606,10 @@ impl Checkpoint {
     /// failed; the full save then reads and decides (CONFLICT included).
     async fn save_over_own<S: Store, C: Clock>(&self, store: &S, clock: &C, text: &str, progress: &Value) -> Result<Option<Saved>> {
         let Some((sequence, stamp)) = self.own.borrow_mut().take() else { return Ok(None) };
-        let mut manifest = Manifest {
-            version: self.version.clone(),
-            sequence: sequence + 1,
-            saved_at: iso_from_ms(clock.now_ms()),
-            progress: progress.clone(),
-            bytes: text.len(),
-            checksum: crc_hex(text),
-            body: Body::Inline(String::new()),
-        };
-        if split(text, PIECE_BUDGET).len() != 1 || !self.fits_inline(&manifest, text) {
+        let (manifest, inline) = self.manifest_for(clock, sequence + 1, text, progress);
+        if !inline {
             return Ok(None);
         }
-        manifest.body = Body::Inline(text.to_string());
         let checks = [
             Check { key: self.manifest_key.clone(), versionstamp: Some(stamp) },
             Check { key: self.pending_key.clone(), versionstamp: None },
@@ -637,6 +619,25 @@ impl Checkpoint {
         *self.known.borrow_mut() = Known::Sequence(manifest.sequence);
         *self.own.borrow_mut() = new_stamp.map(|s| (manifest.sequence, s));
         Ok(Some(Saved { sequence: manifest.sequence, saved_at: manifest.saved_at, bytes: text.len(), chunks: 0, swept: true }))
+    }
+
+    /// The manifest of a save. With `true` the payload is inside it (it
+    /// fits one value); with `false` it still needs its chunks.
+    fn manifest_for<C: Clock>(&self, clock: &C, sequence: u64, text: &str, progress: &Value) -> (Manifest, bool) {
+        let mut manifest = Manifest {
+            version: self.version.clone(),
+            sequence,
+            saved_at: iso_from_ms(clock.now_ms()),
+            progress: progress.clone(),
+            bytes: text.len(),
+            checksum: crc_hex(text),
+            body: Body::Inline(String::new()),
+        };
+        let inline = split(text, PIECE_BUDGET).len() == 1 && self.fits_inline(&manifest, text);
+        if inline {
+            manifest.body = Body::Inline(text.to_string());
+        }
+        (manifest, inline)
     }
 
     fn fits_inline(&self, manifest: &Manifest, text: &str) -> bool {

@@ -305,12 +305,9 @@ impl Store for JsStore {
     /// No pause for the first two attempts; then up to 1, 2, 4 … 32 ms,
     /// chosen at random, so racing writers spread out.
     async fn backoff(&self, attempt: usize) {
-        if attempt < 2 {
-            return;
+        if attempt >= 2 {
+            random_pause(0, 1 << (attempt - 2).min(5)).await;
         }
-        let cap = 1u64 << (attempt - 2).min(5);
-        let ms = (js_sys::Math::random() * (cap + 1) as f64) as u64;
-        crate::clock::Sleep::sleep(&crate::wasm::env::JsTimer, ms).await;
     }
 
     async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
@@ -344,10 +341,16 @@ impl Pauses {
         }
         let base = 1u64 << self.taken.min(6);
         self.taken += 1;
-        let jitter = (js_sys::Math::random() * base as f64) as u64;
-        crate::clock::Sleep::sleep(&crate::wasm::env::JsTimer, base / 2 + jitter).await;
+        random_pause(base / 2, base + base / 2).await;
         true
     }
+}
+
+/// Sleeps a random whole number of milliseconds in `[from, to]`: the jitter
+/// that keeps competing processes from retrying in step.
+async fn random_pause(from: u64, to: u64) {
+    let ms = from + (js_sys::Math::random() * (to - from + 1) as f64) as u64;
+    crate::clock::Sleep::sleep(&crate::wasm::env::JsTimer, ms).await;
 }
 
 /// `{kind, compareAndSet, list, expiry, guarantee}` for JavaScript.
