@@ -31,3 +31,7 @@ try {
 }
 const resumedAt = await run();
 if (resumedAt !== 10) throw new Error(`expected to resume at batch 11, resumed at ${resumedAt + 1}`);
+
+// Prints (tests/js/examples.test.mjs checks it, in Node and in Deno; … is any text):
+// → first run: crashed at batch 18
+// → finished: started at batch 11, 3000 records in all

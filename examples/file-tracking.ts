@@ -29,3 +29,8 @@ const ctx = createVersoriContext();
 const tracker = new VersoriFileTracker(ctx.openKv(':project:'), 'inventory-ingestion');
 if (!(await tracker.wasFileProcessed('stock.csv'))) await tracker.markFileProcessed('stock.csv', { recordCount: 3 });
 console.log(`versori: stock.csv processed = ${await tracker.wasFileProcessed('stock.csv')}`);
+
+// Prints (tests/js/examples.test.mjs checks it, in Node and in Deno; … is any text):
+// → run a: 2 files, run b: 1 files
+// → third run: 0 files (all done already)
+// → versori: stock.csv processed = true

@@ -25,3 +25,13 @@ await state.withLock('inventory-sync', kv, async (lock) => {
 await state.withLock('inventory-sync', kv, (lock) => { tokens.push(lock.fencingToken); });
 console.log(`fencing tokens: ${tokens.join(' < ')}`);
 if (!(tokens[1] > tokens[0])) throw new Error('fencing tokens must rise');
+
+// Prints (tests/js/examples.test.mjs checks it, in Node and in Deno; … is any text):
+// → Lock acquired { lockName: 'inventory-sync', lockId: '…', expiresAt: '…', fencingToken: … }
+// → second run acquires: false
+// → withLock: LOCK_HELD
+// → extended until …Z
+// → Lock released { lockName: 'inventory-sync' }
+// → Lock acquired { lockName: 'inventory-sync', lockId: '…', expiresAt: '…', fencingToken: … }
+// → Lock released { lockName: 'inventory-sync' }
+// → fencing tokens: … < …

@@ -25,3 +25,12 @@ await retries.requeue('prices.csv');
 console.log(`after requeue: ${(await retries.check('prices.csv')).action}`);
 await retries.recordSuccess('prices.csv');
 if ((await retries.get('prices.csv')) !== null) throw new Error('success should clear the retry state');
+
+// Prints (tests/js/examples.test.mjs checks it, in Node and in Deno; … is any text):
+// → attempt 1 failed: waiting, next at 2026-11-28T09:01:00.000Z
+// → due again: retry
+// → attempt 2 failed: waiting, next at 2026-11-28T09:03:00.000Z
+// → due again: retry
+// → attempt 3 failed: exhausted
+// → dead letters: prices.csv
+// → after requeue: retry

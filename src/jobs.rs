@@ -220,9 +220,10 @@ impl JobTracker {
         }
     }
 
-    /// Deletes jobs last updated before `cutoff_ms`.
+    /// Deletes jobs last updated before `cutoff_ms`, with their mirror at
+    /// 0.1.56's key in the same write (else `getJob` would still find them).
     pub async fn cleanup<S: Store, L: Logger>(&self, store: &S, log: &L, cutoff_ms: i64, batch: usize) -> Result<Removed> {
-        self.jobs.cleanup(store, log, cutoff_ms, batch).await
+        self.jobs.cleanup_with(store, log, cutoff_ms, batch, &|job_id| vec![keys::job_status(job_id)]).await
     }
 }
 
@@ -451,6 +452,33 @@ mod tests {
         let ids: Vec<_> = stuck.iter().map(|j| j["jobId"].as_str().unwrap().to_string()).collect();
         assert_eq!(ids, vec!["j00", "j03", "j06", "j09", "j12"], "started over 15 minutes ago");
         assert_eq!(block_on(t.list(&store, &NoLog, Some("bogus"), None, 10, None)).unwrap_err().code, ErrorCode::InvalidArgument);
+    }
+
+    /// Two jobs an hour old and one new: cleanup at half an hour removes
+    /// the old ones, records and 0.1.56 mirrors alike, and keeps the new one.
+    fn cleanup_case<S: Store>(store: &S, clock: &FakeClock) {
+        let t = JobTracker::new(DEFAULT_TTL_SECONDS).unwrap();
+        for id in ["old-1", "old-2", "new-1"] {
+            block_on(t.create(store, clock, &NoLog, id, &Map::new())).unwrap();
+            if id == "old-2" {
+                clock.advance(HOUR);
+            }
+        }
+        let removed = block_on(t.cleanup(store, &NoLog, clock.now_ms() - HOUR / 2, 1)).unwrap();
+        assert_eq!((removed.scanned, removed.deleted, removed.failed), (3, 2, 0));
+        for (id, kept) in [("old-1", false), ("old-2", false), ("new-1", true)] {
+            assert_eq!(block_on(store.get(&keys::job_status(id))).unwrap().is_some(), kept, "{id}'s mirror");
+            assert_eq!(block_on(t.get(store, id)).unwrap().is_some(), kept, "{id}");
+        }
+        assert_eq!(block_on(t.list(store, &NoLog, None, None, 10, None)).unwrap().files.len(), 1);
+    }
+
+    #[test]
+    fn cleanup_removes_old_jobs_with_their_legacy_mirror() {
+        let (clock, store) = setup();
+        cleanup_case(&store, &clock);
+        let (clock, store) = setup();
+        cleanup_case(&NoCas(store), &clock);
     }
 
     #[test]

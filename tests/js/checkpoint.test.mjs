@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openKv as openDenoKv } from '@deno/kv';
 import { CheckpointStore, StateError, VersoriKVAdapter, encodeState, decodeState } from 'connector-state';
-import { storeKinds, exactKinds, withStore, versoriKv, fakeVersoriContext } from './helpers.mjs';
+import { storeKinds, exactKinds, withStore, withMovedTime, versoriKv, fakeVersoriContext } from './helpers.mjs';
 
 /** About `bytes` bytes of JSON with quotes, escapes, Latin-1 and emoji. */
 function payload(bytes, seed = 0) {
@@ -238,10 +238,14 @@ test('resume and periodic saves: every N items or T ms, whichever first', async 
   assert.equal(saver.unsaved, 0);
   assert.equal((await cp.resume()).position, 25);
 
-  const timed = cp.periodic({ everyItems: 1000, everyMs: 20 });
-  assert.equal(await timed.step({}), false);
-  await new Promise((resolve) => setTimeout(resolve, 25));
-  assert.equal(await timed.step({ late: true }), true);
+  await withMovedTime(async (clock) => {
+    const timed = cp.periodic({ everyItems: 1000, everyMs: 60_000 });
+    clock.advance(59_000);
+    assert.equal(await timed.step({}), false);
+    clock.advance(2_000);
+    assert.equal(await timed.step({ late: true }), true);
+    assert.equal(await timed.step({}), false, 'the clock starts again after a save');
+  });
   assert.throws(() => cp.periodic({}), (e) => e.code === 'INVALID_ARGUMENT');
   const boom = new Error('caller failed');
   await assert.rejects(cp.periodic({ everyItems: 1 }).step(() => { throw boom; }), (e) => e === boom);

@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { assertPrints, expectedOutput } from './output.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const examples = readdirSync(`${root}/examples`).filter((f) => f.endsWith('.ts'));
@@ -17,13 +18,15 @@ test('the examples type-check and compile', () => {
 });
 
 for (const file of examples) {
-  test(`${file} runs in Node`, () => {
+  const documented = expectedOutput(readFileSync(`${root}/examples/${file}`, 'utf8'));
+  test(`${file} runs in Node and prints what it documents`, () => {
+    assert.ok(documented.length > 0, `${file} documents its output with // → lines`);
     const stdout = execFileSync(process.execPath, [`${out}/${file.replace(/\.ts$/, '.js')}`], { encoding: 'utf8', timeout: 60_000 });
-    assert.ok(stdout.trim().length > 0);
+    assertPrints(stdout, documented, { exact: true });
   });
-  test(`${file} runs in Deno`, () => {
+  test(`${file} runs in Deno and prints what it documents`, () => {
     const stdout = execFileSync(`${root}/node_modules/.bin/deno`, ['run', '--quiet', '--unstable-kv', '--allow-read', '--allow-env', '--allow-ffi', '--config', 'deno.json', file], { cwd: `${root}/examples`, encoding: 'utf8', timeout: 60_000 });
-    assert.ok(stdout.trim().length > 0);
+    assertPrints(stdout, documented, { exact: true, anyQuotes: true });
   });
 }
 

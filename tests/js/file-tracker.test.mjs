@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { FileTracker, VersoriFileTracker, StateError } from 'connector-state';
-import { storeKinds, exactKinds, versoriKv, sleep, withStore } from './helpers.mjs';
+import { storeKinds, exactKinds, versoriKv, sleep, withMovedTime, withStore } from './helpers.mjs';
 
 for (const [kind, open] of Object.entries(storeKinds)) {
   describe(`FileTracker on ${kind}`, () => {
@@ -75,10 +75,13 @@ for (const [kind, open] of Object.entries(storeKinds)) {
       await withStore(open, async (kv) => {
         const a = new FileTracker(kv, 'c');
         const b = new FileTracker(kv, 'c');
-        assert.equal((await a.claim('f', { ttlMs: 50 })).claimed, true);
-        assert.equal((await b.claim('f', { ttlMs: 50 })).status, 'in-progress');
-        await sleep(70);
-        assert.equal((await b.claim('f', { ttlMs: 60_000 })).claimed, true);
+        await withMovedTime(async (clock) => {
+          assert.equal((await a.claim('f', { ttlMs: 60_000 })).claimed, true);
+          clock.advance(59_000);
+          assert.equal((await b.claim('f', { ttlMs: 60_000 })).status, 'in-progress');
+          clock.advance(2_000);
+          assert.equal((await b.claim('f', { ttlMs: 60_000 })).claimed, true);
+        });
         await assert.rejects(a.complete('f'), { code: 'CLAIM_NOT_HELD' });
         assert.equal(await b.release('f'), true);
         assert.equal(await a.status('f'), 'new');

@@ -40,3 +40,20 @@ export async function withStore(open, fn) {
     close();
   }
 }
+
+/**
+ * Runs `fn(clock)` with `Date.now` (which the package reads for every
+ * expiry) driven by a clock the test moves: `clock.advance(ms)` makes time
+ * pass at once, so tests of expiry need no real waiting and no wall-clock
+ * margin a loaded machine could break. The real `Date.now` comes back after.
+ */
+export async function withMovedTime(fn) {
+  const real = Date.now;
+  let offset = 0;
+  Date.now = () => real() + offset;
+  try {
+    return await fn({ advance(ms) { offset += ms; } });
+  } finally {
+    Date.now = real;
+  }
+}

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertPrints, expectedOutput } from './output.mjs';
 
 const root = new URL('../..', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
@@ -15,8 +16,10 @@ const blocks = (lang) => [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s
 const scratch = new URL('tests/tmp/readme/', root); // inside the package, so 'connector-state' resolves to it
 const title = (code) => code.split('\n').find((l) => l.trim() && !l.startsWith('import') && !l.startsWith('//'))?.trim().slice(0, 60);
 
-test('the README has runnable examples in each language', () => {
+test('the README has runnable examples in each language, with their output', () => {
   assert.ok(blocks('js').length >= 8);
+  const documented = [...blocks('js'), ...blocks('ts')].flatMap(expectedOutput);
+  assert.ok(documented.length >= 18, `${documented.length} documented outputs`);
   assert.ok(blocks('ts').length >= 2);
   assert.ok(blocks('sh').some((b) => b.includes('npx connector-state')));
 });
@@ -26,7 +29,8 @@ blocks('js').forEach((code, i) => {
     mkdirSync(scratch, { recursive: true });
     const file = fileURLToPath(new URL(`example-${i + 1}.mjs`, scratch));
     writeFileSync(file, code);
-    execFileSync(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    const stdout = execFileSync(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
+    assertPrints(stdout, expectedOutput(code));
   });
 });
 
@@ -40,7 +44,8 @@ blocks('ts').forEach((code, i) => {
     const testing = fileURLToPath(new URL('js/testing.mjs', root));
     writeFileSync(new URL('deno.json', dir), JSON.stringify({ imports: { 'npm:connector-state': entry, 'connector-state': entry, 'connector-state/testing': testing } }));
     const out = execFileSync(fileURLToPath(new URL('node_modules/.bin/deno', root)), ['run', '--quiet', '--unstable-kv', '--allow-read', '--allow-env', '--allow-ffi', '--config', 'deno.json', 'main.ts'], { cwd: fileURLToPath(dir), encoding: 'utf8', timeout: 60_000 });
-    assert.ok(out.trim().length > 0, 'it printed nothing');
+    assert.ok(expectedOutput(code).length > 0, 'a ts block documents its output with // →');
+    assertPrints(out, expectedOutput(code), { anyQuotes: true });
   });
 });
 
@@ -60,4 +65,24 @@ test('the README connector-state commands run on a store', async () => {
     const out = execFileSync(process.execPath, [fileURLToPath(new URL('bin/connector-state.mjs', root)), ...args], { cwd: fileURLToPath(dir), encoding: 'utf8', timeout: 30_000 });
     assert.match(out, /nightly/, line);
   }
+});
+
+test('the output check fails on other output, missing output or another order', () => {
+  const code = "console.log(a); // → true\nconsole.log(b); // → [ 1, 2 ], then → done";
+  assert.deepEqual(expectedOutput(code), ['true', '[ 1, 2 ]', 'done']);
+  assertPrints('true\n[\n  1,\n  2\n]\ndone\n', expectedOutput(code));
+  assert.throws(() => assertPrints('false\n[ 1, 2 ]\ndone\n', expectedOutput(code)), /expected it to print "true"/);
+  assert.throws(() => assertPrints('true\n[ 1, 2 ]\n', expectedOutput(code)), /"done"/);
+  assert.throws(() => assertPrints('done\ntrue\n[ 1, 2 ]\n', expectedOutput(code)), /"done"/);
+  assert.throws(() => assertPrints('true\n[ 1, 2, 3 ]\ndone\n', expectedOutput(code)), /\[ 1, 2 \]/);
+  assert.throws(() => assertPrints('truely\n[ 1, 2 ]\ndone\n', expectedOutput(code)), /"true"/);
+  assertPrints('token 1795941414798 at 2026-01-01T00:00:00.000Z\n', ['token … at …Z']);
+  assert.throws(() => assertPrints('token  at x\n', ['token … at …Z']));
+  assertPrints('[ "a", "b" ]\n', ["[ 'a', 'b' ]"], { anyQuotes: true });
+  assert.throws(() => assertPrints('[ "a", "b" ]\n', ["[ 'a', 'b' ]"]));
+  // exact: nothing undocumented before, between or after.
+  assertPrints('a\nb\n\n', ['a', 'b'], { exact: true });
+  assert.throws(() => assertPrints('a\nb\nextra\n', ['a', 'b'], { exact: true }), /more than documented/);
+  assert.throws(() => assertPrints('a\nextra\nb\n', ['a', 'b'], { exact: true }), /nothing else between/);
+  assertPrints('a\nextra\nb\n', ['a', 'b']);
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RetryTracker, JobTracker, StateService, VersoriKVAdapter, StateError } from 'connector-state';
-import { storeKinds, exactKinds, withStore, versoriKv, fakeVersoriContext } from './helpers.mjs';
+import { storeKinds, exactKinds, withStore, withMovedTime, versoriKv, fakeVersoriContext } from './helpers.mjs';
 
 const MIN = 60_000;
 
@@ -173,11 +173,16 @@ test('stuck jobs: processing for longer than a limit', async () => {
     await tracker.createJob('slow', {});
     await tracker.updateJob('slow', { status: 'processing' });
     await tracker.createJob('queued-only', {});
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    await tracker.createJob('fresh', {});
-    await tracker.updateJob('fresh', { status: 'processing' });
-    assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 20 })).map((j) => j.jobId), ['slow']);
-    assert.deepEqual(await tracker.findStuckJobs({ olderThanMs: 60_000 }), []);
+    await withMovedTime(async (clock) => {
+      clock.advance(10 * 60_000);
+      await tracker.createJob('fresh', {});
+      await tracker.updateJob('fresh', { status: 'processing' });
+      clock.advance(60_000);
+      // slow: processing for 11 minutes; fresh: for 1 minute.
+      assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 5 * 60_000 })).map((j) => j.jobId), ['slow']);
+      assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 30_000 })).map((j) => j.jobId).sort(), ['fresh', 'slow']);
+      assert.deepEqual(await tracker.findStuckJobs({ olderThanMs: 60 * 60_000 }), []);
+    });
   });
 });
 

@@ -2,7 +2,7 @@
 // lock and for the same files through one store, and the shared log they
 // append to is checked afterwards.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,13 +37,13 @@ function readLog(path) {
  * what the log shows: the most holders inside at once, how many entries
  * overlapped another holder, and fencing tokens that did not rise.
  */
-export async function lockContention({ impl, store, processes = 4, acquisitions = 1000, dir }) {
-  const log = join(dir, `locks-${impl}-${store.kind}.log`);
+export async function lockContention({ impl, store, processes = 4, acquisitions = 1000, dir, variant }) {
+  const log = join(dir, `locks-${impl}-${store.kind}${variant ? `-${variant}` : ''}.log`);
   writeFileSync(log, '');
   const started = Date.now();
   const quota = Math.ceil(acquisitions / processes);
   const summaries = await Promise.all(
-    Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}`, quota, log })),
+    Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}${variant ? `-${variant}` : ''}`, quota, log, variant })),
   );
   const ms = Date.now() - started;
   const inside = new Set();
@@ -71,6 +71,8 @@ export async function lockContention({ impl, store, processes = 4, acquisitions 
     acquisitions: entries,
     attempts: summaries.reduce((n, s) => n + s.attempts, 0),
     storeErrors: summaries.reduce((n, s) => n + s.errors, 0),
+    errorsByCode: mergeCounts(summaries.map((s) => s.errorsByCode)),
+    acquiredByWorkers: summaries.reduce((n, s) => n + s.acquired, 0),
     maxHolders,
     overlapping,
     fencingViolations: impl === 'ours' ? fencingViolations : null,
@@ -83,11 +85,11 @@ export async function lockContention({ impl, store, processes = 4, acquisitions 
  * the ones they win. Every file must be processed exactly once and be in the
  * indexed tracker's listing afterwards.
  */
-export async function fileContention({ impl, store, processes = 4, files = 2000, dir }) {
-  const log = join(dir, `files-${impl}-${store.kind}.log`);
+export async function fileContention({ impl, store, processes = 4, files = 2000, dir, variant, prefix = 'rel' }) {
+  const log = join(dir, `files-${impl}-${store.kind}${variant ? `-${variant}` : ''}.log`);
   writeFileSync(log, '');
   const started = Date.now();
-  await Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log })));
+  const summaries = await Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log, variant, prefix })));
   const ms = Date.now() - started;
   const times = new Map();
   for (const [event, , name] of readLog(log)) {
@@ -96,21 +98,37 @@ export async function fileContention({ impl, store, processes = 4, files = 2000,
   let duplicates = 0;
   for (const n of times.values()) duplicates += n - 1;
   const missing = files - times.size;
-  const listed = await listing(impl, store);
+  const listed = await listing(impl, store, prefix);
   let missingFromListing = 0;
   for (let i = 0; i < files; i++) {
     if (!listed.has(`order-${String(i).padStart(5, '0')}.csv`)) missingFromListing += 1;
   }
-  return { files, processed: [...times.values()].reduce((a, b) => a + b, 0), duplicates, missing, missingFromListing, ms };
+  return {
+    files,
+    processed: [...times.values()].reduce((a, b) => a + b, 0),
+    processedByWorkers: summaries.reduce((n, s) => n + s.processed, 0),
+    storeErrors: summaries.reduce((n, s) => n + s.errors, 0),
+    errorsByCode: mergeCounts(summaries.map((s) => s.errorsByCode)),
+    duplicates,
+    missing,
+    missingFromListing,
+    ms,
+  };
 }
 
-async function listing(impl, store) {
+function mergeCounts(list) {
+  const out = {};
+  for (const counts of list) for (const [k, n] of Object.entries(counts ?? {})) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+async function listing(impl, store, prefix) {
   const lib = await loadImpl(impl);
   const kv = await openStore(store);
   try {
     const names = new Set();
     if (impl === 'ours') {
-      const tracker = new lib.IndexedFileTracker(kv, { prefix: 'rel' });
+      const tracker = new lib.IndexedFileTracker(kv, { prefix });
       let cursor = null;
       do {
         const page = await tracker.list({ limit: 500, cursor });
@@ -118,7 +136,7 @@ async function listing(impl, store) {
         cursor = page.cursor;
       } while (cursor);
     } else {
-      const tracker = new lib.VersoriIndexedFileTracker(versoriView(kv), 'rel');
+      const tracker = new lib.VersoriIndexedFileTracker(versoriView(kv), prefix);
       for (const f of await tracker.listProcessedFiles()) names.add(f.fileName);
     }
     return names;
@@ -137,18 +155,18 @@ function freeze(ms) {
  * process has taken the expired lock over. On waking it tries to extend and
  * to release. Right: the extend is refused and the new holder keeps its lock.
  */
-export async function pausedHolder({ impl, store, dir }) {
+export async function pausedHolder({ impl, store, dir, variant }) {
   const lib = await loadImpl(impl);
   const raw = await openStore(store);
   const kv = impl === 'ours' ? raw : new lib.VersoriKVAdapter(versoriView(raw));
-  const log = join(dir, `pause-${impl}-${store.kind}.log`);
+  const log = join(dir, `pause-${impl}-${store.kind}${variant ? `-${variant}` : ''}.log`);
   writeFileSync(log, '');
-  const lockName = `paused-${impl}`;
+  const lockName = `paused-${impl}${variant ? `-${variant}` : ''}`;
   try {
     const state = new lib.StateService(null);
     if (!(await state.acquireLock(lockName, kv, 0.005))) throw new Error('the first holder could not take the lock');
     const myToken = impl === 'ours' ? state.getLockToken(lockName) : null;
-    const other = runWorker({ impl, store, task: 'takeover', lockName, holdMs: 1500, log });
+    const other = runWorker({ impl, store, task: 'takeover', lockName, log });
     const deadline = Date.now() + 20_000;
     while (!readLog(log).some(([e]) => e === 'took-over')) {
       if (Date.now() > deadline) throw new Error('no process took the expired lock over');
@@ -163,7 +181,12 @@ export async function pausedHolder({ impl, store, dir }) {
         extend = e.code ?? e.message;
       }
     }
-    const released = await state.releaseLock(lockName, kv);
+    // 'blind-release' (a negative control): deletes the key whoever holds it.
+    const released = variant === 'blind-release'
+      ? (await raw.delete(['lock:', lockName]), true)
+      : await state.releaseLock(lockName, kv);
+    // The new holder samples its lock only after this line.
+    appendFileSync(log, `late-release ${process.pid} -\n`);
     const theirs = await other;
     return {
       extend,

@@ -17,9 +17,17 @@ class InjectedFault extends Error {}
  * Wraps a Deno KV or Versori-style store. While `on`, each call fails with
  * probability `rate`; a failing write lands first half of the time.
  */
-export function faulty(kv, { rate, seed }) {
+export function faulty(kv, { rate, seed, dropEvery = 0 }) {
   const random = seeded(seed);
-  const stats = { calls: 0, faults: 0, ambiguous: 0 };
+  const stats = { calls: 0, faults: 0, ambiguous: 0, dropped: 0, writes: 0 };
+  // A negative control: with `dropEvery` = N, every Nth write that would
+  // succeed is silently not made, and the call answers as if it were.
+  const drop = () => {
+    stats.writes += 1;
+    if (!dropEvery || !control.on || stats.writes % dropEvery !== 0) return false;
+    stats.dropped += 1;
+    return true;
+  };
   const control = { on: true, stats };
   const roll = () => {
     stats.calls += 1;
@@ -34,6 +42,7 @@ export function faulty(kv, { rate, seed }) {
   const write = (fn) => async (...args) => {
     const fault = roll();
     if (fault === 'before') throw new InjectedFault('injected: the write did not happen');
+    if (!fault && drop()) return typeof kv.atomic === 'function' ? { ok: true, versionstamp: '0'.repeat(20) } : undefined;
     const result = await fn(...args);
     if (fault === 'after') {
       stats.ambiguous += 1;
@@ -81,9 +90,9 @@ export function faulty(kv, { rate, seed }) {
  * `operations` random operations over `store` ('deno-kv' or 'versori') at
  * fault `rate`. Returns the counts the reliability table shows.
  */
-export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 0.2, seed = 7 } = {}) {
+export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 0.2, seed = 7, dropEvery = 0, swallow = false } = {}) {
   const raw = store === 'deno-kv' ? await openDenoKv(':memory:') : versoriKv();
-  const control = faulty(raw, { rate, seed });
+  const control = faulty(raw, { rate, seed, dropEvery });
   const kv = control.kv;
   const random = seeded(seed * 31 + 1);
   const pick = (n) => Math.floor(random() * n);
@@ -104,6 +113,8 @@ export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 
     faultsHidden: 0, wrongAnswers: 0, lostRecords: 0, lostIndexEntries: 0, staleBeforeRebuild: 0,
   };
   const uncodedSamples = [];
+  // Counted against the raw store, before any repair.
+  Object.assign(result, { lostBeforeRepair: 0, unindexedBeforeRepair: 0, staleBeforeRepair: 0, verifyAgrees: null });
 
   const operationsTable = [
     [30, async (name) => { await indexed.mark(name, { n: 1 }); recordedIndexed.add(name); }],
@@ -140,7 +151,9 @@ export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 
     const name = names[pick(names.length)];
     const before = control.stats.faults;
     try {
-      const outcome = await op(name);
+      // 'swallow' (a negative control) hides every error from the checker,
+      // as 0.1.56 hides store failures behind false.
+      const outcome = swallow ? await op(name).catch(() => undefined) : await op(name);
       if (control.stats.faults > before && outcome !== 'reported') result.faultsHidden += 1;
     } catch (e) {
       result.rejected += 1;
@@ -155,12 +168,35 @@ export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 
   result.faults = control.stats.faults;
   result.ambiguous = control.stats.ambiguous;
 
-  // Faults off: repair what interrupted writes left, then nothing recorded
-  // may be missing.
+  result.dropped = control.stats.dropped;
+
+  // Faults off. First the raw store, before any repair: every acknowledged
+  // mark has its record, and verify() reports exactly what the raw index
+  // pages lack or hold in excess.
   control.on = false;
+  const before = await rawOracle(raw, store, names);
+  for (const name of recordedIndexed) if (!before.records.has(name)) result.lostBeforeRepair += 1;
+  for (const name of recordedFiles) if (!before.tracked.has(name)) result.lostBeforeRepair += 1;
   const verified = await indexed.verify();
   result.staleBeforeRebuild = verified.stale.length;
+  if (before.mode === 'index') {
+    const unindexed = [...before.records].filter((n) => !before.indexed.has(n)).sort();
+    const stale = [...before.indexed].filter((n) => !before.records.has(n)).sort();
+    result.unindexedBeforeRepair = unindexed.length;
+    result.staleBeforeRepair = stale.length;
+    result.verifyAgrees = JSON.stringify([...verified.missing].sort()) === JSON.stringify(unindexed)
+      && JSON.stringify([...new Set(verified.stale)].sort()) === JSON.stringify(stale)
+      && verified.mode === 'index';
+    if (!result.verifyAgrees) result.verifyReport = { verified, oracle: { unindexed, stale } };
+  } else {
+    result.verifyAgrees = verified.mode === 'list' && verified.indexed === before.records.size;
+    if (!result.verifyAgrees) result.verifyReport = { verified, oracle: { records: before.records.size } };
+  }
   await indexed.rebuild();
+  const afterOracle = await rawOracle(raw, store, names);
+  result.unindexedAfterRebuild = afterOracle.mode === 'index'
+    ? [...afterOracle.records].filter((n) => !afterOracle.indexed.has(n)).length
+    : 0;
   const listed = new Set();
   let cursor = null;
   do {
@@ -181,6 +217,30 @@ export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 
   if (uncodedSamples.length) result.uncodedSamples = uncodedSamples;
   raw.close?.();
   return result;
+}
+
+/**
+ * What the raw store holds, read without the package: the file names with an
+ * indexed record, with a FileTracker record, and (on a store that cannot
+ * list) the names on any index page. Keys as the README documents them.
+ */
+async function rawOracle(raw, store, names) {
+  const records = new Set();
+  const tracked = new Set();
+  const indexed = new Set();
+  if (store === 'deno-kv') {
+    for await (const entry of raw.list({ prefix: ['faults:processed-files'] })) records.add(entry.key[1]);
+    for (const name of names) if ((await raw.get([`faults/processed-files/${name}`])).value != null) tracked.add(name);
+    return { mode: 'list', records, tracked, indexed };
+  }
+  for (const { key, value } of raw.entries()) {
+    if (typeof key === 'string' && key.startsWith('faults:processed-files:')) records.add(key.slice('faults:processed-files:'.length));
+    if (typeof key === 'string' && key.startsWith('faults/processed-files/')) tracked.add(key.slice('faults/processed-files/'.length));
+    if (Array.isArray(key) && key[0] === 'cs:index:processed-files' && key[1] === 'faults' && key[2] === 'page') {
+      for (const [name] of value.entries ?? []) indexed.add(name);
+    }
+  }
+  return { mode: 'index', records, tracked, indexed };
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileContention, lockContention, pausedHolder, scratch } from './contention.mjs';
 import { faultRun, legacyFaultRun } from './faults.mjs';
 import { haveLegacy, loadImpl, root, startDenoKv } from './stores.mjs';
+import { faultViolations, fileViolations, lockViolations, pauseViolations } from './checks.mjs';
 
 const quick = process.argv.includes('--quick');
 const size = quick
@@ -60,6 +61,21 @@ if (!quick) {
   writeFileSync(join(dir, 'reliability.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(dir, 'reliability.md'), `${table}\n`);
   console.error(`[reliability] written to bench/results/reliability.{json,md}`);
+}
+// This package must keep every promise of the table: any violation fails the run.
+const violations = [];
+for (const [row, r] of Object.entries(results.rows)) {
+  if (!row.startsWith('ours|')) continue;
+  const found = r.faults
+    ? faultViolations(r.faults)
+    : [...lockViolations(r.lock, size.acquisitions), ...fileViolations(r.files, size.files), ...pauseViolations(r.pause)];
+  for (const v of found) violations.push(`${row.slice(5)}: ${v}`);
+}
+if (violations.length) {
+  console.error(`[reliability] FAILED: ${violations.length} promises broken\n  ${violations.join('\n  ')}`);
+  process.exitCode = 1;
+} else {
+  console.error('[reliability] every check of this package held');
 }
 export default results;
 

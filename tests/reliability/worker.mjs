@@ -2,7 +2,7 @@
 // one JSON argument: { impl, store, task, ... }. It appends what it does to a
 // shared log file (one write per line, O_APPEND, so lines from all processes
 // land whole and in the order they happened) and prints a JSON summary.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { openStore, loadImpl, shuffled, sleep, versoriView } from './stores.mjs';
 
 const job = JSON.parse(process.argv[2]);
@@ -13,7 +13,25 @@ const store = await openStore(job.store);
 // code calls check() with an array, which a raw Deno KV handle rejects, so
 // on one it never takes a lock at all).
 const kv = job.impl === 'ours' ? store : new impl.VersoriKVAdapter(versoriView(store));
-const summary = { pid: process.pid, acquired: 0, attempts: 0, errors: 0, processed: 0 };
+const summary = { pid: process.pid, acquired: 0, attempts: 0, errors: 0, errorsByCode: {}, processed: 0 };
+// Negative controls (tests/js/reliability.test.mjs): deliberately broken
+// variants of our own code, which the checkers must catch.
+//   'no-check'     the lock is taken by a blind write, no check of a holder
+//   'late-exit'    the holder logs leaving its critical section after release
+//   'no-claim'     files are processed without claiming them first
+//   'no-mark'      one file in 50 is never added to the listing
+//   'blind-release' release deletes the lock key whoever holds it
+//   'flaky-acquire' every 5th acquire throws CORRUPT_STATE
+const variant = job.variant ?? null;
+const MAX_ERRORS = 100;
+
+/** Counts an unexpected error by its code; too many end the run. */
+function countError(e) {
+  const code = e?.code ?? (e instanceof Error ? e.constructor.name : typeof e);
+  summary.errors += 1;
+  summary.errorsByCode[code] = (summary.errorsByCode[code] ?? 0) + 1;
+  if (summary.errors >= MAX_ERRORS) throw new Error(`${summary.errors} errors, the last: ${e?.stack ?? e}`);
+}
 
 try {
   if (job.task === 'lock') await lockTask();
@@ -26,21 +44,46 @@ try {
 process.stdout.write(JSON.stringify(summary));
 
 /**
- * Runs a store call again when the store was busy (a SQLite file shared by
- * processes answers "database is locked" under load): what a workflow does
- * with STORE_UNAVAILABLE. Other errors end the run.
+ * Runs a store call again after an error, as a workflow would, and counts
+ * the error by its code: every one of them reaches the test's totals, where
+ * this package must show none (0.1.56 swallows its store errors itself).
  */
 async function persist(fn) {
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     try {
       return await fn();
     } catch (e) {
-      const transient = job.impl === 'ours' ? e.code === 'STORE_UNAVAILABLE' : true;
-      if (!transient || attempt >= 1000) throw e;
-      summary.errors += 1;
+      countError(e);
       await sleep(1 + Math.random() * 4);
     }
   }
+}
+
+/** The lock calls of this run, or a broken variant of them. */
+function lockCalls(state) {
+  const raw = job.impl === 'ours' ? store : null;
+  let blindTokens = 0;
+  let calls = 0;
+  if (variant === 'flaky-acquire') {
+    return {
+      acquire: async () => {
+        calls += 1;
+        if (calls % 5 === 0) throw Object.assign(new Error('injected: damaged lock record'), { code: 'CORRUPT_STATE' });
+        return state.acquireLock(job.lockName, kv, 1);
+      },
+      token: () => state.getLockToken(job.lockName),
+      release: () => state.releaseLock(job.lockName, kv),
+    };
+  }
+  return {
+    acquire: variant === 'no-check'
+      ? async () => { await raw.set(['lock:', job.lockName], { blind: process.pid }); blindTokens += 1; return true; }
+      : () => state.acquireLock(job.lockName, kv, 1),
+    token: () => (job.impl !== 'ours' ? '-' : variant === 'no-check' ? blindTokens : state.getLockToken(job.lockName)),
+    release: variant === 'no-check' || variant === 'blind-release'
+      ? async () => { await raw.delete(['lock:', job.lockName]); return true; }
+      : () => state.releaseLock(job.lockName, kv),
+  };
 }
 
 // Takes the shared lock `job.quota` times. Inside the critical section:
@@ -48,61 +91,80 @@ async function persist(fn) {
 // exit line, then release.
 async function lockTask() {
   const state = new impl.StateService(null);
+  const lock = lockCalls(state);
   while (summary.acquired < job.quota) {
     summary.attempts += 1;
     let won;
     try {
-      won = await state.acquireLock(job.lockName, kv, 1);
+      won = await lock.acquire();
     } catch (e) {
-      summary.errors += 1;
+      // Not an expected outcome: counted by code, and the test asserts none.
+      countError(e);
       await sleep(2);
       continue;
     }
     if (!won) {
+      // The one expected outcome: someone else holds it; try again.
       await sleep(Math.random() * 2);
       continue;
     }
     summary.acquired += 1;
-    const token = job.impl === 'ours' ? state.getLockToken(job.lockName) : '-';
+    const token = lock.token();
     log(`enter ${process.pid} ${token}`);
     await sleep(Math.random() < 0.5 ? 0 : 1);
+    if (variant === 'late-exit') {
+      await persist(() => lock.release());
+      await sleep(10);
+      log(`exit ${process.pid} ${token}`);
+      continue;
+    }
     log(`exit ${process.pid} ${token}`);
-    await persist(() => state.releaseLock(job.lockName, kv));
+    const released = await persist(() => lock.release());
+    if (released !== true && job.impl === 'ours') countError(new Error('release of a held lock returned false'));
   }
 }
 
 // Every process walks all files in its own order and processes each one it
 // can claim: the claim decides, so each file is processed once in total.
 async function filesTask() {
-  const names = shuffled(Array.from({ length: job.files }, (_, i) => `order-${String(i).padStart(5, '0')}.csv`), job.seed);
+  // 'no-claim' walks one order in every process, so that they meet.
+  const names = shuffled(Array.from({ length: job.files }, (_, i) => `order-${String(i).padStart(5, '0')}.csv`), variant === 'no-claim' ? 1 : job.seed);
   if (job.impl === 'ours') {
-    const files = new impl.FileTracker(kv, { prefix: 'rel' });
-    const indexed = new impl.IndexedFileTracker(kv, { prefix: 'rel' });
+    const files = new impl.FileTracker(kv, { prefix: job.prefix ?? 'rel' });
+    const indexed = new impl.IndexedFileTracker(kv, { prefix: job.prefix ?? 'rel' });
     for (const name of names) {
-      const claim = await persist(() => files.claim(name, { ttlMs: 5 * 60_000 }));
-      if (!claim.claimed) continue;
+      if (variant === 'no-claim') {
+        if (await persist(() => files.isProcessed(name))) continue;
+        await sleep(5);
+      } else {
+        const claim = await persist(() => files.claim(name, { ttlMs: 5 * 60_000 }));
+        if (!claim.claimed) continue;
+      }
       log(`process ${process.pid} ${name}`);
       summary.processed += 1;
-      await persist(() => indexed.mark(name, { by: process.pid }));
-      await persist(() => files.complete(name, { by: process.pid }));
+      await sleep(0);
+      if (!(variant === 'no-mark' && Number(name.slice(6, 11)) % 25 === 0)) await persist(() => indexed.mark(name, { by: process.pid }));
+      if (variant === 'no-claim') await persist(() => files.markProcessed(name, { by: process.pid }));
+      else await persist(() => files.complete(name, { by: process.pid }));
     }
   } else {
     // 0.1.56 has no claim: check, then record, as its guide shows.
     const state = new impl.StateService(null);
-    const indexed = new impl.VersoriIndexedFileTracker(versoriView(store), 'rel');
+    const indexed = new impl.VersoriIndexedFileTracker(versoriView(store), job.prefix ?? 'rel');
     for (const name of names) {
-      if (await persist(() => state.isFileProcessed(kv, name, 'rel'))) continue;
+      if (await persist(() => state.isFileProcessed(kv, name, job.prefix ?? 'rel'))) continue;
       log(`process ${process.pid} ${name}`);
       summary.processed += 1;
       await persist(() => indexed.markFileProcessed(name, { by: process.pid }));
-      await persist(() => state.updateSyncState(kv, [{ fileName: name, lastModified: new Date().toISOString() }], 'rel'));
+      await persist(() => state.updateSyncState(kv, [{ fileName: name, lastModified: new Date().toISOString() }], job.prefix ?? 'rel'));
     }
   }
 }
 
 // The second run of the paused-holder scenario: waits for the first run's
-// lock to expire, takes it over, holds it while the first run wakes up, then
-// reports what it sees.
+// lock to expire, takes it over, and holds it until the first run has woken
+// up and made its late release (a `late-release` line in the log); only then
+// does it look whether its lock is still there.
 async function takeoverTask() {
   const state = new impl.StateService(null);
   const deadline = Date.now() + 10_000;
@@ -113,7 +175,11 @@ async function takeoverTask() {
   summary.acquired = 1;
   summary.token = job.impl === 'ours' ? state.getLockToken(job.lockName) : null;
   log(`took-over ${process.pid} ${summary.token}`);
-  await sleep(job.holdMs);
+  const waitUntil = Date.now() + 30_000;
+  while (!readFileSync(job.log, 'utf8').includes('late-release')) {
+    if (Date.now() > waitUntil) throw new Error('the paused holder never made its late release');
+    await sleep(10);
+  }
   const info = job.impl === 'ours' ? await state.getLockInfo(job.lockName, kv) : (await kv.get(['lock:', job.lockName]))?.value;
   summary.stillHeld = job.impl === 'ours' ? Boolean(info?.heldByMe) : Boolean(info?.isLocked);
   await persist(() => state.releaseLock(job.lockName, kv));

@@ -1,0 +1,12 @@
+import { JobTracker, openKv } from 'connector-state';
+const kv = await openKv();
+const jobs = new JobTracker(kv, null);
+await jobs.createJob('old-done');
+await jobs.markCompleted('old-done');
+await jobs.createJob('running');
+await jobs.updateJob('running', { status: 'processing' });
+const keys = async () => { const o=[]; for await (const e of kv.list({prefix:[]})) o.push(JSON.stringify(e.key)); return o; };
+console.log(await keys());
+console.log(await jobs.cleanup({ before: Date.now() + 3600000, batchSize: 1 }));
+console.log(await keys());
+console.log(await jobs.getJob('old-done'), (await jobs.listJobs()).jobs.length);
