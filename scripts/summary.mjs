@@ -17,8 +17,9 @@ export function parse(kind, text) {
     return acc;
   }, { passed: 0, failed: 0, skipped: 0, todo: 0, ignored: 0 });
   if (kind === 'cargo' || kind === 'wasm') {
-    const rows = [...text.matchAll(/^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored; (\d+) measured; (\d+) filtered out/gm)]
-      .map((m) => ({ passed: +m[1], failed: +m[2], ignored: +m[3], skipped: +m[5] }));
+    // cargo prints "N measured;", wasm-bindgen-test does not.
+    const rows = [...text.matchAll(/^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored;(?: \d+ measured;)? (\d+) filtered out/gm)]
+      .map((m) => ({ passed: +m[1], failed: +m[2], ignored: +m[3], skipped: +m[4] }));
     return rows.length ? sum(rows) : null;
   }
   if (kind === 'node') {

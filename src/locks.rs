@@ -493,4 +493,98 @@ mod tests {
         assert!(block_on(b.acquire(&store, &*clock, &NoLog, "x", MIN, "b".into())).unwrap());
         assert!(!block_on(a.release(&store, &*clock, &NoLog, "x")).unwrap());
     }
+
+    /// A store without compare-and-set where another run's write lands
+    /// right after each of ours on the lock key (a late write from a racer).
+    struct Overwritten<S> {
+        inner: crate::testing::NoCas<S>,
+        racing: std::cell::Cell<bool>,
+    }
+
+    impl<S: Store> Store for Overwritten<S> {
+        fn capabilities(&self) -> crate::store::Capabilities {
+            self.inner.capabilities()
+        }
+        async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+            self.inner.get(key).await
+        }
+        async fn set(&self, key: &Key, value: &Value, expire: Option<u64>) -> Result<()> {
+            self.inner.set(key, value, expire).await?;
+            if self.racing.get() && value["lockId"] != "racer" {
+                let mut theirs = value.clone();
+                theirs["lockId"] = json!("racer");
+                self.inner.set(key, &theirs, None).await?;
+            }
+            Ok(())
+        }
+        async fn delete(&self, key: &Key) -> Result<()> {
+            self.inner.delete(key).await
+        }
+        async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<crate::store::ListPage> {
+            self.inner.list(prefix, limit, cursor).await
+        }
+        async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+            crate::store::emulate_atomic(self, checks, mutations).await
+        }
+    }
+
+    #[test]
+    fn without_compare_and_set_a_lock_overwritten_right_after_our_write_is_not_ours() {
+        let (clock, mem) = setup();
+        let store = Overwritten { inner: crate::testing::NoCas(mem), racing: std::cell::Cell::new(false) };
+        let l = &locks(1)[0];
+        // Nobody racing: the read-back finds our record and we hold the lock.
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "calm", MIN, "mine".into())).unwrap());
+        assert!(block_on(l.info(&store, &*clock, "calm")).unwrap().unwrap().held_by_me);
+        // A racer's write lands after ours: the read-back sees theirs, we do not hold it.
+        store.racing.set(true);
+        assert!(!block_on(l.acquire(&store, &*clock, &NoLog, "raced", MIN, "mine".into())).unwrap());
+        assert!(l.held("raced").is_none());
+        assert_eq!(block_on(l.info(&store, &*clock, "raced")).unwrap().unwrap().record.lock_id, "racer");
+    }
+
+    #[test]
+    fn a_lock_expires_exactly_at_its_expiry_instant() {
+        let (clock, store) = setup();
+        let [a, b]: [Locks; 2] = locks(2).try_into().ok().unwrap();
+        assert!(block_on(a.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
+        let record = |now| LockRecord { expires_at_ms: Some(now), ..block_on(a.info(&store, &*clock, "x")).unwrap().unwrap().record };
+        assert!(record(clock.now_ms() + 1).is_held(clock.now_ms()));
+        assert!(!record(clock.now_ms()).is_held(clock.now_ms()), "held until, not through, its expiry");
+        clock.advance(MIN - 1);
+        assert!(!block_on(b.acquire(&store, &*clock, &NoLog, "x", MIN, "b".into())).unwrap(), "1 ms before expiry");
+        let info = block_on(b.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert_eq!((info.held, info.stale, info.age_ms), (true, false, Some(MIN - 1)));
+        clock.advance(1);
+        let info = block_on(b.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert_eq!((info.held, info.stale, info.held_by_me, info.age_ms), (false, true, false, Some(MIN)));
+        // At the expiry instant the holder may no longer extend, by its own clock either.
+        assert_eq!(block_on(a.extend(&store, &*clock, "x", MIN)).unwrap_err().code, ErrorCode::LockNotHeld);
+        assert!(block_on(b.acquire(&store, &*clock, &NoLog, "x", MIN, "b".into())).unwrap(), "taken at the expiry instant");
+    }
+
+    #[test]
+    fn extend_one_ms_before_expiry_still_works_and_moves_expiry_from_now() {
+        let (clock, store) = setup();
+        let l = &locks(1)[0];
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
+        clock.advance(MIN - 1);
+        let held = block_on(l.extend(&store, &*clock, "x", 2 * MIN)).unwrap();
+        assert_eq!(held.expires_at_ms, clock.now_ms() + 2 * MIN);
+        let info = block_on(l.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert_eq!(info.record.expires_at_ms, Some(clock.now_ms() + 2 * MIN));
+        assert!(info.held_by_me);
+    }
+
+    #[test]
+    fn a_released_lock_is_neither_held_nor_stale() {
+        let (clock, store) = setup();
+        let l = &locks(1)[0];
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
+        clock.advance(1000);
+        assert!(block_on(l.release(&store, &*clock, &NoLog, "x")).unwrap());
+        let info = block_on(l.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert_eq!((info.held, info.stale, info.held_by_me, info.age_ms), (false, false, false, Some(1000)));
+        assert!(!info.record.is_locked);
+    }
 }

@@ -13,6 +13,10 @@ const deno = (passed, failed = 0, ignored = 0) => `\x1b[32mok\x1b[0m | ${passed}
 
 test('counts are read from each runner\'s own summary', () => {
   assert.deepEqual(parse('cargo', cargo), { passed: 12, failed: 0, skipped: 0, todo: 0, ignored: 0 });
+  // wasm-bindgen-test's line has no "measured".
+  const wasm = 'test result: ok. 6 passed; 0 failed; 0 ignored; 0 filtered out; finished in 0.09s\n' + cargo.split('\n')[1];
+  assert.deepEqual(parse('wasm', wasm), { passed: 6, failed: 0, skipped: 0, todo: 0, ignored: 0 });
+  assert.deepEqual(parse('wasm', 'test result: FAILED. 5 passed; 1 failed; 0 ignored; 2 filtered out; finished in 1s'), { passed: 5, failed: 1, skipped: 2, todo: 0, ignored: 0 });
   assert.deepEqual(parse('node', node(40, 1, 2, 3)), { passed: 40, failed: 1, skipped: 2, todo: 3, ignored: 0 });
   assert.deepEqual(parse('deno', deno(9, 0, 1)), { passed: 9, failed: 0, skipped: 0, todo: 0, ignored: 1 });
   assert.deepEqual(parse('deno', 'FAILED | 5 passed (2 steps) | 1 failed (1 step)\n'), { passed: 5, failed: 1, skipped: 0, todo: 0, ignored: 0 });

@@ -1,0 +1,57 @@
+// js/index.d.ts is written by hand; pkg/connector_state.d.ts is what
+// wasm-bindgen generates from the Rust exports. Every class both describe
+// must have the same members, and the StateErrorCode union must be the
+// core's error codes (src/error.rs), so neither drifts from the code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+/** class name → sorted member names (methods and properties; not constructor, free or dispose). */
+export function classMembers(dts) {
+  const out = new Map();
+  for (const [, name, body] of dts.matchAll(/export (?:declare )?class (\w+)[^{]*\{([\s\S]*?)\n\}/g)) {
+    const members = new Set();
+    let text = body.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    // Parameter lists (some span lines) hold no members.
+    for (let before = ''; before !== text;) {
+      before = text;
+      text = text.replace(/\([^()]*\)/g, '⟨⟩');
+    }
+    for (const [, member] of text.matchAll(/^\s+(?:private |static |readonly |get )*(\w+)\??(?:<[^>]*>)?[⟨:]/gm)) {
+      if (!['constructor', 'free'].includes(member) && !member.startsWith('__')) members.add(member);
+    }
+    out.set(name, [...members].sort());
+  }
+  return out;
+}
+
+test('every class of index.d.ts that the wasm module exports has the members the module has', () => {
+  const ours = classMembers(read('js/index.d.ts'));
+  const generated = classMembers(read('pkg/connector_state.d.ts'));
+  const internal = new Set(['EmbeddedEngine']);
+  let compared = 0;
+  for (const [name, members] of generated) {
+    if (internal.has(name)) continue;
+    assert.ok(ours.has(name), `index.d.ts lacks class ${name}`);
+    assert.deepEqual(ours.get(name), members, `members of ${name}`);
+    compared += 1;
+  }
+  assert.ok(compared >= 10, `${compared} classes compared`);
+});
+
+test('the StateErrorCode union is exactly the core\'s error codes', () => {
+  const union = read('js/index.d.ts').match(/export type StateErrorCode =([^;]*);/)[1];
+  const declared = [...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort();
+  const core = [...read('src/error.rs').matchAll(/ErrorCode::\w+ => "([A-Z_]+)"/g)].map((m) => m[1]).sort();
+  assert.ok(core.length >= 12);
+  assert.deepEqual(declared, core);
+});
+
+test('the comparison notices a missing or extra member', () => {
+  const a = classMembers('export class A {\n  x(): void;\n  readonly y: number;\n  free(): void;\n}');
+  assert.deepEqual(a.get('A'), ['x', 'y']);
+  const b = classMembers('export class A {\n  x(): void;\n}');
+  assert.notDeepEqual(a.get('A'), b.get('A'));
+});
