@@ -35,8 +35,9 @@ for i in $(seq "$runs"); do
   else
     failed=$((failed + 1))
     echo "[stress] run $i: FAILED in $(( $(date +%s) - started )) s; failing tests:"
-    grep -E '^\s*✖|FAILED|not ok' "$logs"/*.log | head -20 || true
-    cp "$logs/run-$i.log" "stress-run-$i.log" 2>/dev/null || true
+    keep="stress-failures/run-$i"; mkdir -p "$keep"; cp "$logs"/*.log "$keep"/
+    grep -hE '^\s*✖|FAILED|not ok' "$keep"/*.log | sort -u | head -20 || true
+    echo "[stress] its logs: $keep/" 
   fi
 done
 rm -rf "$logs"

@@ -66,10 +66,12 @@ pub fn option(options: &JsValue, field: &str) -> Result<JsValue> {
 
 /// A constructor's options argument: a string is the name itself, an object
 /// gives `{ [field]: name, log }`. Returns the name (or `default`) and the log.
-pub fn name_and_log(options: &JsValue, field: &str, default: &str) -> Result<(String, JsValue)> {
+/// `known`: every key the options object may have (checked with [`known`]).
+pub fn name_and_log(options: &JsValue, field: &str, default: &str, allowed: &[&str]) -> Result<(String, JsValue)> {
     if options.is_string() {
         return Ok((name(field, options)?, JsValue::UNDEFINED));
     }
+    known("options", options, allowed)?;
     let name = optional_name(&format!("options.{field}"), &option(options, field)?)?;
     Ok((name.unwrap_or_else(|| default.into()), option(options, "log")?))
 }
@@ -95,6 +97,7 @@ pub fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
 /// `{ olderThanDays } | { before }` and `batchSize` of a cleanup call:
 /// the cutoff in epoch ms and the batch size.
 pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, usize)> {
+    known("options", options, &["olderThanDays", "before", "batchSize"])?;
     let days = option(options, "olderThanDays")?;
     let before = instant("options.before", &option(options, "before")?)?;
     let cutoff = match (days.is_undefined(), before) {
@@ -109,3 +112,78 @@ pub fn batch_size(options: &JsValue) -> Result<usize> {
     Ok(positive("options.batchSize", &option(options, "batchSize")?, crate::indexed::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
 }
 
+
+/// Options that belong in another place than where they were passed: the
+/// hint an unknown key gets when it is one of these.
+const ELSEWHERE: &[(&str, &str)] = &[
+    ("baseDelayMs", "options.policy"),
+    ("factor", "options.policy"),
+    ("maxDelayMs", "options.policy"),
+    ("maxAttempts", "options.policy"),
+    ("jitter", "options.policy"),
+    ("ttlMs", "the options of claim()"),
+    ("timeoutMinutes", "withLock's options, or acquireLock's third argument"),
+    ("limit", "the options of list()"),
+    ("cursor", "the options of list()"),
+    ("olderThanDays", "the options of cleanup()"),
+    ("batchSize", "the options of cleanup() or clear()"),
+    ("version", "the options of open()"),
+    ("maxAgeMs", "the options of open()"),
+    ("everyItems", "the options of periodic()"),
+    ("everyMs", "the options of periodic()"),
+    ("windowHours", "the options of getOrCreateDailyJob()"),
+];
+
+/// Rejects an options object with a key that is not one of `known` (a typo
+/// must not silently fall back to a default): INVALID_ARGUMENT naming the
+/// key, the close known one it may be a typo of, or where it belongs.
+/// Strings, undefined and null pass (they are checked where they are read).
+pub fn known(argument: &str, options: &JsValue, known: &[&str]) -> Result<()> {
+    if !options.is_object() || options.is_function() {
+        return Ok(());
+    }
+    let keys = js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>());
+    for key in keys.iter() {
+        let Some(key) = key.as_string() else { continue };
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let hint = if let Some(near) = known.iter().find(|k| edit_distance(k, &key) <= 2) {
+            format!("did you mean {argument}.{near}?")
+        } else if let Some((_, place)) = ELSEWHERE.iter().find(|(k, _)| *k == key) {
+            format!("{key} belongs in {place}")
+        } else if known.is_empty() {
+            "this call takes no options".to_string()
+        } else {
+            format!("the options here are {}", known.join(", "))
+        };
+        return Err(StateError::invalid(&format!("{argument}.{key}"), &format!("is not an option here ({hint})")));
+    }
+    Ok(())
+}
+
+/// Levenshtein distance, for "did you mean" hints on short option names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut diagonal = row[0];
+        row[0] = i;
+        for j in 1..=b.len() {
+            let above = row[j];
+            row[j] = (above + 1).min(row[j - 1] + 1).min(diagonal + usize::from(a[i - 1] != b[j - 1]));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// `by` of incrementDailyJobBatchCount: a whole number from 1 (the default).
+pub fn batch_increment(by: &JsValue) -> Result<u64> {
+    let by = positive("by", by, 1.0, 1e9)?;
+    if by.fract() != 0.0 || by < 1.0 {
+        return Err(StateError::invalid("by", "must be a whole number of batches, 1 or more"));
+    }
+    Ok(by as u64)
+}

@@ -326,17 +326,27 @@ fn busy(message: &str) -> bool {
     message.contains("database is locked")
 }
 
-/// Up to 10 pauses of 1, 2, 4 … 64 ms, with jitter so that competing
-/// processes do not retry in step: about half a second in all.
+/// Pauses of 1, 2, 4 … 64 ms (then 64 ms each), with jitter so that
+/// competing processes do not retry in step, for as long as [`BUSY_BUDGET_MS`]
+/// from the first busy answer. Time, not a count: on a loaded machine the
+/// process holding SQLite's write lock may not run for a while, and a fixed
+/// number of short pauses would give up on a store that is only slow.
 #[derive(Default)]
 struct Pauses {
     taken: u32,
+    started_ms: Option<f64>,
 }
 
+/// How long a store answering "database is locked" is retried: SQLite's
+/// usual busy timeout (better-sqlite3's default, for one).
+pub const BUSY_BUDGET_MS: f64 = 5_000.0;
+
 impl Pauses {
-    /// Sleeps before the next attempt; false once the pauses are used up.
+    /// Sleeps before the next attempt; false once the budget is spent.
     async fn wait(&mut self) -> bool {
-        if self.taken >= 10 {
+        let now = js_sys::Date::now();
+        let started = *self.started_ms.get_or_insert(now);
+        if now - started >= BUSY_BUDGET_MS {
             return false;
         }
         let base = 1u64 << self.taken.min(6);

@@ -35,7 +35,7 @@ impl CheckpointStore {
     /// argument is the namespace.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<CheckpointStore> {
-        let (namespace, log) = args::name_and_log(&options, "namespace", "default").js()?;
+        let (namespace, log) = args::name_and_log(&options, "namespace", "default", &["namespace", "log"]).js()?;
         let store = JsStore::detect(&kv).js()?;
         Ok(CheckpointStore { shared: Rc::new(Shared { store, log: JsLogger::new(log), namespace }) })
     }
@@ -53,6 +53,7 @@ impl CheckpointStore {
     /// (default 1), ignored on load when older than `options.maxAgeMs`.
     pub fn open(&self, name: JsValue, options: JsValue) -> JsResult<Checkpoint> {
         let name = args::name("name", &name).js()?;
+        args::known("options", &options, &["version", "maxAgeMs"]).js()?;
         let version = args::option(&options, "version").js()?;
         let version = if version.is_undefined() { Value::from(1) } else { js_to_json(&version, "options.version").js()? };
         let max_age = args::option(&options, "maxAgeMs").js()?;
@@ -223,6 +224,7 @@ impl Checkpoint {
     /// A saver for loops: `step()` once per item saves every `everyItems`
     /// items or `everyMs` milliseconds, whichever comes first.
     pub fn periodic(&self, options: JsValue) -> JsResult<PeriodicSaver> {
+        args::known("options", &options, &["everyItems", "everyMs"]).js()?;
         let read = |field: &str| -> JsResult<Option<f64>> {
             let value = args::option(&options, field).js()?;
             if value.is_undefined() {

@@ -34,7 +34,7 @@ impl FileTracker {
     /// `new FileTracker(kv, { prefix })`; a string second argument is the prefix.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk").js()?;
+        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix"]).js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
         Ok(FileTracker { inner: Rc::new(Tracker { core, store }) })
@@ -109,6 +109,7 @@ impl FileTracker {
         let t = self.inner.clone();
         promise(async move {
             let name = args::name("fileName", &file_name)?;
+            args::known("options", &options, &["ttlMs"])?;
             let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
             let outcome = t.core.claim(&t.store, &JsClock, &name, ttl as i64, random_id()?).await?;
             Ok(match outcome {

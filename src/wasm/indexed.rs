@@ -54,7 +54,7 @@ impl IndexedFileTracker {
     /// argument is the prefix.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<IndexedFileTracker> {
-        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk").js()?;
+        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log"]).js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = indexed::IndexedFiles::new(&prefix).js()?;
         Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log) }) })
@@ -112,6 +112,7 @@ impl IndexedFileTracker {
     pub fn list(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            args::known("options", &options, &["limit", "cursor", "since", "until", "namePrefix"])?;
             let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, MAX_LIMIT)?.ceil() as usize;
             let cursor = args::optional_name("options.cursor", &args::option(&options, "cursor")?)?;
             let filter = Filter {
@@ -159,6 +160,7 @@ impl IndexedFileTracker {
     pub fn clear(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            args::known("options", &options, &["batchSize"])?;
             let batch = args::batch_size(&options)?;
             Ok(removed_to_js(&t.core.clear(&t.store, &t.log, batch).await?))
         })

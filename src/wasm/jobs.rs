@@ -131,6 +131,7 @@ impl JobTracker {
     pub fn list_jobs(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            args::known("options", &options, &["status", "since", "limit", "cursor"])?;
             let status = args::optional_name("options.status", &args::option(&options, "status")?)?;
             let since = instant("options.since", &args::option(&options, "since")?)?;
             let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, 10_000.0)?.ceil() as usize;
@@ -146,6 +147,7 @@ impl JobTracker {
     pub fn find_stuck_jobs(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            args::known("options", &options, &["olderThanMs"])?;
             let ms = args::positive("options.olderThanMs", &args::option(&options, "olderThanMs")?, HOUR_MS, args::MAX_MS)?;
             let stuck = t.core.stuck(&t.store, &JsClock, &t.log, ms as i64).await?;
             Ok(stuck.into_iter().map(|j| json_to_js(&Value::Object(j))).collect::<Array>().into())
@@ -173,6 +175,7 @@ impl JobTracker {
         let work = async move {
             let workflow = args::name("workflowId", &workflow_id)?;
             let create: Function = create.dyn_into().map_err(|_| StateError::invalid("create", "must be a function that resolves the new job's id"))?;
+            args::known("options", &options, &["windowHours", "alignToUtcDay", "expiresInHours", "leaseMs", "pollMs"])?;
             let hours = |field: &str, default: f64| -> Result<f64> { args::positive(&format!("options.{field}"), &args::option(&options, field)?, default, args::MAX_HOURS) };
             let expires = args::option(&options, "expiresInHours")?;
             let daily = DailyOptions {
@@ -213,7 +216,7 @@ impl JobTracker {
         let t = self.inner.clone();
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
-            let by = args::positive("by", &by, 1.0, 1e9)? as u64;
+            let by = args::batch_increment(&by)?;
             Ok(JsValue::from_f64(sync_state::increment_daily_batch_count(&t.store, &JsClock, &workflow, by).await? as f64))
         })
     }

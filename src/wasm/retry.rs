@@ -32,6 +32,7 @@ pub struct RetryTracker {
 
 fn policy(options: &JsValue) -> crate::error::Result<Policy> {
     let p = args::option(options, "policy")?;
+    args::known("options.policy", &p, &["baseDelayMs", "factor", "maxDelayMs", "maxAttempts", "jitter"])?;
     let d = Policy::default();
     let number = |field: &str, default: f64, min: f64| -> crate::error::Result<f64> {
         let v = args::option(&p, field).map_err(|_| crate::error::StateError::invalid("options.policy", "must be an object"))?;
@@ -78,7 +79,7 @@ impl RetryTracker {
     /// `new RetryTracker(kv, { namespace, policy, log, now, random })`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<RetryTracker> {
-        let (namespace, log) = args::name_and_log(&options, "namespace", "default").js()?;
+        let (namespace, log) = args::name_and_log(&options, "namespace", "default", &["namespace", "policy", "log", "now", "random"]).js()?;
         // A string is just the namespace; everything else takes its default.
         let options = if options.is_string() { JsValue::UNDEFINED } else { options };
         let core = retry::RetryTracker::new(&namespace, policy(&options).js()?).js()?;
@@ -172,6 +173,7 @@ impl RetryTracker {
     pub fn list(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            args::known("options", &options, &["status", "limit", "cursor"])?;
             let status = args::optional_name("options.status", &args::option(&options, "status")?)?;
             if let Some(s) = status.as_deref().filter(|s| !matches!(*s, "waiting" | "exhausted")) {
                 return Err(crate::error::StateError::invalid("options.status", &format!("must be 'waiting' or 'exhausted', not {s:?}")));
@@ -184,7 +186,10 @@ impl RetryTracker {
     #[wasm_bindgen(js_name = "listDeadLetters")]
     pub fn list_dead_letters(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
-        promise(async move { list(&t, Some("exhausted"), &options).await })
+        promise(async move {
+            args::known("options", &options, &["limit", "cursor"])?;
+            list(&t, Some("exhausted"), &options).await
+        })
     }
 
     /// Puts a dead-lettered item back with fresh attempts, due now; false

@@ -160,6 +160,7 @@ impl StateService {
         future_to_promise(async move {
             let name = args::name("lockName", &lock_name).js()?;
             let work: Function = work.dyn_into().map_err(|_| to_js(StateError::invalid("fn", "must be a function")))?;
+            args::known("options", &options, &["timeoutMinutes"]).js()?;
             let minutes = args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0, args::MAX_MINUTES).js()?;
             let store = inner.store(&kv).js()?;
             let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?).await.js()?;
@@ -253,12 +254,9 @@ impl StateService {
         let inner = self.inner.clone();
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
-            let by = args::positive("by", &by, 1.0, 1e9)?;
-            if by.fract() != 0.0 {
-                return Err(StateError::invalid("by", "must be a whole number"));
-            }
+            let by = args::batch_increment(&by)?;
             let store = inner.store(&kv)?;
-            let count = sync_state::increment_daily_batch_count(&*store, &JsClock, &workflow, by as u64).await?;
+            let count = sync_state::increment_daily_batch_count(&*store, &JsClock, &workflow, by).await?;
             Ok(JsValue::from_f64(count as f64))
         })
     }
