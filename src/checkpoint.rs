@@ -125,7 +125,10 @@ fn manifest_crc(fields: &Map<String, Value>) -> String {
 pub enum Body {
     Inline(String),
     /// Chunk `i` is at `checkpoint_chunk(.., generation, i)`; `crcs[i]` is its CRC.
-    Chunked { generation: String, crcs: Vec<String> },
+    Chunked {
+        generation: String,
+        crcs: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -222,10 +225,15 @@ fn pending_value(generations: &[Generation]) -> Value {
 }
 
 fn parse_pending(value: &Value) -> Option<Vec<Generation>> {
-    value.get("generations")?.as_array()?.iter().map(|g| {
-        let g = g.as_object()?;
-        Some(Generation { id: str_field(g, "generation")?.to_string(), chunks: count_field(g, "chunks")? as usize })
-    }).collect()
+    value
+        .get("generations")?
+        .as_array()?
+        .iter()
+        .map(|g| {
+            let g = g.as_object()?;
+            Some(Generation { id: str_field(g, "generation")?.to_string(), chunks: count_field(g, "chunks")? as usize })
+        })
+        .collect()
 }
 
 /// A manifest's generation read without trusting its checksum: a damaged
@@ -274,12 +282,24 @@ impl Meta {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
     /// `text` is the payload's JSON text, which `data` was parsed from.
-    Found { data: Value, text: String, meta: Meta },
+    Found {
+        data: Value,
+        text: String,
+        meta: Meta,
+    },
     Missing,
-    VersionMismatch { meta: Meta },
-    Expired { meta: Meta, max_age_ms: i64 },
+    VersionMismatch {
+        meta: Meta,
+    },
+    Expired {
+        meta: Meta,
+        max_age_ms: i64,
+    },
     /// A stored record failed its checks; `error` is CORRUPT_STATE naming `key`.
-    Corrupt { key: Key, error: StateError },
+    Corrupt {
+        key: Key,
+        error: StateError,
+    },
 }
 
 impl Loaded {
@@ -456,7 +476,10 @@ impl Checkpoint {
             Loaded::Missing => (Level::Info, format!("checkpoint {name:?}: none saved; starting fresh"), json!({})),
             Loaded::VersionMismatch { meta } => (
                 Level::Warn,
-                format!("checkpoint {name:?}: stored schema version {} is not {}; ignoring it and starting fresh", meta.version, self.version),
+                format!(
+                    "checkpoint {name:?}: stored schema version {} is not {}; ignoring it and starting fresh",
+                    meta.version, self.version
+                ),
                 json!({ "storedVersion": meta.version, "expectedVersion": self.version, "sequence": meta.sequence }),
             ),
             Loaded::Expired { meta, max_age_ms } => (
@@ -513,7 +536,14 @@ impl Checkpoint {
     }
 
     /// Saves `data` (any JSON) with `progress` (JSON, null for none).
-    pub async fn save<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, data: &Value, progress: &Value) -> Result<Saved> {
+    pub async fn save<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        data: &Value,
+        progress: &Value,
+    ) -> Result<Saved> {
         if progress.to_string().len() > MAX_PROGRESS_BYTES {
             return Err(StateError::new(
                 ErrorCode::ValueTooLarge,
@@ -538,7 +568,11 @@ impl Checkpoint {
         let mut garbage = match pending.as_ref().map(|e| parse_pending(&e.value)) {
             Some(Some(generations)) => generations,
             Some(None) => {
-                log.log(Level::Warn, &format!("checkpoint {:?}: the pending-chunks record is unreadable; replacing it", self.name), json!({}));
+                log.log(
+                    Level::Warn,
+                    &format!("checkpoint {:?}: the pending-chunks record is unreadable; replacing it", self.name),
+                    json!({}),
+                );
                 Vec::new()
             }
             None => Vec::new(),
@@ -559,7 +593,11 @@ impl Checkpoint {
             let writes: Vec<Mutation> = pieces
                 .iter()
                 .enumerate()
-                .map(|(i, piece)| Mutation::Set { key: self.chunk_key(&ours.id, i), value: Value::String(piece.to_string()), expire_in_ms: None })
+                .map(|(i, piece)| Mutation::Set {
+                    key: self.chunk_key(&ours.id, i),
+                    value: Value::String(piece.to_string()),
+                    expire_in_ms: None,
+                })
                 .collect();
             for batch in writes.chunks(CHUNKS_PER_WRITE) {
                 if !store.atomic(&[], batch).await? {
@@ -590,13 +628,7 @@ impl Checkpoint {
             *self.own.borrow_mut() = stamp.map(|s| (sequence, s));
         }
         let swept = self.sweep(store, log, &garbage).await;
-        Ok(Saved {
-            sequence,
-            saved_at: manifest.saved_at,
-            bytes: text.len(),
-            chunks: ours.map_or(0, |g| g.chunks),
-            swept,
-        })
+        Ok(Saved { sequence, saved_at: manifest.saved_at, bytes: text.len(), chunks: ours.map_or(0, |g| g.chunks), swept })
     }
 
     /// The common case in one store call: an inline payload replacing the
@@ -820,7 +852,8 @@ mod tests {
     }
 
     fn chunk_generations<S: Store>(store: &S) -> Vec<String> {
-        let mut generations: Vec<String> = keys_under(store).into_iter().filter(|k| k.get(3).map(String::as_str) == Some("chunk")).map(|k| k[4].clone()).collect();
+        let mut generations: Vec<String> =
+            keys_under(store).into_iter().filter(|k| k.get(3).map(String::as_str) == Some("chunk")).map(|k| k[4].clone()).collect();
         generations.dedup();
         generations
     }
@@ -882,7 +915,10 @@ mod tests {
         let fresh = Checkpoint::new("ns", "run", json!(1), Some(20_000)).unwrap();
         assert_eq!(found(block_on(fresh.load(&store, &*clock, &NoLog)).unwrap()).1.age_ms, 10_000);
         assert_eq!(block_on(checkpoint(1).load(&store, &*clock, &NoLog)).unwrap().reason(), None);
-        assert_eq!(block_on(Checkpoint::new("ns", "other", json!(1), None).unwrap().load(&store, &*clock, &NoLog)).unwrap(), Loaded::Missing);
+        assert_eq!(
+            block_on(Checkpoint::new("ns", "other", json!(1), None).unwrap().load(&store, &*clock, &NoLog)).unwrap(),
+            Loaded::Missing
+        );
     }
 
     fn tamper(store: &MemoryStore, key: &Key, edit: impl Fn(&mut Value)) {
@@ -892,7 +928,20 @@ mod tests {
     }
 
     fn flip_char(s: &str, at: usize) -> String {
-        s.chars().enumerate().map(|(i, c)| if i == at { if c == 'x' { 'y' } else { 'x' } } else { c }).collect()
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == at {
+                    if c == 'x' {
+                        'y'
+                    } else {
+                        'x'
+                    }
+                } else {
+                    c
+                }
+            })
+            .collect()
     }
 
     fn assert_corrupt(store: &MemoryStore, clock: &FakeClock, key: &Key) {
@@ -1064,7 +1113,9 @@ mod tests {
                 block_on(w.load(&store, &*clock, &NoLog)).unwrap();
             }
             let datas: Vec<Value> = (0..4).map(|i| payload(120_000, round * 10 + i)).collect();
-            let results = block_on(futures::future::join_all(writers.iter().zip(&datas).map(|(w, d)| w.save(&store, &*clock, &NoLog, d, &Value::Null))));
+            let results = block_on(futures::future::join_all(
+                writers.iter().zip(&datas).map(|(w, d)| w.save(&store, &*clock, &NoLog, d, &Value::Null)),
+            ));
             let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_ok()).map(|(i, _)| i).collect();
             assert_eq!(winners.len(), 1, "round {round}: {results:?}");
             for r in results.iter().filter_map(|r| r.as_ref().err()) {

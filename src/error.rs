@@ -64,26 +64,18 @@ impl StateError {
     }
 
     pub fn invalid(argument: &str, problem: &str) -> Self {
-        StateError::new(
-            ErrorCode::InvalidArgument,
-            format!("{argument} {problem}"),
-        )
+        StateError::new(ErrorCode::InvalidArgument, format!("{argument} {problem}"))
     }
 
     pub fn store(operation: &str, cause: &str) -> Self {
         StateError::new(
             ErrorCode::StoreUnavailable,
-            format!(
-                "the KV store failed during {operation}: {cause}. Nothing was assumed; retry when the store is reachable"
-            ),
+            format!("the KV store failed during {operation}: {cause}. Nothing was assumed; retry when the store is reachable"),
         )
     }
 
     pub fn corrupt(key: &str, problem: &str) -> Self {
-        StateError::new(
-            ErrorCode::CorruptState,
-            format!("the record at {key} is not valid ({problem}); inspect or delete it"),
-        )
+        StateError::new(ErrorCode::CorruptState, format!("the record at {key} is not valid ({problem}); inspect or delete it"))
     }
 }
 

@@ -105,7 +105,10 @@ impl FileTracker {
         record.insert(PROCESSED_AT.into(), Value::String(iso_from_ms(clock.now_ms())));
         if let Some(metadata) = metadata {
             if metadata.contains_key(FILE_NAME) {
-                return Err(StateError::invalid("metadata.fileName", "is reserved (the tracker stores the name itself); rename that field"));
+                return Err(StateError::invalid(
+                    "metadata.fileName",
+                    "is reserved (the tracker stores the name itself); rename that field",
+                ));
             }
             // Like 0.1.56, a caller's processedAt wins.
             record.extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -116,7 +119,13 @@ impl FileTracker {
         Ok(record)
     }
 
-    pub async fn mark_processed<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, metadata: Option<&Map<String, Value>>) -> Result<()> {
+    pub async fn mark_processed<S: Store, C: Clock>(
+        &self,
+        store: &S,
+        clock: &C,
+        name: &str,
+        metadata: Option<&Map<String, Value>>,
+    ) -> Result<()> {
         let key = self.record_key(name)?;
         let record = self.make_record(clock, name, metadata)?;
         store.set(&key, &record, None).await
@@ -216,7 +225,13 @@ impl FileTracker {
 
     /// Records `name` as processed and ends this tracker's claim, in one
     /// atomic write. CLAIM_NOT_HELD if another run's claim replaced ours.
-    pub async fn complete<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, metadata: Option<&Map<String, Value>>) -> Result<()> {
+    pub async fn complete<S: Store, C: Clock>(
+        &self,
+        store: &S,
+        clock: &C,
+        name: &str,
+        metadata: Option<&Map<String, Value>>,
+    ) -> Result<()> {
         let record_key = self.record_key(name)?;
         let record = self.make_record(clock, name, metadata)?;
         let mine = self.claims.borrow().get(name).cloned();
@@ -235,7 +250,10 @@ impl FileTracker {
                     return Err(not_claimed(name, "its claim expired and another run claimed it"));
                 }
             }
-            let writes = [Mutation::Set { key: record_key.clone(), value: record.clone(), expire_in_ms: None }, Mutation::Delete { key: key.clone() }];
+            let writes = [
+                Mutation::Set { key: record_key.clone(), value: record.clone(), expire_in_ms: None },
+                Mutation::Delete { key: key.clone() },
+            ];
             if store.atomic(&[Check::of(&key, entry.as_ref())], &writes).await? {
                 self.claims.borrow_mut().remove(name);
                 return Ok(());
@@ -364,7 +382,10 @@ mod tests {
         let t = tracker(0);
         block_on(async {
             // What 0.1.56 wrote for "a b.csv" and for "plain.csv".
-            store.set(&Key::text("p/processed-files/a_b.csv"), &json!({"processedAt": "2025-01-01T00:00:00.000Z", "recordCount": 3}), None).await.unwrap();
+            store
+                .set(&Key::text("p/processed-files/a_b.csv"), &json!({"processedAt": "2025-01-01T00:00:00.000Z", "recordCount": 3}), None)
+                .await
+                .unwrap();
             store.set(&Key::text("p/processed-files/plain.csv"), &json!({"processedAt": "2025-01-01T00:00:00.000Z"}), None).await.unwrap();
             assert!(t.is_processed(&store, "a b.csv").await.unwrap());
             assert!(t.is_processed(&store, "plain.csv").await.unwrap());
@@ -403,7 +424,8 @@ mod tests {
         let trackers: Vec<FileTracker> = (0..12).map(tracker).collect();
         let attempts = trackers.iter().enumerate().map(|(i, t)| t.claim(&store, &*clock, "f.csv", 60_000, format!("c{i}")));
         let outcomes = block_on(futures::future::join_all(attempts));
-        let winners: Vec<usize> = outcomes.iter().enumerate().filter(|(_, o)| matches!(o, Ok(ClaimOutcome::Claimed { .. }))).map(|(i, _)| i).collect();
+        let winners: Vec<usize> =
+            outcomes.iter().enumerate().filter(|(_, o)| matches!(o, Ok(ClaimOutcome::Claimed { .. }))).map(|(i, _)| i).collect();
         assert_eq!(winners.len(), 1, "{outcomes:?}");
         assert!(outcomes.iter().all(|o| matches!(o, Ok(ClaimOutcome::Claimed { .. } | ClaimOutcome::InProgress { .. }))));
         let winner = &trackers[winners[0]];

@@ -370,7 +370,14 @@ impl IndexedFiles {
     }
 
     /// Records `name` as processed now, with `metadata`.
-    pub async fn mark<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str, metadata: Option<&Map<String, Value>>) -> Result<()> {
+    pub async fn mark<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        name: &str,
+        metadata: Option<&Map<String, Value>>,
+    ) -> Result<()> {
         let key = self.record_key(store, name)?;
         let record = self.make_record(clock, metadata)?;
         if Self::list_mode(store) {
@@ -386,7 +393,11 @@ impl IndexedFiles {
             store.backoff(attempt).await;
             match store.get(&key).await? {
                 Some(entry) => {
-                    let pages = entry.value.as_object().and_then(|h| count_field(h, "pages")).ok_or_else(|| StateError::corrupt(&key.display(), "expected {pages}"))?;
+                    let pages = entry
+                        .value
+                        .as_object()
+                        .and_then(|h| count_field(h, "pages"))
+                        .ok_or_else(|| StateError::corrupt(&key.display(), "expected {pages}"))?;
                     return Ok((entry, pages as usize));
                 }
                 None => self.import(store, log).await?,
@@ -407,7 +418,13 @@ impl IndexedFiles {
     }
 
     /// The page holding `name`: the record's hint first, else every page.
-    async fn find<S: Store>(&self, store: &S, name: &str, hint: Option<usize>, pages: usize) -> Result<Option<(usize, Option<Entry>, Page)>> {
+    async fn find<S: Store>(
+        &self,
+        store: &S,
+        name: &str,
+        hint: Option<usize>,
+        pages: usize,
+    ) -> Result<Option<(usize, Option<Entry>, Page)>> {
         if let Some(j) = hint.filter(|j| *j < pages) {
             let (entry, page) = self.page(store, j).await?;
             if page.position(name).is_some() {
@@ -431,7 +448,15 @@ impl IndexedFiles {
     }
 
     /// One attempt at an index-mode mark; false when a check failed.
-    async fn try_mark<S: Store, L: Logger>(&self, store: &S, log: &L, key: &Key, name: &str, existing: Option<Entry>, record: &Map<String, Value>) -> Result<bool> {
+    async fn try_mark<S: Store, L: Logger>(
+        &self,
+        store: &S,
+        log: &L,
+        key: &Key,
+        name: &str,
+        existing: Option<Entry>,
+        record: &Map<String, Value>,
+    ) -> Result<bool> {
         let (head_entry, pages) = self.head(store, log).await?;
         let with_hint = |j: usize| {
             let mut r = record.clone();
@@ -537,7 +562,10 @@ impl IndexedFiles {
     async fn legacy_names<S: Store, L: Logger>(&self, store: &S, log: &L) -> Result<Vec<String>> {
         let key = keys::legacy_file_index();
         let Some(entry) = store.get(&key).await? else { return Ok(Vec::new()) };
-        let names: Option<Vec<String>> = entry.value.as_array().map(|items| items.iter().filter_map(|n| n.as_str().filter(|n| !n.is_empty()).map(str::to_string)).collect());
+        let names: Option<Vec<String>> = entry
+            .value
+            .as_array()
+            .map(|items| items.iter().filter_map(|n| n.as_str().filter(|n| !n.is_empty()).map(str::to_string)).collect());
         match names {
             Some(mut names) => {
                 let mut seen = HashSet::new();
@@ -575,7 +603,8 @@ impl IndexedFiles {
         page.entries.retain(|(n, _)| n != name);
         // The record goes first: a crash in between leaves a stale entry, which verify() finds.
         let checks = [Check::of(&self.page_key(j), page_entry.as_ref()), Check::of(key, existing.as_ref())];
-        let writes = [Mutation::Delete { key: key.clone() }, Mutation::Set { key: self.page_key(j), value: page.to_value(), expire_in_ms: None }];
+        let writes =
+            [Mutation::Delete { key: key.clone() }, Mutation::Set { key: self.page_key(j), value: page.to_value(), expire_in_ms: None }];
         store.atomic(&checks, &writes).await
     }
 
@@ -613,7 +642,12 @@ impl IndexedFiles {
             let applied = match (&next, Self::list_mode(store)) {
                 (None, _) if existing.is_none() => true,
                 (Some(record), true) => {
-                    store.atomic(&[Check::of(&key, existing.as_ref())], &[Mutation::Set { key: key.clone(), value: Value::Object(record.clone()), expire_in_ms: None }]).await?
+                    store
+                        .atomic(
+                            &[Check::of(&key, existing.as_ref())],
+                            &[Mutation::Set { key: key.clone(), value: Value::Object(record.clone()), expire_in_ms: None }],
+                        )
+                        .await?
                 }
                 (None, true) => store.atomic(&[Check::of(&key, existing.as_ref())], &[Mutation::Delete { key: key.clone() }]).await?,
                 (Some(record), false) => self.try_mark(store, log, &key, name, existing, record).await?,
@@ -627,7 +661,13 @@ impl IndexedFiles {
     }
 
     /// Up to `want` files from `cursor` on (unfiltered), and where to go on.
-    async fn scan<S: Store, L: Logger>(&self, store: &S, log: &L, cursor: Option<&Cursor>, want: usize) -> Result<(Vec<IndexedFile>, Option<Cursor>)> {
+    async fn scan<S: Store, L: Logger>(
+        &self,
+        store: &S,
+        log: &L,
+        cursor: Option<&Cursor>,
+        want: usize,
+    ) -> Result<(Vec<IndexedFile>, Option<Cursor>)> {
         if Self::list_mode(store) {
             let prefix = [self.records_prefix()];
             let after = match cursor {
@@ -675,7 +715,14 @@ impl IndexedFiles {
     }
 
     /// One page of at most `limit` files matching `filter`, from `cursor`.
-    pub async fn list<S: Store, L: Logger>(&self, store: &S, log: &L, limit: usize, cursor: Option<&str>, filter: &Filter) -> Result<Listed> {
+    pub async fn list<S: Store, L: Logger>(
+        &self,
+        store: &S,
+        log: &L,
+        limit: usize,
+        cursor: Option<&str>,
+        filter: &Filter,
+    ) -> Result<Listed> {
         let limit = limit.max(1);
         let mut at = cursor.map(|c| Cursor::decode(c, Self::list_mode(store))).transpose()?;
         let mut files = Vec::new();
@@ -729,7 +776,14 @@ impl IndexedFiles {
 
     /// Deletes the files `select` picks (all of them for `clear`), `batch`
     /// records per write. A failed batch is counted and skipped.
-    async fn delete_where<S: Store, L: Logger, F: Fn(&IndexedFile) -> bool>(&self, store: &S, log: &L, batch: usize, select: F, companions: &dyn Fn(&str) -> Vec<Key>) -> Result<Removed> {
+    async fn delete_where<S: Store, L: Logger, F: Fn(&IndexedFile) -> bool>(
+        &self,
+        store: &S,
+        log: &L,
+        batch: usize,
+        select: F,
+        companions: &dyn Fn(&str) -> Vec<Key>,
+    ) -> Result<Removed> {
         let mut out = Removed::default();
         let batch = batch.max(1);
         if Self::list_mode(store) {
@@ -749,7 +803,11 @@ impl IndexedFiles {
                     Ok(_) => out.deleted += names.len(),
                     Err(e) => {
                         out.failed += names.len();
-                        log.log(Level::Warn, &format!("file cleanup: {} deletes failed: {}", names.len(), e.message), json!({ "code": e.code.as_str() }));
+                        log.log(
+                            Level::Warn,
+                            &format!("file cleanup: {} deletes failed: {}", names.len(), e.message),
+                            json!({ "code": e.code.as_str() }),
+                        );
                     }
                 }
             }
@@ -768,7 +826,8 @@ impl IndexedFiles {
                     break 'pages;
                 }
                 scanned.get_or_insert(page.entries.len());
-                let selected: Vec<String> = page.entries.iter().filter(|(n, r)| select(&self.file(n.clone(), r.clone()))).map(|(n, _)| n.clone()).collect();
+                let selected: Vec<String> =
+                    page.entries.iter().filter(|(n, r)| select(&self.file(n.clone(), r.clone()))).map(|(n, _)| n.clone()).collect();
                 if selected.is_empty() {
                     break;
                 }
@@ -793,7 +852,11 @@ impl IndexedFiles {
                     Err(e) => {
                         // Skip the rest of this page; its records stay for a later run.
                         out.failed += selected.len();
-                        log.log(Level::Warn, &format!("cleanup: {} deletes failed: {}", selected.len(), e.message), json!({ "code": e.code.as_str() }));
+                        log.log(
+                            Level::Warn,
+                            &format!("cleanup: {} deletes failed: {}", selected.len(), e.message),
+                            json!({ "code": e.code.as_str() }),
+                        );
                         break;
                     }
                 }
@@ -810,7 +873,14 @@ impl IndexedFiles {
 
     /// `cleanup`, also deleting `companions(name)` of each removed record in
     /// the same atomic write (keys other code keeps beside the record).
-    pub async fn cleanup_with<S: Store, L: Logger>(&self, store: &S, log: &L, cutoff_ms: i64, batch: usize, companions: &dyn Fn(&str) -> Vec<Key>) -> Result<Removed> {
+    pub async fn cleanup_with<S: Store, L: Logger>(
+        &self,
+        store: &S,
+        log: &L,
+        cutoff_ms: i64,
+        batch: usize,
+        companions: &dyn Fn(&str) -> Vec<Key>,
+    ) -> Result<Removed> {
         self.delete_where(store, log, batch, |f| f.processed_ms().is_some_and(|at| at < cutoff_ms), companions).await
     }
 
@@ -869,7 +939,11 @@ impl IndexedFiles {
             if !store.atomic(&[Check::of(&self.head_key(), Some(&head_entry))], &[write]).await? {
                 return Err(conflict(&format!("the file index head of prefix {:?}", self.prefix)));
             }
-            log.log(Level::Warn, &format!("file index of prefix {:?}: the head counted {pages} pages, {end} exist; corrected", self.prefix), json!({}));
+            log.log(
+                Level::Warn,
+                &format!("file index of prefix {:?}: the head counted {pages} pages, {end} exist; corrected", self.prefix),
+                json!({}),
+            );
         }
         let pages = found.damaged_head.unwrap_or(pages);
         let stale: HashSet<&String> = found.stale.iter().collect();
@@ -882,9 +956,11 @@ impl IndexedFiles {
                 // Keeps the first entry of each live name, across pages and
                 // within this one.
                 let mut here = HashSet::new();
-                let entries: Vec<_> = page.entries.into_iter().filter(|(n, _)| !stale.contains(n) && !seen.contains(n) && here.insert(n.clone())).collect();
+                let entries: Vec<_> =
+                    page.entries.into_iter().filter(|(n, _)| !stale.contains(n) && !seen.contains(n) && here.insert(n.clone())).collect();
                 let dropped = before - entries.len();
-                let write = Mutation::Set { key: self.page_key(j), value: Page { entries: entries.clone() }.to_value(), expire_in_ms: None };
+                let write =
+                    Mutation::Set { key: self.page_key(j), value: Page { entries: entries.clone() }.to_value(), expire_in_ms: None };
                 if dropped == 0 || store.atomic(&[Check::of(&self.page_key(j), page_entry.as_ref())], &[write]).await? {
                     seen.extend(entries.into_iter().map(|(n, _)| n));
                     out.removed += dropped;
@@ -903,7 +979,11 @@ impl IndexedFiles {
                 out.added += 1;
             }
         }
-        log.log(Level::Info, &format!("file index of prefix {:?} rebuilt: {} entries removed, {} added", self.prefix, out.removed, out.added), json!({}));
+        log.log(
+            Level::Info,
+            &format!("file index of prefix {:?} rebuilt: {} entries removed, {} added", self.prefix, out.removed, out.added),
+            json!({}),
+        );
         Ok(out)
     }
 }
@@ -1133,9 +1213,19 @@ mod tests {
         // What 0.1.56 left: one index of names for every prefix, records at unsanitized keys.
         block_on(store.set(&keys::legacy_file_index(), &json!(["a b.csv", "c.csv", "other.csv", "a b.csv"]), None)).unwrap();
         for name in ["a b.csv", "c.csv"] {
-            block_on(store.set(&keys::indexed_record_text("inv", "processed-files", name), &json!({ "processedAt": "2026-01-02T00:00:00.000Z", "recordCount": 5 }), None)).unwrap();
+            block_on(store.set(
+                &keys::indexed_record_text("inv", "processed-files", name),
+                &json!({ "processedAt": "2026-01-02T00:00:00.000Z", "recordCount": 5 }),
+                None,
+            ))
+            .unwrap();
         }
-        block_on(store.set(&keys::indexed_record_text("orders", "processed-files", "other.csv"), &json!({ "processedAt": "2026-01-02T00:00:00.000Z" }), None)).unwrap();
+        block_on(store.set(
+            &keys::indexed_record_text("orders", "processed-files", "other.csv"),
+            &json!({ "processedAt": "2026-01-02T00:00:00.000Z" }),
+            None,
+        ))
+        .unwrap();
         let t = IndexedFiles::new("inv").unwrap();
         assert_eq!(all(&t, &store, 10), vec!["a b.csv", "c.csv"]);
         block_on(t.mark(&store, &*clock, &NoLog, "new.csv", None)).unwrap();

@@ -87,7 +87,14 @@ impl JobTracker {
 
     /// A new job, queued. CONFLICT if a job with this id exists (0.1.56
     /// silently reset it).
-    pub async fn create<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, job_id: &str, metadata: &Map<String, Value>) -> Result<Map<String, Value>> {
+    pub async fn create<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        job_id: &str,
+        metadata: &Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
         check_job_id(job_id)?;
         if self.legacy(store, job_id).await?.is_some() && self.jobs.get(store, job_id).await?.is_none() {
             return Err(exists(job_id));
@@ -115,7 +122,11 @@ impl JobTracker {
             .await?
             .unwrap_or_default();
         self.mirror(store, job_id, &written).await?;
-        log.log(Level::Info, &format!("Job {job_id} created (triggeredBy: {})", written.get("triggeredBy").and_then(Value::as_str).unwrap_or("manual")), json!({ "jobId": job_id }));
+        log.log(
+            Level::Info,
+            &format!("Job {job_id} created (triggeredBy: {})", written.get("triggeredBy").and_then(Value::as_str).unwrap_or("manual")),
+            json!({ "jobId": job_id }),
+        );
         Ok(written)
     }
 
@@ -123,7 +134,14 @@ impl JobTracker {
     /// failedAt on the first move to that status. A job that does not exist
     /// is created (as 0.1.56 did). INVALID_TRANSITION for a change that
     /// makes no sense.
-    pub async fn update<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, job_id: &str, patch: &Map<String, Value>) -> Result<Map<String, Value>> {
+    pub async fn update<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        job_id: &str,
+        patch: &Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
         check_job_id(job_id)?;
         let to = match patch.get("status") {
             None => None,
@@ -136,7 +154,11 @@ impl JobTracker {
         let stored = self.jobs.get(store, job_id).await?.is_some();
         let legacy = if stored { None } else { self.legacy(store, job_id).await? };
         if !stored && legacy.is_none() {
-            log.log(Level::Warn, &format!("Attempted to update non-existent job {job_id}, creating it instead"), json!({ "jobId": job_id }));
+            log.log(
+                Level::Warn,
+                &format!("Attempted to update non-existent job {job_id}, creating it instead"),
+                json!({ "jobId": job_id }),
+            );
             let mut metadata = patch.clone();
             metadata.remove("status");
             let created = self.create(store, clock, log, job_id, &metadata).await?;
@@ -192,7 +214,15 @@ impl JobTracker {
     }
 
     /// Jobs, optionally in one status and updated since a time.
-    pub async fn list<S: Store, L: Logger>(&self, store: &S, log: &L, status: Option<&str>, since_ms: Option<i64>, limit: usize, cursor: Option<&str>) -> Result<Listed> {
+    pub async fn list<S: Store, L: Logger>(
+        &self,
+        store: &S,
+        log: &L,
+        status: Option<&str>,
+        since_ms: Option<i64>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Listed> {
         if let Some(s) = status {
             check_status(s)?;
         }
@@ -201,7 +231,13 @@ impl JobTracker {
     }
 
     /// Jobs processing for longer than `older_than_ms` (by startedAt).
-    pub async fn stuck<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, older_than_ms: i64) -> Result<Vec<Map<String, Value>>> {
+    pub async fn stuck<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        older_than_ms: i64,
+    ) -> Result<Vec<Map<String, Value>>> {
         let cutoff = clock.now_ms() - older_than_ms;
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -269,7 +305,16 @@ impl DailyOptions {
 /// calls `create`; the others wait for its job and return the same one.
 /// Returns the job and whether this call created it.
 #[allow(clippy::too_many_arguments)]
-pub async fn get_or_create_daily_job<S, C, T, L, F, Fut>(store: &S, clock: &C, timer: &T, log: &L, workflow_id: &str, owner: &str, options: &DailyOptions, mut create: F) -> Result<(Value, bool)>
+pub async fn get_or_create_daily_job<S, C, T, L, F, Fut>(
+    store: &S,
+    clock: &C,
+    timer: &T,
+    log: &L,
+    workflow_id: &str,
+    owner: &str,
+    options: &DailyOptions,
+    mut create: F,
+) -> Result<(Value, bool)>
 where
     S: Store,
     C: Clock,
@@ -348,7 +393,11 @@ where
             Mutation::Delete { key: claim_key.clone() },
         ];
         if store.atomic(&[Check::of(&current_key, current.as_ref())], &writes).await? {
-            log.log(Level::Info, &format!("Daily job {job_id} created for {workflow_id}"), json!({ "jobId": job_id, "expiresAt": job["expiresAt"] }));
+            log.log(
+                Level::Info,
+                &format!("Daily job {job_id} created for {workflow_id}"),
+                json!({ "jobId": job_id, "expiresAt": job["expiresAt"] }),
+            );
             return Ok((job, true));
         }
         log.log(
@@ -396,8 +445,18 @@ mod tests {
     fn lifecycle_with_0_1_56_fields_and_checked_transitions() {
         let (clock, store) = setup();
         let t = JobTracker::new(DEFAULT_TTL_SECONDS).unwrap();
-        let job = block_on(t.create(&store, &*clock, &NoLog, "job-1", &obj(json!({ "triggeredBy": "schedule", "stage": "init", "startTime": 5 })))).unwrap();
-        assert_eq!((job["status"].clone(), job["triggeredBy"].clone(), job["startTime"].clone()), (json!("queued"), json!("schedule"), json!(5)));
+        let job = block_on(t.create(
+            &store,
+            &*clock,
+            &NoLog,
+            "job-1",
+            &obj(json!({ "triggeredBy": "schedule", "stage": "init", "startTime": 5 })),
+        ))
+        .unwrap();
+        assert_eq!(
+            (job["status"].clone(), job["triggeredBy"].clone(), job["startTime"].clone()),
+            (json!("queued"), json!("schedule"), json!(5))
+        );
         assert_eq!(block_on(t.create(&store, &*clock, &NoLog, "job-1", &Map::new())).unwrap_err().code, ErrorCode::Conflict);
         clock.advance(1_000);
         let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "processing", "stage": "load" })))).unwrap();
@@ -405,11 +464,15 @@ mod tests {
         clock.advance(1_000);
         let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "processing", "message": "half" })))).unwrap();
         assert_eq!(job["startedAt"], json!(iso_from_ms(T0 + 10 * HOUR + 1_000)), "stamped once");
-        let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "completed", "details": { "files": 3 } })))).unwrap();
+        let job = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "completed", "details": { "files": 3 } }))))
+            .unwrap();
         assert!(job.contains_key("completedAt"));
         let err = block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "queued" })))).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidTransition);
-        assert_eq!(block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "nope" })))).unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            block_on(t.update(&store, &*clock, &NoLog, "job-1", &obj(json!({ "status": "nope" })))).unwrap_err().code,
+            ErrorCode::InvalidArgument
+        );
         // The 0.1.56 key mirrors it.
         assert_eq!(block_on(store.get(&keys::job_status("job-1"))).unwrap().unwrap().value["status"], json!("completed"));
         // An update of a missing job creates it, like 0.1.56.
@@ -419,7 +482,10 @@ mod tests {
         assert_eq!(block_on(t.get(&store, "bad id")).unwrap_err().code, ErrorCode::InvalidArgument);
         // Failed jobs may be retried.
         block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "failed", "error": "x" })))).unwrap();
-        assert_eq!(block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "queued" })))).unwrap()["status"], json!("queued"));
+        assert_eq!(
+            block_on(t.update(&store, &*clock, &NoLog, "job-2", &obj(json!({ "status": "queued" })))).unwrap()["status"],
+            json!("queued")
+        );
     }
 
     #[test]
@@ -525,7 +591,10 @@ mod tests {
         let rolling = DailyOptions::default();
         let (a, _) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap();
         clock.advance(20 * HOUR); // 06:00 next day: still inside 24 h
-        assert_eq!(block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap().0["jobId"], a["jobId"]);
+        assert_eq!(
+            block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap().0["jobId"],
+            a["jobId"]
+        );
         clock.advance(5 * HOUR);
         let (b, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap();
         assert!(created && b["jobId"] != a["jobId"]);
@@ -543,9 +612,14 @@ mod tests {
         let (clock, store) = setup();
         let timer = FakeTimer(clock.clone());
         let options = DailyOptions::default();
-        let err = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "a", &options, || async { Err::<String, _>(StateError::store("create", "API down")) })).unwrap_err();
+        let err = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "a", &options, || async {
+            Err::<String, _>(StateError::store("create", "API down"))
+        }))
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::StoreUnavailable);
-        let (job, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "b", &options, || async { Ok("job-b".to_string()) })).unwrap();
+        let (job, created) =
+            block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "b", &options, || async { Ok("job-b".to_string()) }))
+                .unwrap();
         assert!(created);
         assert_eq!(job["jobId"], json!("job-b"));
         // 0.1.56's getDailyJob key holds it too.

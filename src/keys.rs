@@ -42,10 +42,7 @@ impl Key {
     /// Bytes this key takes in Deno KV's encoding: one type byte and a
     /// terminator per string part, and 0x00 bytes escaped as two.
     pub fn encoded_len(&self) -> usize {
-        self.parts
-            .iter()
-            .map(|p| 2 + p.len() + p.bytes().filter(|&b| b == 0).count())
-            .sum()
+        self.parts.iter().map(|p| 2 + p.len() + p.bytes().filter(|&b| b == 0).count()).sum()
     }
 
     pub fn check_size(&self) -> Result<()> {

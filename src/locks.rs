@@ -354,7 +354,8 @@ mod tests {
         let store = Yielding::new(mem);
         let runs = locks(20);
         for round in 0..10 {
-            let attempts = runs.iter().enumerate().map(|(i, l)| l.acquire(&store, &*clock, &NoLog, "job", 15 * MIN, format!("{round}-{i}")));
+            let attempts =
+                runs.iter().enumerate().map(|(i, l)| l.acquire(&store, &*clock, &NoLog, "job", 15 * MIN, format!("{round}-{i}")));
             let results = block_on(futures::future::join_all(attempts));
             let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| *r.as_ref().unwrap()).map(|(i, _)| i).collect();
             assert_eq!(winners.len(), 1, "round {round}: {results:?}");

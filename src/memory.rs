@@ -73,8 +73,8 @@ impl MemoryStore {
     pub fn list_now(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         let start = match cursor {
             Some(c) => {
-                let after: Vec<String> = serde_json::from_str(c)
-                    .map_err(|_| StateError::invalid("cursor", "is not a cursor this store returned"))?;
+                let after: Vec<String> =
+                    serde_json::from_str(c).map_err(|_| StateError::invalid("cursor", "is not a cursor this store returned"))?;
                 Bound::Excluded(after)
             }
             None => Bound::Excluded(prefix.to_vec()),
@@ -171,7 +171,10 @@ mod tests {
         block_on(async {
             let (_, s) = store();
             let k = Key::parts(["a"]);
-            assert!(s.atomic(&[Check::of(&k, None)], &[Mutation::Set { key: k.clone(), value: json!(1), expire_in_ms: None }]).await.unwrap());
+            assert!(s
+                .atomic(&[Check::of(&k, None)], &[Mutation::Set { key: k.clone(), value: json!(1), expire_in_ms: None }])
+                .await
+                .unwrap());
             let first = s.get(&k).await.unwrap().unwrap();
             // A second "create if absent" fails.
             assert!(!s.atomic(&[Check::of(&k, None)], &[Mutation::Delete { key: k.clone() }]).await.unwrap());

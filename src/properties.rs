@@ -27,12 +27,7 @@ const MIN: i64 = 60_000;
 /// Names as hostile callers send them: any Unicode, with the characters our
 /// encodings treat specially made likely.
 fn name() -> impl Strategy<Value = String> {
-    prop_oneof![
-        ".{1,12}",
-        "[a-z%/:_=. -]{1,8}",
-        "(%[0-9A-F]{2}){1,3}",
-        "[\\x00-\\x7f]{1,6}",
-    ]
+    prop_oneof![".{1,12}", "[a-z%/:_=. -]{1,8}", "(%[0-9A-F]{2}){1,3}", "[\\x00-\\x7f]{1,6}",]
 }
 
 /// Reverses `keys::encode_name`: if this gives back every name, no two names
@@ -127,7 +122,15 @@ fn populated(store: &impl Store, clock: &FakeClock) {
     block_on(async {
         let locks = Locks::new("owner".into(), "host".into());
         locks.acquire(store, clock, &NoLog, "job", 15 * MIN, "l1".into()).await.unwrap();
-        sync_state::update_sync_state(store, clock, &NoLog, &[json!({ "fileName": "a.csv", "lastModified": "2026-01-01", "recordCount": 3 })], Some("wf")).await.unwrap();
+        sync_state::update_sync_state(
+            store,
+            clock,
+            &NoLog,
+            &[json!({ "fileName": "a.csv", "lastModified": "2026-01-01", "recordCount": 3 })],
+            Some("wf"),
+        )
+        .await
+        .unwrap();
         sync_state::set_daily_job(store, clock, &NoLog, "wf", "job-1", 24.0).await.unwrap();
         let files = FileTracker::new("p", "me".into()).unwrap();
         files.mark_processed(store, clock, "a b.csv", None).await.unwrap();
@@ -137,7 +140,11 @@ fn populated(store: &impl Store, clock: &FakeClock) {
         for i in 0..5 {
             indexed.mark(store, clock, &NoLog, &format!("f{i}.csv"), None).await.unwrap();
         }
-        Checkpoint::new("ns", "small", json!(1), None).unwrap().save(store, clock, &NoLog, &json!({ "n": 1 }), &json!({ "position": 1 })).await.unwrap();
+        Checkpoint::new("ns", "small", json!(1), None)
+            .unwrap()
+            .save(store, clock, &NoLog, &json!({ "n": 1 }), &json!({ "position": 1 }))
+            .await
+            .unwrap();
         Checkpoint::new("ns", "big", json!(1), None).unwrap().save(store, clock, &NoLog, &json!({ "s": big }), &json!({})).await.unwrap();
         let retries = RetryTracker::new("n", Policy::default()).unwrap();
         retries.record_failure(store, clock, &Fixed, &NoLog, "item", "boom").await.unwrap();
@@ -165,7 +172,16 @@ fn exercise(store: &impl Store, clock: &FakeClock) -> Vec<ErrorCode> {
         note(sync_state::get_sync_state(store, Some("wf")).await.map(drop));
         note(sync_state::get_metrics(store, Some("wf")).await.map(drop));
         note(sync_state::is_file_processed(store, "a.csv", Some("wf")).await.map(drop));
-        note(sync_state::update_sync_state(store, clock, &NoLog, &[json!({ "fileName": "b.csv", "lastModified": "2026-01-02" })], Some("wf")).await);
+        note(
+            sync_state::update_sync_state(
+                store,
+                clock,
+                &NoLog,
+                &[json!({ "fileName": "b.csv", "lastModified": "2026-01-02" })],
+                Some("wf"),
+            )
+            .await,
+        );
         note(sync_state::get_daily_job(store, clock, "wf").await.map(drop));
         note(sync_state::increment_daily_batch_count(store, clock, "wf", 1).await.map(drop));
         let files = FileTracker::new("p", "other".into()).unwrap();
@@ -227,11 +243,47 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn field_name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "isLocked", "lockId", "lockedAt", "lockedBy", "expiresAt", "fencingToken", "owner", "processedAt",
-            "fileName", "lastModified", "recordCount", "jobId", "status", "createdAt", "updatedAt", "batchCount",
-            "attempts", "firstFailedAt", "lastFailedAt", "nextRetryAt", "delayMs", "names", "pages", "entries",
-            "next", "open", "cs:indexPage", "seq", "crc", "bytes", "chunks", "generation", "data", "progress",
-            "version", "savedAt", "sum", "generations", "claimId", "claimedAt", "isInitialized",
+            "isLocked",
+            "lockId",
+            "lockedAt",
+            "lockedBy",
+            "expiresAt",
+            "fencingToken",
+            "owner",
+            "processedAt",
+            "fileName",
+            "lastModified",
+            "recordCount",
+            "jobId",
+            "status",
+            "createdAt",
+            "updatedAt",
+            "batchCount",
+            "attempts",
+            "firstFailedAt",
+            "lastFailedAt",
+            "nextRetryAt",
+            "delayMs",
+            "names",
+            "pages",
+            "entries",
+            "next",
+            "open",
+            "cs:indexPage",
+            "seq",
+            "crc",
+            "bytes",
+            "chunks",
+            "generation",
+            "data",
+            "progress",
+            "version",
+            "savedAt",
+            "sum",
+            "generations",
+            "claimId",
+            "claimedAt",
+            "isInitialized",
         ])
         .prop_map(String::from),
         "[a-zA-Z$_]{1,6}",
@@ -387,14 +439,22 @@ fn damage_reaches_the_operations() {
         let memory = MemoryStore::new(clock.clone());
         let damages: Vec<(usize, Damage)> = (0..memory_len(list)).map(|i| (i, Damage::Replace(json!("garbage")))).collect();
         let codes = {
-            if list { populated(&memory, &clock) } else { populated(&NoList(&memory), &clock) }
+            if list {
+                populated(&memory, &clock)
+            } else {
+                populated(&NoList(&memory), &clock)
+            }
             for (at, d) in &damages {
                 let entries = memory.entries();
                 let (parts, value) = &entries[at % entries.len()];
                 let key = Key { parts: parts.clone(), text: parts.len() == 1 };
                 memory.commit_now(&[], &[Mutation::Set { key, value: apply(value, d), expire_in_ms: None }]);
             }
-            if list { exercise(&memory, &clock) } else { exercise(&NoList(&memory), &clock) }
+            if list {
+                exercise(&memory, &clock)
+            } else {
+                exercise(&NoList(&memory), &clock)
+            }
         };
         let corrupt = codes.iter().filter(|c| **c == ErrorCode::CorruptState).count();
         assert!(corrupt >= 10, "list {list}: {codes:?}");
@@ -404,6 +464,10 @@ fn damage_reaches_the_operations() {
 fn memory_len(list: bool) -> usize {
     let clock = Rc::new(FakeClock::at(T0));
     let memory = MemoryStore::new(clock.clone());
-    if list { populated(&memory, &clock) } else { populated(&NoList(&memory), &clock) }
+    if list {
+        populated(&memory, &clock)
+    } else {
+        populated(&NoList(&memory), &clock)
+    }
     memory.entries().len()
 }

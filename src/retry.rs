@@ -101,7 +101,9 @@ impl Policy {
 pub enum Decision {
     /// Go ahead: it never failed, or its wait is over.
     Retry,
-    Wait { until_ms: i64 },
+    Wait {
+        until_ms: i64,
+    },
     /// Out of attempts: it is on the dead-letter list until requeued.
     Exhausted,
 }
@@ -129,7 +131,15 @@ impl RetryTracker {
 
     /// Counts a failure and schedules the next attempt (or dead-letters the
     /// item when its attempts are used up). Returns the new state.
-    pub async fn record_failure<S: Store, C: Clock, R: Random, L: Logger>(&self, store: &S, clock: &C, random: &R, log: &L, item: &str, error: &str) -> Result<Map<String, Value>> {
+    pub async fn record_failure<S: Store, C: Clock, R: Random, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        random: &R,
+        log: &L,
+        item: &str,
+        error: &str,
+    ) -> Result<Map<String, Value>> {
         crate::keys::check_name("item", item)?;
         let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
         let written = self
@@ -165,7 +175,11 @@ impl RetryTracker {
             &if exhausted {
                 format!("{item}: failed {} times, moved to the dead-letter list", record_attempts(&written))
             } else {
-                format!("{item}: failure {} recorded, next retry at {}", record_attempts(&written), str_field(&written, "nextRetryAt").unwrap_or("?"))
+                format!(
+                    "{item}: failure {} recorded, next retry at {}",
+                    record_attempts(&written),
+                    str_field(&written, "nextRetryAt").unwrap_or("?")
+                )
             },
             json!({ "item": item, "attempts": record_attempts(&written), "error": error }),
         );
@@ -203,7 +217,14 @@ impl RetryTracker {
     }
 
     /// Items in a status ('waiting' | 'exhausted'), or all.
-    pub async fn list<S: Store, L: Logger>(&self, store: &S, log: &L, status: Option<&str>, limit: usize, cursor: Option<&str>) -> Result<Listed> {
+    pub async fn list<S: Store, L: Logger>(
+        &self,
+        store: &S,
+        log: &L,
+        status: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Listed> {
         let filter = Filter { field_equals: status.map(|s| ("status".to_string(), json!(s))), ..Filter::default() };
         self.items.list(store, log, limit, cursor, &filter).await
     }
@@ -296,7 +317,13 @@ mod tests {
             let run = || {
                 let r = Seeded(Cell::new(42));
                 let mut prev = None;
-                (1..=8).map(|a| { let d = p.delay_ms(a, prev, &r); prev = Some(d); d }).collect::<Vec<_>>()
+                (1..=8)
+                    .map(|a| {
+                        let d = p.delay_ms(a, prev, &r);
+                        prev = Some(d);
+                        d
+                    })
+                    .collect::<Vec<_>>()
             };
             let a = run();
             assert_eq!(a, run());

@@ -33,7 +33,10 @@ pub fn check_processed_file(index: usize, file: &Value) -> Result<&Map<String, V
         _ => return Err(StateError::invalid(&format!("{arg}.fileName"), "must be a non-empty string")),
     }
     if !matches!(object.get("lastModified"), Some(Value::String(_))) {
-        return Err(StateError::invalid(&format!("{arg}.lastModified"), "must be a string (an ISO date, as 0.1.56 compared them as strings)"));
+        return Err(StateError::invalid(
+            &format!("{arg}.lastModified"),
+            "must be a string (an ISO date, as 0.1.56 compared them as strings)",
+        ));
     }
     match object.get("recordCount") {
         None | Some(Value::Null) => {}
@@ -132,7 +135,11 @@ async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &
             writes.push(Mutation::Set { key: key.clone(), value: record.clone(), expire_in_ms: None });
         }
         checks.push(Check::of(&metrics_key, metrics.as_ref()));
-        writes.push(Mutation::Set { key: metrics_key.clone(), value: json!({"totalFiles": files, "totalRecords": total}), expire_in_ms: None });
+        writes.push(Mutation::Set {
+            key: metrics_key.clone(),
+            value: json!({"totalFiles": files, "totalRecords": total}),
+            expire_in_ms: None,
+        });
         if store.atomic(&checks, &writes).await? {
             return Ok(());
         }
@@ -182,7 +189,9 @@ pub fn parse_daily_job(key: &Key, entry: &Entry) -> Result<DailyJob> {
     if str_field(object, "jobId").is_none() {
         return Err(StateError::corrupt(&key.display(), "no jobId"));
     }
-    let expires_at_ms = str_field(object, "expiresAt").and_then(ms_from_iso).ok_or_else(|| StateError::corrupt(&key.display(), "expiresAt is not an ISO date"))?;
+    let expires_at_ms = str_field(object, "expiresAt")
+        .and_then(ms_from_iso)
+        .ok_or_else(|| StateError::corrupt(&key.display(), "expiresAt is not an ISO date"))?;
     Ok(DailyJob { created_at_ms: str_field(object, "createdAt").and_then(ms_from_iso), value: object.clone(), expires_at_ms })
 }
 
@@ -323,7 +332,9 @@ mod tests {
             assert!(is_file_processed(&store, "a.csv", Some("wf")).await.unwrap());
             assert!(!is_file_processed(&store, "a.csv", None).await.unwrap());
             // Re-marking a file replaces its count instead of adding a file.
-            update_sync_state(&store, &*clock, &NoLog, &[file("a.csv", "2026-01-03", 7), file("c.csv", "2026-01-03", 1)], Some("wf")).await.unwrap();
+            update_sync_state(&store, &*clock, &NoLog, &[file("a.csv", "2026-01-03", 7), file("c.csv", "2026-01-03", 1)], Some("wf"))
+                .await
+                .unwrap();
             let metrics = get_metrics(&store, Some("wf")).await.unwrap();
             assert_eq!(metrics["totalFiles"], 3);
             assert_eq!(metrics["totalRecords"], 18.0);

@@ -212,12 +212,20 @@ impl<S: Store> Store for CrashAfterWrites<S> {
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
         let report = self.write("set")?;
         self.inner.set(key, value, expire_in_ms).await?;
-        if report { Ok(()) } else { Err(StateError::store("set", "the process crashed after writing")) }
+        if report {
+            Ok(())
+        } else {
+            Err(StateError::store("set", "the process crashed after writing"))
+        }
     }
     async fn delete(&self, key: &Key) -> Result<()> {
         let report = self.write("delete")?;
         self.inner.delete(key).await?;
-        if report { Ok(()) } else { Err(StateError::store("delete", "the process crashed after writing")) }
+        if report {
+            Ok(())
+        } else {
+            Err(StateError::store("delete", "the process crashed after writing"))
+        }
     }
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         self.alive("list")?;
@@ -233,7 +241,11 @@ impl<S: Store> Store for CrashAfterWrites<S> {
         if landed.is_some() && mutations.iter().any(manifest) {
             self.switched.set(true);
         }
-        if report { Ok(landed) } else { Err(StateError::store("atomic", "the process crashed after writing")) }
+        if report {
+            Ok(landed)
+        } else {
+            Err(StateError::store("atomic", "the process crashed after writing"))
+        }
     }
 }
 

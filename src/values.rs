@@ -21,9 +21,7 @@ pub fn check_value_size(what: &str, value: &Value) -> Result<()> {
 
 /// The object inside a stored value, or CORRUPT_STATE naming the key.
 pub fn as_object<'a>(key_display: &str, value: &'a Value) -> Result<&'a Map<String, Value>> {
-    value
-        .as_object()
-        .ok_or_else(|| StateError::corrupt(key_display, "expected a JSON object"))
+    value.as_object().ok_or_else(|| StateError::corrupt(key_display, "expected a JSON object"))
 }
 
 pub fn str_field<'a>(object: &'a Map<String, Value>, field: &str) -> Option<&'a str> {

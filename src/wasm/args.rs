@@ -1,11 +1,11 @@
 //! Argument checks for exported methods: each names the argument and says
 //! what it must be.
 
+use crate::clock::{ms_from_iso, Clock};
 use crate::error::{Result, StateError};
 use crate::wasm::convert::js_to_json;
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
-use crate::clock::{ms_from_iso, Clock};
 
 pub fn name(argument: &str, value: &JsValue) -> Result<String> {
     if value.is_string() && !crate::wasm::convert::well_formed(value) {
@@ -111,7 +111,6 @@ pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, u
 pub fn batch_size(options: &JsValue) -> Result<usize> {
     Ok(positive("options.batchSize", &option(options, "batchSize")?, crate::indexed::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
 }
-
 
 /// Options that belong in another place than where they were passed: the
 /// hint an unknown key gets when it is one of these.

@@ -61,10 +61,7 @@ fn message_of(error: &JsValue) -> String {
     if let Some(s) = error.as_string() {
         return s;
     }
-    Reflect::get(error, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| "the store threw a non-Error value".into())
+    Reflect::get(error, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the store threw a non-Error value".into())
 }
 
 impl JsStore {
@@ -161,7 +158,12 @@ impl JsStore {
 
     /// [`Self::commit_js`], with the versionstamp the write got (Deno KV
     /// answers `{ ok: true, versionstamp }`).
-    async fn commit_js_stamped(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
+    async fn commit_js_stamped(
+        &self,
+        handle: &JsValue,
+        checks: &[(JsValue, JsValue)],
+        mutations: &[RawMutation],
+    ) -> Result<Option<Option<String>>> {
         let mut pauses = Pauses::default();
         loop {
             match self.commit_once(handle, checks, mutations).await {
@@ -171,7 +173,12 @@ impl JsStore {
         }
     }
 
-    async fn commit_once(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
+    async fn commit_once(
+        &self,
+        handle: &JsValue,
+        checks: &[(JsValue, JsValue)],
+        mutations: &[RawMutation],
+    ) -> Result<Option<Option<String>>> {
         let op = self.call_sync(handle, "atomic", &[])?;
         for (key, stamp) in checks {
             self.call_sync(&op, "check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
@@ -287,7 +294,8 @@ impl Store for JsStore {
                 break;
             }
             let item = field(&step, "value", "list")?;
-            let raw_key: Array = field(&item, "key", "list")?.dyn_into().map_err(|_| StateError::store("list", "an entry had no key array"))?;
+            let raw_key: Array =
+                field(&item, "key", "list")?.dyn_into().map_err(|_| StateError::store("list", "an entry had no key array"))?;
             let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false };
             let value = self.stored_value(&key, &field(&item, "value", "list")?)?;
             let versionstamp = field(&item, "versionstamp", "list")?.as_string().unwrap_or_else(|| content_stamp(&value));

@@ -57,7 +57,8 @@ impl CheckpointStore {
         let version = args::option(&options, "version").js()?;
         let version = if version.is_undefined() { Value::from(1) } else { js_to_json(&version, "options.version").js()? };
         let max_age = args::option(&options, "maxAgeMs").js()?;
-        let max_age_ms = if max_age.is_undefined() { None } else { Some(args::positive("options.maxAgeMs", &max_age, 0.0, args::MAX_MS).js()? as i64) };
+        let max_age_ms =
+            if max_age.is_undefined() { None } else { Some(args::positive("options.maxAgeMs", &max_age, 0.0, args::MAX_MS).js()? as i64) };
         let core = checkpoint::Checkpoint::new(&self.shared.namespace, &name, version, max_age_ms).js()?;
         Ok(Checkpoint { inner: Rc::new(Inner { shared: self.shared.clone(), core }) })
     }

@@ -130,7 +130,15 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
     }
     if let Some(n) = value.as_f64() {
         if mode == Mode::Tagged && (!n.is_finite() || (n == 0.0 && n.is_sign_negative())) {
-            let text = if n.is_nan() { "NaN" } else if n == 0.0 { "-0" } else if n > 0.0 { "Infinity" } else { "-Infinity" };
+            let text = if n.is_nan() {
+                "NaN"
+            } else if n == 0.0 {
+                "-0"
+            } else if n > 0.0 {
+                "Infinity"
+            } else {
+                "-Infinity"
+            };
             return Ok(tagged("Number", Some(("value", Value::String(text.into())))));
         }
         return number(n).ok_or_else(|| unsupported(path, "NaN or Infinity", "store a finite number or null"));
@@ -218,7 +226,8 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
     let mut out = Map::new();
     for key in Object::keys(object).iter() {
         let name = key.as_string().unwrap_or_default();
-        let item = Reflect::get(value, &key).map_err(|_| StateError::invalid(&format!("{path}.{name}"), "could not be read (a getter threw)"))?;
+        let item =
+            Reflect::get(value, &key).map_err(|_| StateError::invalid(&format!("{path}.{name}"), "could not be read (a getter threw)"))?;
         if item.is_undefined() && mode != Mode::Tagged {
             continue; // as JSON.stringify does
         }
@@ -291,8 +300,10 @@ pub fn revive(value: &Value, path: &str, depth: usize) -> Result<JsValue> {
 }
 
 fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize) -> Result<JsValue> {
-    let text = |field: &str| fields.get(field).and_then(Value::as_str).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
-    let list = |field: &str| fields.get(field).and_then(Value::as_array).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
+    let text =
+        |field: &str| fields.get(field).and_then(Value::as_str).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
+    let list =
+        |field: &str| fields.get(field).and_then(Value::as_array).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
     Ok(match kind {
         "undefined" => JsValue::UNDEFINED,
         "Number" => JsValue::from_f64(match text("value")? {
@@ -302,7 +313,9 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize)
             "-0" => -0.0,
             other => return Err(bad_tag(path, &format!("unknown number {other:?}"))),
         }),
-        "BigInt" => js_sys::BigInt::new(&JsValue::from_str(text("value")?)).map_err(|_| bad_tag(path, "a BigInt that is not an integer"))?.into(),
+        "BigInt" => {
+            js_sys::BigInt::new(&JsValue::from_str(text("value")?)).map_err(|_| bad_tag(path, "a BigInt that is not an integer"))?.into()
+        }
         "Date" => match fields.get("iso") {
             Some(Value::String(iso)) => js_sys::Date::new(&JsValue::from_str(iso)).into(),
             Some(Value::Null) => js_sys::Date::new(&JsValue::from_f64(f64::NAN)).into(),
@@ -311,8 +324,12 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize)
         "Map" => {
             let map = js_sys::Map::new();
             for (i, pair) in list("entries")?.iter().enumerate() {
-                let pair = pair.as_array().filter(|p| p.len() == 2).ok_or_else(|| bad_tag(path, "a Map entry that is not a [key, value] pair"))?;
-                map.set(&revive(&pair[0], &format!("{path}[key {i}]"), depth + 1)?, &revive(&pair[1], &format!("{path}[value {i}]"), depth + 1)?);
+                let pair =
+                    pair.as_array().filter(|p| p.len() == 2).ok_or_else(|| bad_tag(path, "a Map entry that is not a [key, value] pair"))?;
+                map.set(
+                    &revive(&pair[0], &format!("{path}[key {i}]"), depth + 1)?,
+                    &revive(&pair[1], &format!("{path}[value {i}]"), depth + 1)?,
+                );
             }
             map.into()
         }
@@ -343,7 +360,12 @@ pub fn json_to_js(value: &Value) -> JsValue {
 /// it: a `__proto__` key must not replace the object's prototype.
 fn set_own(target: &Object, name: &str, value: &JsValue) {
     if name == "__proto__" {
-        let descriptor = object(&[("value", value.clone()), ("enumerable", JsValue::TRUE), ("writable", JsValue::TRUE), ("configurable", JsValue::TRUE)]);
+        let descriptor = object(&[
+            ("value", value.clone()),
+            ("enumerable", JsValue::TRUE),
+            ("writable", JsValue::TRUE),
+            ("configurable", JsValue::TRUE),
+        ]);
         let _ = Reflect::define_property(target, &JsValue::from_str(name), descriptor.unchecked_ref());
     } else {
         let _ = Reflect::set(target, &JsValue::from_str(name), value);

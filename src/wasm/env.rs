@@ -109,7 +109,8 @@ pub struct JsTimer;
 impl crate::clock::Sleep for JsTimer {
     async fn sleep(&self, ms: u64) {
         let mut arm = |resolve: js_sys::Function, _reject: js_sys::Function| {
-            let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let set_timeout =
+                js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
             match set_timeout {
                 Some(f) => {
                     let _ = f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(ms as f64));

@@ -7,11 +7,11 @@ use crate::jobs::{self, DailyOptions};
 use crate::store::Store;
 use crate::sync_state;
 use crate::wasm::args;
+use crate::wasm::args::{cleanup_options, instant};
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
 use crate::wasm::env::{JsClock, JsLogger, JsTimer};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
-use crate::wasm::args::{cleanup_options, instant};
 use crate::wasm::indexed::removed_to_js;
 use crate::wasm::state_service::promise;
 use js_sys::{Array, Function, Promise};
@@ -110,7 +110,10 @@ impl JobTracker {
     #[wasm_bindgen(js_name = "markFailed")]
     pub fn mark_failed(&self, job_id: JsValue, error: JsValue) -> Promise {
         let t = self.inner.clone();
-        let message = error.as_string().or_else(|| js_sys::Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string())).unwrap_or_else(|| "unknown error".into());
+        let message = error
+            .as_string()
+            .or_else(|| js_sys::Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string()))
+            .unwrap_or_else(|| "unknown error".into());
         let stack = js_sys::Reflect::get(&error, &"stack".into()).ok().and_then(|s| s.as_string());
         promise(async move {
             let id = args::name("jobId", &job_id)?;
@@ -174,9 +177,12 @@ impl JobTracker {
         let slot = thrown.clone();
         let work = async move {
             let workflow = args::name("workflowId", &workflow_id)?;
-            let create: Function = create.dyn_into().map_err(|_| StateError::invalid("create", "must be a function that resolves the new job's id"))?;
+            let create: Function =
+                create.dyn_into().map_err(|_| StateError::invalid("create", "must be a function that resolves the new job's id"))?;
             args::known("options", &options, &["windowHours", "alignToUtcDay", "expiresInHours", "leaseMs", "pollMs"])?;
-            let hours = |field: &str, default: f64| -> Result<f64> { args::positive(&format!("options.{field}"), &args::option(&options, field)?, default, args::MAX_HOURS) };
+            let hours = |field: &str, default: f64| -> Result<f64> {
+                args::positive(&format!("options.{field}"), &args::option(&options, field)?, default, args::MAX_HOURS)
+            };
             let expires = args::option(&options, "expiresInHours")?;
             let daily = DailyOptions {
                 window_ms: (hours("windowHours", 24.0)? * HOUR_MS) as i64,
@@ -199,7 +205,8 @@ impl JobTracker {
             };
             // One owner per call: two calls through one tracker are two contenders.
             let owner = random_id()?;
-            let (job, created) = jobs::get_or_create_daily_job(&t.store, &JsClock, &JsTimer, &t.log, &workflow, &owner, &daily, make).await?;
+            let (job, created) =
+                jobs::get_or_create_daily_job(&t.store, &JsClock, &JsTimer, &t.log, &workflow, &owner, &daily, make).await?;
             Ok(object(&[("job", json_to_js(&job)), ("created", JsValue::from_bool(created))]))
         };
         future_to_promise(async move {
@@ -233,4 +240,3 @@ fn job_id_of(value: &JsValue) -> Result<String> {
     }
     Err(StateError::invalid("create()", "must resolve the new job's id (a string, or an object with id or jobId)"))
 }
-

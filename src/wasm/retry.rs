@@ -1,16 +1,16 @@
 //! `RetryTracker`: persisted retry schedules with backoff and dead letters.
 
+use crate::clock::{iso_from_ms, Clock};
 use crate::retry::{self, Decision, Jitter, Policy};
 use crate::store::Store;
 use crate::wasm::args;
+use crate::wasm::args::cleanup_options;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
 use crate::wasm::env::{InjectedClock, InjectedRandom, JsLogger};
 use crate::wasm::errors::{IntoJsResult, JsResult};
-use crate::wasm::args::cleanup_options;
 use crate::wasm::indexed::removed_to_js;
 use crate::wasm::state_service::promise;
-use crate::clock::{iso_from_ms, Clock};
 use js_sys::{Array, Promise};
 use serde_json::Value;
 use std::rc::Rc;
@@ -41,7 +41,10 @@ fn policy(options: &JsValue) -> crate::error::Result<Policy> {
         }
         match v.as_f64() {
             Some(n) if n.is_finite() && n >= min && n <= args::MAX_MS => Ok(n),
-            _ => Err(crate::error::StateError::invalid(&format!("policy.{field}"), &format!("must be a number from {min} to {}", args::MAX_MS))),
+            _ => Err(crate::error::StateError::invalid(
+                &format!("policy.{field}"),
+                &format!("must be a number from {min} to {}", args::MAX_MS),
+            )),
         }
     };
     let jitter = args::option(&p, "jitter")?;
@@ -79,7 +82,8 @@ impl RetryTracker {
     /// `new RetryTracker(kv, { namespace, policy, log, now, random })`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<RetryTracker> {
-        let (namespace, log) = args::name_and_log(&options, "namespace", "default", &["namespace", "policy", "log", "now", "random"]).js()?;
+        let (namespace, log) =
+            args::name_and_log(&options, "namespace", "default", &["namespace", "policy", "log", "now", "random"]).js()?;
         // A string is just the namespace; everything else takes its default.
         let options = if options.is_string() { JsValue::UNDEFINED } else { options };
         let core = retry::RetryTracker::new(&namespace, policy(&options).js()?).js()?;

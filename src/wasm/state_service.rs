@@ -161,9 +161,11 @@ impl StateService {
             let name = args::name("lockName", &lock_name).js()?;
             let work: Function = work.dyn_into().map_err(|_| to_js(StateError::invalid("fn", "must be a function")))?;
             args::known("options", &options, &["timeoutMinutes"]).js()?;
-            let minutes = args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0, args::MAX_MINUTES).js()?;
+            let minutes =
+                args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0, args::MAX_MINUTES).js()?;
             let store = inner.store(&kv).js()?;
-            let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?).await.js()?;
+            let acquired =
+                inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?).await.js()?;
             let held = match inner.locks.held(&name) {
                 Some(h) if acquired => h,
                 _ => {
@@ -188,7 +190,12 @@ impl StateService {
                 (Ok(value), Ok(_)) => Ok(value),
                 (Ok(_), Err(e)) => Err(to_js(e)),
                 (Err(thrown), Err(e)) => {
-                    crate::log::Logger::log(&inner.log, crate::log::Level::Error, "Lock release failed after the work failed", serde_json::json!({"lockName": name, "error": e.to_string()}));
+                    crate::log::Logger::log(
+                        &inner.log,
+                        crate::log::Level::Error,
+                        "Lock release failed after the work failed",
+                        serde_json::json!({"lockName": name, "error": e.to_string()}),
+                    );
                     Err(thrown)
                 }
                 (Err(thrown), Ok(_)) => Err(thrown),
