@@ -2,6 +2,11 @@
 # Builds the wasm module and its JS glue into pkg/ (one .wasm for every runtime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Built before any setup (a fresh clone): install what building needs first.
+if ! command -v wasm-pack >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/wasm-pack" ] || [ ! -x node_modules/.bin/wasm-opt ]; then
+  echo "[build] the build tools are missing: running scripts/setup.sh --build-only" >&2
+  bash scripts/setup.sh --build-only >&2
+fi
 . scripts/wasm-env.sh
 log="$(mktemp)"
 if ! wasm-pack build --mode no-install --release --target web --out-dir pkg --out-name connector_state --no-pack >"$log" 2>&1; then

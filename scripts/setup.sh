@@ -51,6 +51,12 @@ if [ "$route" = debian ]; then
 fi
 echo "$route" > "$cache/wasm-route"
 
+# 1b. rustfmt and clippy for the lint gates of npm test.
+if command -v rustup >/dev/null 2>&1 && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  say "rustup component add rustfmt clippy"
+  timeout 120 rustup component add rustfmt clippy >/dev/null 2>&1 || say "could not add rustfmt/clippy"
+fi
+
 # 2. Headless Chrome for the browser tests (Debian's, never a download).
 [ -n "$build_only" ] || apt_install chromium chromium-driver
 

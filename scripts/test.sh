@@ -14,6 +14,17 @@ run() { # name, command...: shows output, keeps it for the summary
   "$@" 2>&1 | tee "$logs/$name.log"
 }
 
+step "format and lints (cargo fmt --check, clippy -D warnings, native and wasm32)"
+cargo fmt --check || { echo "run 'cargo fmt' and commit the result" >&2; exit 1; }
+cargo clippy --all-targets --color never -- -D warnings
+bash -c '. scripts/wasm-env.sh
+  if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --target wasm32-unknown-unknown --all-targets --color never -- -D warnings
+  else
+    echo "NOTE: the wasm32 toolchain here (Debian rustc-web) has no clippy: only the native code was linted" >&2
+  fi'
+echo "format and lints ok"
+
 step "native core (cargo test)"
 run cargo cargo test --color never
 
