@@ -488,4 +488,98 @@ mod tests {
             assert_eq!(store.get(&Key::text("p/last-processed-file")).await.unwrap().unwrap().value, json!("x.csv"));
         });
     }
+
+    /// No compare-and-set, and another run's claim lands right after each
+    /// of ours: the read-back must see it and not report the file claimed.
+    struct ClaimOverwritten<S>(NoCas<S>);
+
+    impl<S: Store> Store for ClaimOverwritten<S> {
+        fn capabilities(&self) -> crate::store::Capabilities {
+            self.0.capabilities()
+        }
+        async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+            self.0.get(key).await
+        }
+        async fn set(&self, key: &Key, value: &Value, expire: Option<u64>) -> Result<()> {
+            self.0.set(key, value, expire).await?;
+            if value.get("claimId").is_some_and(|id| id != "racer") {
+                let mut theirs = value.clone();
+                theirs["claimId"] = json!("racer");
+                theirs["owner"] = json!("someone-else");
+                self.0.set(key, &theirs, expire).await?;
+            }
+            Ok(())
+        }
+        async fn delete(&self, key: &Key) -> Result<()> {
+            self.0.delete(key).await
+        }
+        async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<crate::store::ListPage> {
+            self.0.list(prefix, limit, cursor).await
+        }
+        async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+            crate::store::emulate_atomic(self, checks, mutations).await
+        }
+    }
+
+    #[test]
+    fn without_compare_and_set_a_claim_overwritten_after_our_write_is_not_ours() {
+        let (clock, store) = setup();
+        let raced = ClaimOverwritten(NoCas(&store));
+        let t = tracker(0);
+        let outcome = block_on(t.claim(&raced, &*clock, "f.csv", 60_000, "mine".into())).unwrap();
+        assert_eq!(outcome, ClaimOutcome::InProgress { expires_at_ms: clock.now_ms() + 60_000 });
+        assert_eq!(block_on(t.status(&raced, &*clock, "f.csv")).unwrap(), FileStatus::InProgress);
+        // Without the racer the same store gives the claim.
+        let calm = NoCas(&store);
+        assert!(matches!(block_on(t.claim(&calm, &*clock, "g.csv", 60_000, "mine".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+    }
+
+    #[test]
+    fn a_claim_lapses_exactly_at_its_expiry() {
+        let (clock, store) = setup();
+        let (a, b) = (tracker(0), tracker(1));
+        assert!(matches!(block_on(a.claim(&store, &*clock, "f", 1_000, "a".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+        clock.advance(999);
+        assert_eq!(block_on(b.status(&store, &*clock, "f")).unwrap(), FileStatus::InProgress);
+        assert!(matches!(block_on(b.claim(&store, &*clock, "f", 1_000, "b".into())).unwrap(), ClaimOutcome::InProgress { .. }));
+        clock.advance(1);
+        assert_eq!(block_on(b.status(&store, &*clock, "f")).unwrap(), FileStatus::New);
+        assert!(matches!(block_on(b.claim(&store, &*clock, "f", 1_000, "b".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+    }
+
+    #[test]
+    fn statuses_read_as_the_api_spells_them() {
+        let spelled: Vec<&str> = [FileStatus::New, FileStatus::InProgress, FileStatus::Processed].iter().map(|s| s.as_str()).collect();
+        assert_eq!(spelled, ["new", "in-progress", "processed"]);
+    }
+
+    #[test]
+    fn bad_names_and_prefixes_are_invalid_arguments_everywhere() {
+        let (clock, store) = setup();
+        let t = tracker(0);
+        let long = "n".repeat(keys::MAX_NAME_BYTES + 1);
+        for name in ["", long.as_str()] {
+            let invalid = |r: Result<()>| assert_eq!(r.unwrap_err().code, ErrorCode::InvalidArgument, "{}", name.len());
+            invalid(block_on(t.set_last_processed(&store, name)));
+            invalid(block_on(t.release(&store, &*clock, name)).map(|_| ()));
+            invalid(block_on(t.claim(&store, &*clock, name, 1_000, "c".into())).map(|_| ()));
+            invalid(block_on(t.is_processed(&store, name)).map(|_| ()));
+        }
+        assert!(block_on(t.is_processed(&store, &"n".repeat(keys::MAX_NAME_BYTES))).is_ok(), "a name of exactly the limit is fine");
+        assert_eq!(FileTracker::new("", "o".into()).err().unwrap().code, ErrorCode::InvalidArgument);
+        assert_eq!(block_on(store.list(&[], 10, None)).unwrap().entries.len(), 0, "nothing was written");
+    }
+
+    #[test]
+    fn an_empty_or_null_last_processed_name_reads_as_none() {
+        let (_, store) = setup();
+        let t = tracker(0);
+        let key = keys::last_processed_file("p");
+        for (stored, expected) in [(json!(""), None), (Value::Null, None), (json!("x.csv"), Some("x.csv".to_string()))] {
+            block_on(store.set(&key, &stored, None)).unwrap();
+            assert_eq!(block_on(t.get_last_processed(&store)).unwrap(), expected, "{stored}");
+        }
+        block_on(store.set(&key, &json!(5), None)).unwrap();
+        assert_eq!(block_on(t.get_last_processed(&store)).unwrap_err().code, ErrorCode::CorruptState);
+    }
 }

@@ -258,4 +258,40 @@ mod tests {
         let err = lock(&"x".repeat(2100)).check_size().unwrap_err();
         assert_eq!(err.code, ErrorCode::KeyTooLarge);
     }
+
+    #[test]
+    fn key_size_counts_type_bytes_terminators_and_escaped_zero_bytes() {
+        assert_eq!(Key::parts(["ab", "c"]).encoded_len(), 2 + 2 + 2 + 1);
+        assert_eq!(Key::parts(["a\0b"]).encoded_len(), 2 + 3 + 1);
+        // Exactly the limit is accepted, one byte more is not.
+        let at_limit = Key::parts(["x".repeat(MAX_KEY_BYTES - 2)]);
+        assert_eq!(at_limit.encoded_len(), MAX_KEY_BYTES);
+        assert!(at_limit.check_size().is_ok());
+        let over = Key::parts(["x".repeat(MAX_KEY_BYTES - 1)]);
+        assert_eq!(over.check_size().unwrap_err().code, ErrorCode::KeyTooLarge);
+    }
+
+    #[test]
+    fn starts_with_matches_whole_leading_parts_only() {
+        let key = Key::parts(["a", "b", "c"]);
+        let parts = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(key.starts_with(&parts(&[])));
+        assert!(key.starts_with(&parts(&["a"])));
+        assert!(key.starts_with(&parts(&["a", "b", "c"])));
+        assert!(!key.starts_with(&parts(&["a", "b", "c", "d"])), "longer than the key");
+        assert!(!key.starts_with(&parts(&["b"])));
+        assert!(!key.starts_with(&parts(&["a", "x"])));
+        assert!(!key.starts_with(&parts(&["a", "b"]).into_iter().chain(["c".into(), "".into()]).collect::<Vec<_>>()));
+        assert!(!Key::parts(["ab"]).starts_with(&parts(&["a"])), "parts, not characters");
+    }
+
+    #[test]
+    fn names_up_to_the_limit_are_accepted_and_prefixes_are_checked() {
+        assert!(check_name("n", &"x".repeat(MAX_NAME_BYTES)).is_ok());
+        assert_eq!(check_name("n", &"x".repeat(MAX_NAME_BYTES + 1)).unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(check_name("n", "").unwrap_err().code, ErrorCode::InvalidArgument);
+        assert!(check_prefix("inventory").is_ok());
+        assert_eq!(check_prefix("").unwrap_err().code, ErrorCode::InvalidArgument);
+        assert_eq!(check_prefix(&"p".repeat(MAX_NAME_BYTES + 1)).unwrap_err().code, ErrorCode::InvalidArgument);
+    }
 }
