@@ -489,42 +489,10 @@ mod tests {
         });
     }
 
-    /// No compare-and-set, and another run's claim lands right after each
-    /// of ours: the read-back must see it and not report the file claimed.
-    struct ClaimOverwritten<S>(NoCas<S>);
-
-    impl<S: Store> Store for ClaimOverwritten<S> {
-        fn capabilities(&self) -> crate::store::Capabilities {
-            self.0.capabilities()
-        }
-        async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-            self.0.get(key).await
-        }
-        async fn set(&self, key: &Key, value: &Value, expire: Option<u64>) -> Result<()> {
-            self.0.set(key, value, expire).await?;
-            if value.get("claimId").is_some_and(|id| id != "racer") {
-                let mut theirs = value.clone();
-                theirs["claimId"] = json!("racer");
-                theirs["owner"] = json!("someone-else");
-                self.0.set(key, &theirs, expire).await?;
-            }
-            Ok(())
-        }
-        async fn delete(&self, key: &Key) -> Result<()> {
-            self.0.delete(key).await
-        }
-        async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<crate::store::ListPage> {
-            self.0.list(prefix, limit, cursor).await
-        }
-        async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-            crate::store::emulate_atomic(self, checks, mutations).await
-        }
-    }
-
     #[test]
     fn without_compare_and_set_a_claim_overwritten_after_our_write_is_not_ours() {
         let (clock, store) = setup();
-        let raced = ClaimOverwritten(NoCas(&store));
+        let raced = crate::testing::Racing::new(&store, "claimId");
         let t = tracker(0);
         let outcome = block_on(t.claim(&raced, &*clock, "f.csv", 60_000, "mine".into())).unwrap();
         assert_eq!(outcome, ClaimOutcome::InProgress { expires_at_ms: clock.now_ms() + 60_000 });
@@ -534,17 +502,25 @@ mod tests {
         assert!(matches!(block_on(t.claim(&calm, &*clock, "g.csv", 60_000, "mine".into())).unwrap(), ClaimOutcome::Claimed { .. }));
     }
 
+    fn claim_lapse_case<S: Store>(store: &S, clock: &FakeClock) {
+        let (a, b) = (tracker(0), tracker(1));
+        assert!(matches!(block_on(a.claim(store, clock, "f", 1_000, "a".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+        clock.advance(999);
+        assert_eq!(block_on(b.status(store, clock, "f")).unwrap(), FileStatus::InProgress);
+        assert!(matches!(block_on(b.claim(store, clock, "f", 1_000, "b".into())).unwrap(), ClaimOutcome::InProgress { .. }));
+        clock.advance(1);
+        assert_eq!(block_on(b.status(store, clock, "f")).unwrap(), FileStatus::New);
+        assert!(matches!(block_on(b.claim(store, clock, "f", 1_000, "b".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+    }
+
     #[test]
     fn a_claim_lapses_exactly_at_its_expiry() {
+        // A store that expires the claim record itself, and one that does not
+        // (the claim's own expiresAt decides there).
         let (clock, store) = setup();
-        let (a, b) = (tracker(0), tracker(1));
-        assert!(matches!(block_on(a.claim(&store, &*clock, "f", 1_000, "a".into())).unwrap(), ClaimOutcome::Claimed { .. }));
-        clock.advance(999);
-        assert_eq!(block_on(b.status(&store, &*clock, "f")).unwrap(), FileStatus::InProgress);
-        assert!(matches!(block_on(b.claim(&store, &*clock, "f", 1_000, "b".into())).unwrap(), ClaimOutcome::InProgress { .. }));
-        clock.advance(1);
-        assert_eq!(block_on(b.status(&store, &*clock, "f")).unwrap(), FileStatus::New);
-        assert!(matches!(block_on(b.claim(&store, &*clock, "f", 1_000, "b".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+        claim_lapse_case(&store, &clock);
+        let (clock, store) = setup();
+        claim_lapse_case(&NoCas(&store), &clock);
     }
 
     #[test]

@@ -495,50 +495,17 @@ mod tests {
         assert!(!block_on(a.release(&store, &*clock, &NoLog, "x")).unwrap());
     }
 
-    /// A store without compare-and-set where another run's write lands
-    /// right after each of ours on the lock key (a late write from a racer).
-    struct Overwritten<S> {
-        inner: crate::testing::NoCas<S>,
-        racing: std::cell::Cell<bool>,
-    }
-
-    impl<S: Store> Store for Overwritten<S> {
-        fn capabilities(&self) -> crate::store::Capabilities {
-            self.inner.capabilities()
-        }
-        async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-            self.inner.get(key).await
-        }
-        async fn set(&self, key: &Key, value: &Value, expire: Option<u64>) -> Result<()> {
-            self.inner.set(key, value, expire).await?;
-            if self.racing.get() && value["lockId"] != "racer" {
-                let mut theirs = value.clone();
-                theirs["lockId"] = json!("racer");
-                self.inner.set(key, &theirs, None).await?;
-            }
-            Ok(())
-        }
-        async fn delete(&self, key: &Key) -> Result<()> {
-            self.inner.delete(key).await
-        }
-        async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<crate::store::ListPage> {
-            self.inner.list(prefix, limit, cursor).await
-        }
-        async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-            crate::store::emulate_atomic(self, checks, mutations).await
-        }
-    }
-
     #[test]
     fn without_compare_and_set_a_lock_overwritten_right_after_our_write_is_not_ours() {
         let (clock, mem) = setup();
-        let store = Overwritten { inner: crate::testing::NoCas(mem), racing: std::cell::Cell::new(false) };
+        let store = crate::testing::Racing::new(mem, "lockId");
+        store.on.set(false);
         let l = &locks(1)[0];
         // Nobody racing: the read-back finds our record and we hold the lock.
         assert!(block_on(l.acquire(&store, &*clock, &NoLog, "calm", MIN, "mine".into())).unwrap());
         assert!(block_on(l.info(&store, &*clock, "calm")).unwrap().unwrap().held_by_me);
         // A racer's write lands after ours: the read-back sees theirs, we do not hold it.
-        store.racing.set(true);
+        store.on.set(true);
         assert!(!block_on(l.acquire(&store, &*clock, &NoLog, "raced", MIN, "mine".into())).unwrap());
         assert!(l.held("raced").is_none());
         assert_eq!(block_on(l.info(&store, &*clock, "raced")).unwrap().unwrap().record.lock_id, "racer");

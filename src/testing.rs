@@ -155,6 +155,51 @@ impl<S: Store> Store for NoCas<S> {
     }
 }
 
+/// A store without compare-and-set where another run's write lands right
+/// after each of ours (a late write from a racer): every set of a record
+/// with an `id_field` is followed by a copy whose `id_field` is "racer" and
+/// whose `owner` is someone else's. Tests the best-effort read-back.
+pub struct Racing<S> {
+    inner: NoCas<S>,
+    id_field: &'static str,
+    /// Off: behaves as plain [`NoCas`].
+    pub on: Cell<bool>,
+}
+
+impl<S> Racing<S> {
+    pub fn new(inner: S, id_field: &'static str) -> Self {
+        Racing { inner: NoCas(inner), id_field, on: Cell::new(true) }
+    }
+}
+
+impl<S: Store> Store for Racing<S> {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &Key, value: &Value, expire: Option<u64>) -> Result<()> {
+        self.inner.set(key, value, expire).await?;
+        if self.on.get() && value.get(self.id_field).is_some_and(|id| id != "racer") {
+            let mut theirs = value.clone();
+            theirs[self.id_field] = Value::from("racer");
+            theirs["owner"] = Value::from("someone-else");
+            self.inner.set(key, &theirs, expire).await?;
+        }
+        Ok(())
+    }
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        self.inner.list(prefix, limit, cursor).await
+    }
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        emulate_atomic(self, checks, mutations).await
+    }
+}
+
 /// A process that dies during a save: the first `survive` writes (set,
 /// delete, atomic) go through, the next one fails (after landing, when
 /// `applied`), and every call after that fails.
