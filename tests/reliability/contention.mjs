@@ -43,7 +43,7 @@ export async function lockContention({ impl, store, processes = 4, acquisitions 
   const started = Date.now();
   const quota = Math.ceil(acquisitions / processes);
   const summaries = await Promise.all(
-    Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}${variant ? `-${variant}` : ''}`, quota, log, variant })),
+    Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}${variant ? `-${variant}` : ''}`, quota, log, variant, processes })),
   );
   const ms = Date.now() - started;
   const inside = new Set();
@@ -89,7 +89,7 @@ export async function fileContention({ impl, store, processes = 4, files = 2000,
   const log = join(dir, `files-${impl}-${store.kind}${variant ? `-${variant}` : ''}.log`);
   writeFileSync(log, '');
   const started = Date.now();
-  const summaries = await Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log, variant, prefix })));
+  const summaries = await Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log, variant, prefix, processes })));
   const ms = Date.now() - started;
   const times = new Map();
   for (const [event, , name] of readLog(log)) {

@@ -33,7 +33,22 @@ function countError(e) {
   if (summary.errors >= MAX_ERRORS) throw new Error(`${summary.errors} errors, the last: ${e?.stack ?? e}`);
 }
 
+/**
+ * Waits until every process of the run has started (a `ready` line each in
+ * the log), so they compete from the first call however slowly the machine
+ * starts them.
+ */
+async function allStarted() {
+  log(`ready ${process.pid}`);
+  const deadline = Date.now() + 120_000;
+  while (readFileSync(job.log, 'utf8').split('\n').filter((l) => l.startsWith('ready ')).length < (job.processes ?? 1)) {
+    if (Date.now() > deadline) throw new Error('the other processes never started');
+    await sleep(5);
+  }
+}
+
 try {
+  if (job.task !== 'takeover') await allStarted();
   if (job.task === 'lock') await lockTask();
   else if (job.task === 'files') await filesTask();
   else if (job.task === 'takeover') await takeoverTask();
