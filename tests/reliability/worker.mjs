@@ -19,7 +19,7 @@ const summary = { pid: process.pid, acquired: 0, attempts: 0, errors: 0, errorsB
 //   'no-check'     the lock is taken by a blind write, no check of a holder
 //   'late-exit'    the holder logs leaving its critical section after release
 //   'no-claim'     files are processed without claiming them first
-//   'no-mark'      one file in 50 is never added to the listing
+//   'no-mark'      files order-00000, -00025, -00050 … are never added to the listing
 //   'blind-release' release deletes the lock key whoever holds it
 //   'flaky-acquire' every 5th acquire throws CORRUPT_STATE
 const variant = job.variant ?? null;
