@@ -504,6 +504,9 @@ mod tests {
         // Nobody racing: the read-back finds our record and we hold the lock.
         assert!(block_on(l.acquire(&store, &*clock, &NoLog, "calm", MIN, "mine".into())).unwrap());
         assert!(block_on(l.info(&store, &*clock, "calm")).unwrap().unwrap().held_by_me);
+        // Such a store gives no versionstamp to check against: release reads the record, finds it ours, and releases it.
+        assert!(block_on(l.release(&store, &*clock, &NoLog, "calm")).unwrap());
+        assert!(!block_on(l.info(&store, &*clock, "calm")).unwrap().unwrap().record.is_locked);
         // A racer's write lands after ours: the read-back sees theirs, we do not hold it.
         store.on.set(true);
         assert!(!block_on(l.acquire(&store, &*clock, &NoLog, "raced", MIN, "mine".into())).unwrap());
