@@ -515,6 +515,26 @@ mod tests {
     }
 
     #[test]
+    fn extend_and_info_through_the_read_path_of_a_store_without_versionstamps() {
+        let (clock, mem) = setup();
+        let store = crate::testing::NoCas(&mem);
+        let l = &locks(1)[0];
+        assert!(block_on(l.acquire(&store, &*clock, &NoLog, "x", MIN, "a".into())).unwrap());
+        clock.advance(MIN / 2);
+        let held = block_on(l.extend(&store, &*clock, "x", 2 * MIN)).unwrap();
+        assert_eq!(held.expires_at_ms, clock.now_ms() + 2 * MIN);
+        assert_eq!(l.held("x").unwrap().expires_at_ms, clock.now_ms() + 2 * MIN);
+        let info = block_on(l.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert_eq!(info.record.expires_at_ms, Some(clock.now_ms() + 2 * MIN));
+        assert!(info.held_by_me);
+        // Expired, and nobody took it: still our record, but no longer held by us.
+        clock.advance(2 * MIN);
+        let info = block_on(l.info(&store, &*clock, "x")).unwrap().unwrap();
+        assert_eq!((info.held, info.stale, info.held_by_me), (false, true, false));
+        assert_eq!(info.record.lock_id, "a");
+    }
+
+    #[test]
     fn a_lock_expires_exactly_at_its_expiry_instant() {
         let (clock, store) = setup();
         let [a, b]: [Locks; 2] = locks(2).try_into().ok().unwrap();
