@@ -181,7 +181,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// `by` of incrementDailyJobBatchCount: a whole number from 1 (the default).
 pub fn batch_increment(by: &JsValue) -> Result<u64> {
     let by = positive("by", by, 1.0, 1e9)?;
-    if by.fract() != 0.0 || by < 1.0 {
+    // positive() gave a number above 0: a whole one is 1 or more.
+    if by.fract() != 0.0 {
         return Err(StateError::invalid("by", "must be a whole number of batches, 1 or more"));
     }
     Ok(by as u64)
