@@ -10,7 +10,7 @@
 use crate::clock::{iso_from_ms, ms_from_iso, Clock};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
-use crate::store::{conflict, Check, Entry, Mutation, Store, MAX_CAS_ATTEMPTS};
+use crate::store::{retrying, Check, Entry, Mutation, Store};
 use crate::values::{check_value_size, str_field};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -188,10 +188,9 @@ impl FileTracker {
             return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
         }
         let record_key = self.record_key(name)?;
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
+        retrying(store, || format!("the claim on {name:?}"), async || {
             if self.is_processed(store, name).await? {
-                return Ok(ClaimOutcome::Processed);
+                return Ok(Some(ClaimOutcome::Processed));
             }
             let now = clock.now_ms();
             let (key, entry, live) = self.live_claim(store, now, name).await?;
@@ -202,25 +201,25 @@ impl FileTracker {
             // this same run is processing the file.)
             let held_here = self.claims.borrow().contains_key(name);
             if let Some(other) = live.filter(|c| c.claim_id != claim_id && (held_here || c.owner != self.owner)) {
-                return Ok(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms });
+                return Ok(Some(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms }));
             }
             let expires_at_ms = now.saturating_add(ttl_ms);
             let value = json!({"claimId": claim_id, "owner": self.owner, "fileName": name, "claimedAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires_at_ms)});
-            let checks = [Check { key: record_key.clone(), versionstamp: None }, Check::of(&key, entry.as_ref())];
-            let write = Mutation::Set { key: key.clone(), value, expire_in_ms: Some(ttl_ms as u64) };
+            let checks = [Check::absent(&record_key), Check::of(&key, entry.as_ref())];
+            let write = Mutation::set_expiring(key.clone(), value, Some(ttl_ms as u64));
             if !store.atomic(&checks, &[write]).await? {
-                continue;
+                return Ok(None);
             }
             if !store.capabilities().compare_and_set {
                 let (_, _, now_live) = self.live_claim(store, now, name).await?;
                 if now_live.as_ref().is_none_or(|c| c.claim_id != claim_id) {
-                    continue;
+                    return Ok(None);
                 }
             }
             self.claims.borrow_mut().insert(name.to_string(), claim_id.clone());
-            return Ok(ClaimOutcome::Claimed { claim_id, expires_at_ms });
-        }
-        Err(conflict(&format!("the claim on {name:?}")))
+            Ok(Some(ClaimOutcome::Claimed { claim_id: claim_id.clone(), expires_at_ms }))
+        })
+        .await
     }
 
     /// Records `name` as processed and ends this tracker's claim, in one
@@ -238,28 +237,29 @@ impl FileTracker {
         let Some(mine) = mine else {
             return Err(not_claimed(name, "this tracker never claimed it (call claim() first, or markProcessed() without claims)"));
         };
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
-            let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
-            // Our claim may have expired; as long as nobody replaced it, the
-            // file was not handed to anyone else.
-            if let Some(e) = &entry {
-                let claim = Claim::parse(&key, &e.value)?;
-                if claim.claim_id != mine {
-                    self.claims.borrow_mut().remove(name);
-                    return Err(not_claimed(name, "its claim expired and another run claimed it"));
+        retrying(
+            store,
+            || format!("the claim on {name:?}"),
+            async || {
+                let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
+                // Our claim may have expired; as long as nobody replaced it, the
+                // file was not handed to anyone else.
+                if let Some(e) = &entry {
+                    let claim = Claim::parse(&key, &e.value)?;
+                    if claim.claim_id != mine {
+                        self.claims.borrow_mut().remove(name);
+                        return Err(not_claimed(name, "its claim expired and another run claimed it"));
+                    }
                 }
-            }
-            let writes = [
-                Mutation::Set { key: record_key.clone(), value: record.clone(), expire_in_ms: None },
-                Mutation::Delete { key: key.clone() },
-            ];
-            if store.atomic(&[Check::of(&key, entry.as_ref())], &writes).await? {
-                self.claims.borrow_mut().remove(name);
-                return Ok(());
-            }
-        }
-        Err(conflict(&format!("the claim on {name:?}")))
+                let writes = [Mutation::set(record_key.clone(), record.clone()), Mutation::delete(key.clone())];
+                if store.atomic(&[Check::of(&key, entry.as_ref())], &writes).await? {
+                    self.claims.borrow_mut().remove(name);
+                    return Ok(Some(()));
+                }
+                Ok(None)
+            },
+        )
+        .await
     }
 
     /// Gives up this tracker's claim without marking the file, so another
@@ -267,18 +267,22 @@ impl FileTracker {
     pub async fn release<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<bool> {
         check_file_name(name)?;
         let Some(mine) = self.claims.borrow_mut().remove(name) else { return Ok(false) };
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
-            let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
-            let Some(e) = entry else { return Ok(false) };
-            if Claim::parse(&key, &e.value)?.claim_id != mine {
-                return Ok(false);
-            }
-            if store.atomic(&[Check::of(&key, Some(&e))], &[Mutation::Delete { key: key.clone() }]).await? {
-                return Ok(true);
-            }
-        }
-        Err(conflict(&format!("the claim on {name:?}")))
+        retrying(
+            store,
+            || format!("the claim on {name:?}"),
+            async || {
+                let (key, entry, _) = self.live_claim(store, clock.now_ms(), name).await?;
+                let Some(e) = entry else { return Ok(Some(false)) };
+                if Claim::parse(&key, &e.value)?.claim_id != mine {
+                    return Ok(Some(false));
+                }
+                if store.atomic(&[Check::of(&key, Some(&e))], &[Mutation::delete(key.clone())]).await? {
+                    return Ok(Some(true));
+                }
+                Ok(None)
+            },
+        )
+        .await
     }
 }
 

@@ -7,16 +7,14 @@
 //! `job_{jobId}_status` (with its TTL) so that code reading 0.1.56's keys
 //! keeps working. Jobs 0.1.56 wrote are read from that key.
 
-use crate::clock::{iso_from_ms, ms_from_iso, utc_date, Clock, Sleep};
+use crate::clock::{iso_from_ms, ms_from_iso, Clock};
+use crate::collection::{Collection, Filter, Layout, Listed, Removed};
 use crate::error::{ErrorCode, Result, StateError};
-use crate::indexed::{Filter, IndexedFiles, Layout, Listed, Removed};
 use crate::keys;
 use crate::log::{Level, Logger};
-use crate::store::{Check, Mutation, Store};
-use crate::sync_state::find_daily_job;
+use crate::store::Store;
 use crate::values::str_field;
 use serde_json::{json, Map, Value};
-use std::future::Future;
 
 const JOBS: Layout = Layout { segment: "jobs", time_field: "updatedAt" };
 pub const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
@@ -50,7 +48,7 @@ pub fn allowed(from: &str, to: &str) -> bool {
 }
 
 pub struct JobTracker {
-    jobs: IndexedFiles,
+    jobs: Collection,
     ttl_ms: u64,
 }
 
@@ -59,7 +57,7 @@ impl JobTracker {
         if !(ttl_seconds.is_finite() && ttl_seconds > 0.0) {
             return Err(StateError::invalid("ttlSeconds", "must be a positive number of seconds"));
         }
-        Ok(JobTracker { jobs: IndexedFiles::with_layout("cs:jobs", JOBS)?, ttl_ms: (ttl_seconds * 1000.0) as u64 })
+        Ok(JobTracker { jobs: Collection::with_layout("cs:jobs", JOBS)?, ttl_ms: (ttl_seconds * 1000.0) as u64 })
     }
 
     async fn legacy<S: Store>(&self, store: &S, job_id: &str) -> Result<Option<Map<String, Value>>> {
@@ -267,156 +265,14 @@ fn exists(job_id: &str) -> StateError {
     StateError::new(ErrorCode::Conflict, format!("job {job_id} already exists; use updateJob to change it, or pick a new id"))
 }
 
-/// How `get_or_create_daily_job` decides what "today's job" is.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DailyOptions {
-    /// How long one job is reused.
-    pub window_ms: i64,
-    /// Windows start at UTC midnight (and multiples of the window) instead
-    /// of when the job was made.
-    pub align_utc: bool,
-    /// How long the record lives after creation (default: to the window's end).
-    pub expires_ms: Option<i64>,
-    /// How long one run may take to create the job before another may try.
-    pub lease_ms: i64,
-    /// How often waiting runs look for the job.
-    pub poll_ms: u64,
-}
-
-impl Default for DailyOptions {
-    fn default() -> Self {
-        DailyOptions { window_ms: 86_400_000, align_utc: false, expires_ms: None, lease_ms: 120_000, poll_ms: 100 }
-    }
-}
-
-impl DailyOptions {
-    fn window_start(&self, now: i64) -> i64 {
-        if self.align_utc {
-            now - now.rem_euclid(self.window_ms)
-        } else {
-            now - self.window_ms
-        }
-    }
-}
-
-/// The daily job of `workflow_id` for the current window, created by
-/// `create` (which resolves the new job's id) if there is none. Of any
-/// number of concurrent callers on a compare-and-set store exactly one
-/// calls `create`; the others wait for its job and return the same one.
-/// Returns the job and whether this call created it.
-#[allow(clippy::too_many_arguments)]
-pub async fn get_or_create_daily_job<S, C, T, L, F, Fut>(
-    store: &S,
-    clock: &C,
-    timer: &T,
-    log: &L,
-    workflow_id: &str,
-    owner: &str,
-    options: &DailyOptions,
-    mut create: F,
-) -> Result<(Value, bool)>
-where
-    S: Store,
-    C: Clock,
-    T: Sleep,
-    L: Logger,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<String>>,
-{
-    keys::check_name("workflowId", workflow_id)?;
-    if options.window_ms <= 0 || options.lease_ms <= 0 || options.expires_ms.is_some_and(|e| e <= 0) {
-        return Err(StateError::invalid("options", "windowHours, expiresInHours and leaseMs must be positive"));
-    }
-    let claim_key = keys::daily_job_claim(workflow_id);
-    let current_key = keys::daily_job_current(workflow_id);
-    let started = clock.now_ms();
-    let give_up = started + 2 * options.lease_ms;
-    loop {
-        let now = clock.now_ms();
-        if let Some((_, _, job)) = find_daily_job(store, now, workflow_id).await? {
-            if job.created_at_ms.is_some_and(|c| c >= options.window_start(now)) {
-                return Ok((Value::Object(job.value), false));
-            }
-        }
-        let claim = store.get(&claim_key).await?;
-        let held_by_other = claim.as_ref().is_some_and(|c| {
-            let field = |name: &str| c.value.get(name).and_then(Value::as_str);
-            let lease = field("leaseExpiresAt").and_then(ms_from_iso).unwrap_or(0);
-            lease > now && field("owner") != Some(owner)
-        });
-        if held_by_other {
-            if now >= give_up {
-                return Err(StateError::new(
-                    ErrorCode::Conflict,
-                    format!("another run has been creating the daily job of {workflow_id:?} for over {} ms; retry later", now - started),
-                ));
-            }
-            timer.sleep(options.poll_ms).await;
-            continue;
-        }
-        let current = store.get(&current_key).await?;
-        // The reservation is checked against this read of the pointer, so if
-        // it already holds this window's job (stored since `find` above),
-        // go round and return that instead of creating another.
-        if let Some(entry) = &current {
-            let stored = crate::sync_state::parse_daily_job(&current_key, entry)?;
-            if stored.expires_at_ms > now && stored.created_at_ms.is_some_and(|c| c >= options.window_start(now)) {
-                continue;
-            }
-        }
-        let reservation = json!({ "owner": owner, "reservedAt": iso_from_ms(now), "leaseExpiresAt": iso_from_ms(now + options.lease_ms) });
-        let reserve = Mutation::Set { key: claim_key.clone(), value: reservation, expire_in_ms: Some(options.lease_ms as u64) };
-        if !store.atomic(&[Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())], &[reserve]).await? {
-            continue;
-        }
-        let job_id = match create().await {
-            Ok(id) => id,
-            Err(e) => {
-                let _ = store.delete(&claim_key).await;
-                return Err(e);
-            }
-        };
-        if let Err(e) = keys::check_name("jobId", &job_id) {
-            let _ = store.delete(&claim_key).await;
-            return Err(e);
-        }
-        let now = clock.now_ms();
-        let expires = match options.expires_ms {
-            Some(ms) => now.saturating_add(ms),
-            None if options.align_utc => options.window_start(now) + options.window_ms,
-            None => now.saturating_add(options.window_ms),
-        };
-        let job = json!({ "jobId": job_id, "createdAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires), "batchCount": 0 });
-        let writes = [
-            Mutation::Set { key: current_key.clone(), value: job.clone(), expire_in_ms: None },
-            Mutation::Set { key: keys::daily_job_dated(workflow_id, &utc_date(now)), value: job.clone(), expire_in_ms: None },
-            Mutation::Delete { key: claim_key.clone() },
-        ];
-        if store.atomic(&[Check::of(&current_key, current.as_ref())], &writes).await? {
-            log.log(
-                Level::Info,
-                &format!("Daily job {job_id} created for {workflow_id}"),
-                json!({ "jobId": job_id, "expiresAt": job["expiresAt"] }),
-            );
-            return Ok((job, true));
-        }
-        log.log(
-            Level::Warn,
-            &format!("Daily job {job_id} was created, but another run stored its job first (our lease ran out); {job_id} is unused"),
-            json!({ "jobId": job_id }),
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::FakeClock;
     use crate::log::NoLog;
     use crate::memory::MemoryStore;
-    use crate::testing::{NoCas, Yielding};
+    use crate::testing::NoCas;
     use futures::executor::block_on;
-    use std::cell::Cell;
     use std::rc::Rc;
 
     const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00Z
@@ -429,16 +285,6 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
-    }
-
-    /// Sleeping moves the fake clock and lets other tasks run.
-    struct FakeTimer(Rc<FakeClock>);
-
-    impl Sleep for FakeTimer {
-        async fn sleep(&self, ms: u64) {
-            self.0.advance(ms as i64);
-            crate::testing::yield_now().await;
-        }
     }
 
     #[test]
@@ -545,84 +391,5 @@ mod tests {
         cleanup_case(&store, &clock);
         let (clock, store) = setup();
         cleanup_case(&NoCas(store), &clock);
-    }
-
-    #[test]
-    fn concurrent_runs_create_one_daily_job_per_window() {
-        for round in 0..12 {
-            let (clock, memory) = setup();
-            let store = Yielding::new(&memory);
-            let timer = FakeTimer(clock.clone());
-            let calls = Cell::new(0);
-            let options = DailyOptions::default();
-            let slow = round * 3;
-            let runs = (0..12).map(|i| {
-                let (store, clock, timer, calls) = (&store, &clock, &timer, &calls);
-                async move {
-                    let owner = format!("run-{i}");
-                    get_or_create_daily_job(store, &**clock, timer, &NoLog, "wf", &owner, &options, || async {
-                        calls.set(calls.get() + 1);
-                        for _ in 0..=slow {
-                            crate::testing::yield_now().await;
-                        }
-                        Ok(format!("job-{round}-{i}"))
-                    })
-                    .await
-                    .unwrap()
-                }
-            });
-            let results = block_on(futures::future::join_all(runs));
-            assert_eq!(calls.get(), 1, "round {round}");
-            let ids: std::collections::HashSet<_> = results.iter().map(|(j, _)| j["jobId"].clone()).collect();
-            assert_eq!(ids.len(), 1, "round {round}: {ids:?}");
-            assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
-        }
-    }
-
-    #[test]
-    fn windows_roll_or_align_to_utc_days() {
-        let (clock, store) = setup();
-        let timer = FakeTimer(clock.clone());
-        let n = Cell::new(0);
-        let make = || async {
-            n.set(n.get() + 1);
-            Ok(format!("job-{}", n.get()))
-        };
-        let rolling = DailyOptions::default();
-        let (a, _) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap();
-        clock.advance(20 * HOUR); // 06:00 next day: still inside 24 h
-        assert_eq!(
-            block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap().0["jobId"],
-            a["jobId"]
-        );
-        clock.advance(5 * HOUR);
-        let (b, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "me", &rolling, make)).unwrap();
-        assert!(created && b["jobId"] != a["jobId"]);
-
-        let aligned = DailyOptions { align_utc: true, ..DailyOptions::default() };
-        let (c, _) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf2", "me", &aligned, make)).unwrap();
-        assert!(c["expiresAt"].as_str().unwrap().ends_with("T00:00:00.000Z"));
-        clock.advance(14 * HOUR); // past midnight UTC
-        let (d, created) = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf2", "me", &aligned, make)).unwrap();
-        assert!(created && d["jobId"] != c["jobId"]);
-    }
-
-    #[test]
-    fn a_failing_create_frees_the_window_for_the_next_run() {
-        let (clock, store) = setup();
-        let timer = FakeTimer(clock.clone());
-        let options = DailyOptions::default();
-        let err = block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "a", &options, || async {
-            Err::<String, _>(StateError::store("create", "API down"))
-        }))
-        .unwrap_err();
-        assert_eq!(err.code, ErrorCode::StoreUnavailable);
-        let (job, created) =
-            block_on(get_or_create_daily_job(&store, &*clock, &timer, &NoLog, "wf", "b", &options, || async { Ok("job-b".to_string()) }))
-                .unwrap();
-        assert!(created);
-        assert_eq!(job["jobId"], json!("job-b"));
-        // 0.1.56's getDailyJob key holds it too.
-        assert!(block_on(store.get(&keys::daily_job_dated("wf", &utc_date(clock.now_ms())))).unwrap().is_some());
     }
 }

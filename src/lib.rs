@@ -7,10 +7,11 @@
 
 pub mod checkpoint;
 pub mod clock;
+pub mod collection;
+pub mod daily_job;
 pub mod error;
 pub mod files;
 pub mod ids;
-pub mod indexed;
 pub mod jobs;
 pub mod keys;
 pub mod locks;

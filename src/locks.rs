@@ -11,7 +11,7 @@ use crate::clock::{iso_from_ms, ms_from_iso, Clock};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
-use crate::store::{conflict, Check, Entry, Mutation, Store, MAX_CAS_ATTEMPTS};
+use crate::store::{retrying, Check, Entry, Mutation, Store};
 use crate::values::{as_object, count_field, str_field};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -118,8 +118,7 @@ impl Locks {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);
         key.check_size()?;
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
+        retrying(store, || format!("lock {name:?}"), async || {
             let current = store.get(&key).await?;
             let now = clock.now_ms();
             let previous = match &current {
@@ -132,7 +131,7 @@ impl Locks {
                     "Lock already held",
                     json!({"lockName": name, "heldBy": prev.locked_by, "expiresAt": prev.expires_at}),
                 );
-                return Ok(false);
+                return Ok(Some(false));
             }
             if let Some(prev) = previous.as_ref().filter(|p| p.is_locked) {
                 log.log(Level::Info, "Overriding stale lock", json!({"lockName": name, "oldLockId": prev.lock_id}));
@@ -147,13 +146,13 @@ impl Locks {
                 written: None,
             };
             let value = self.record(&held, now);
-            let write = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None };
-            let Some(stamp) = store.atomic_stamped(&[Check::of(&key, current.as_ref())], &[write]).await? else {
-                continue; // someone wrote in between: look again
+            let write = Mutation::set(key.clone(), value.clone());
+            let Some(landed) = store.commit(&[Check::of(&key, current.as_ref())], &[write]).await? else {
+                return Ok(None); // someone wrote in between: look again
             };
-            held.written = stamp.map(|s| (s, value));
+            held.written = landed.versionstamp.map(|s| (s, value));
             if !store.capabilities().compare_and_set && !self.still_ours(store, &key, &lock_id).await? {
-                return Ok(false);
+                return Ok(Some(false));
             }
             log.log(
                 Level::Info,
@@ -161,9 +160,9 @@ impl Locks {
                 json!({"lockName": name, "lockId": lock_id, "expiresAt": iso_from_ms(held.expires_at_ms), "fencingToken": held.fencing_token}),
             );
             self.held.borrow_mut().insert(name.to_string(), held);
-            return Ok(true);
-        }
-        Err(conflict(&format!("lock {name:?}")))
+            Ok(Some(true))
+        })
+        .await
     }
 
     /// Best-effort stores: a racing writer may have overwritten us.
@@ -183,68 +182,76 @@ impl Locks {
         let key = keys::lock(name);
         if let Some((stamp, value)) = mine.as_ref().and_then(|h| h.written.as_ref()) {
             // One call when the record is still the one we wrote.
-            let write = Mutation::Set { key: key.clone(), value: released(value, clock.now_ms()), expire_in_ms: None };
+            let write = Mutation::set(key.clone(), released(value, clock.now_ms()));
             if store.atomic(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
                 self.held.borrow_mut().remove(name);
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
                 return Ok(true);
             }
         }
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
-            let Some(entry) = store.get(&key).await? else {
-                self.held.borrow_mut().remove(name);
-                log.log(Level::Info, "Lock already gone", json!({"lockName": name}));
-                return Ok(false);
-            };
-            let record = LockRecord::parse(&key, &entry.value)?;
-            let ours = mine.as_ref().is_some_and(|h| h.lock_id == record.lock_id);
-            if !ours || !record.is_locked {
-                self.held.borrow_mut().remove(name);
-                if record.is_locked {
-                    log.log(
-                        Level::Warn,
-                        "Lock not released: it is held by another run (use forceReleaseLock to override)",
-                        json!({"lockName": name, "heldBy": record.locked_by, "lockId": record.lock_id, "expiresAt": record.expires_at}),
-                    );
+        retrying(
+            store,
+            || format!("lock {name:?}"),
+            async || {
+                let Some(entry) = store.get(&key).await? else {
+                    self.held.borrow_mut().remove(name);
+                    log.log(Level::Info, "Lock already gone", json!({"lockName": name}));
+                    return Ok(Some(false));
+                };
+                let record = LockRecord::parse(&key, &entry.value)?;
+                let ours = mine.as_ref().is_some_and(|h| h.lock_id == record.lock_id);
+                if !ours || !record.is_locked {
+                    self.held.borrow_mut().remove(name);
+                    if record.is_locked {
+                        log.log(
+                            Level::Warn,
+                            "Lock not released: it is held by another run (use forceReleaseLock to override)",
+                            json!({"lockName": name, "heldBy": record.locked_by, "lockId": record.lock_id, "expiresAt": record.expires_at}),
+                        );
+                    }
+                    return Ok(Some(false));
                 }
-                return Ok(false);
-            }
-            if self.write_released(store, clock, &key, &entry).await? {
+                if !self.write_released(store, clock, &key, &entry).await? {
+                    return Ok(None);
+                }
                 self.held.borrow_mut().remove(name);
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
-                return Ok(true);
-            }
-        }
-        Err(conflict(&format!("lock {name:?}")))
+                Ok(Some(true))
+            },
+        )
+        .await
     }
 
     /// Operator override: releases whoever holds it.
     pub async fn force_release<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str) -> Result<bool> {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
-            let Some(entry) = store.get(&key).await? else { return Ok(false) };
-            // A record we cannot read is released too: this is the operator's way out.
-            let record = LockRecord::parse(&key, &entry.value).ok();
-            if record.as_ref().is_some_and(|r| !r.is_locked) {
-                return Ok(false);
-            }
-            if self.write_released(store, clock, &key, &entry).await? {
+        retrying(
+            store,
+            || format!("lock {name:?}"),
+            async || {
+                let Some(entry) = store.get(&key).await? else { return Ok(Some(false)) };
+                // A record we cannot read is released too: this is the operator's way out.
+                let record = LockRecord::parse(&key, &entry.value).ok();
+                if record.as_ref().is_some_and(|r| !r.is_locked) {
+                    return Ok(Some(false));
+                }
+                if !self.write_released(store, clock, &key, &entry).await? {
+                    return Ok(None);
+                }
                 self.held.borrow_mut().remove(name);
                 let (held_by, lock_id) = record.map(|r| (r.locked_by, r.lock_id)).unwrap_or_default();
                 log.log(Level::Warn, "Lock force-released", json!({"lockName": name, "heldBy": held_by, "lockId": lock_id}));
-                return Ok(true);
-            }
-        }
-        Err(conflict(&format!("lock {name:?}")))
+                Ok(Some(true))
+            },
+        )
+        .await
     }
 
     /// Keeps every field (the fencing token among them) and marks the
     /// record unlocked with an expiry of now.
     async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<bool> {
-        let write = Mutation::Set { key: key.clone(), value: released(&entry.value, clock.now_ms()), expire_in_ms: None };
+        let write = Mutation::set(key.clone(), released(&entry.value, clock.now_ms()));
         store.atomic(&[Check::of(key, Some(entry))], &[write]).await
     }
 
@@ -271,36 +278,38 @@ impl Locks {
             // Not expired by our own clock and still the record we wrote: one call.
             let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
             let value = extended(value, &held);
-            let write = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None };
-            if let Some(stamp) = store.atomic_stamped(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
-                held.written = stamp.map(|s| (s, value));
+            let write = Mutation::set(key.clone(), value.clone());
+            if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
+                held.written = landed.versionstamp.map(|s| (s, value));
                 self.held.borrow_mut().insert(name.to_string(), held.clone());
                 return Ok(held);
             }
         }
-        for attempt in 0..MAX_CAS_ATTEMPTS {
-            store.backoff(attempt).await;
-            let now = clock.now_ms();
-            let entry = store.get(&key).await?.ok_or_else(|| not_held("the lock record is gone"))?;
-            let record = LockRecord::parse(&key, &entry.value)?;
-            if record.lock_id != mine.lock_id || !record.is_locked {
-                self.held.borrow_mut().remove(name);
-                return Err(not_held("another run holds it now"));
-            }
-            if !record.is_held(now) {
-                self.held.borrow_mut().remove(name);
-                return Err(not_held("it expired"));
-            }
-            let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
-            let value = extended(&entry.value, &held);
-            let write = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None };
-            if let Some(stamp) = store.atomic_stamped(&[Check::of(&key, Some(&entry))], &[write]).await? {
-                held.written = stamp.map(|s| (s, value));
+        retrying(
+            store,
+            || format!("lock {name:?}"),
+            async || {
+                let now = clock.now_ms();
+                let entry = store.get(&key).await?.ok_or_else(|| not_held("the lock record is gone"))?;
+                let record = LockRecord::parse(&key, &entry.value)?;
+                if record.lock_id != mine.lock_id || !record.is_locked {
+                    self.held.borrow_mut().remove(name);
+                    return Err(not_held("another run holds it now"));
+                }
+                if !record.is_held(now) {
+                    self.held.borrow_mut().remove(name);
+                    return Err(not_held("it expired"));
+                }
+                let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
+                let value = extended(&entry.value, &held);
+                let write = Mutation::set(key.clone(), value.clone());
+                let Some(landed) = store.commit(&[Check::of(&key, Some(&entry))], &[write]).await? else { return Ok(None) };
+                held.written = landed.versionstamp.map(|s| (s, value));
                 self.held.borrow_mut().insert(name.to_string(), held.clone());
-                return Ok(held);
-            }
-        }
-        Err(conflict(&format!("lock {name:?}")))
+                Ok(Some(held))
+            },
+        )
+        .await
     }
 
     pub async fn info<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<Option<LockInfo>> {

@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::error::{Result, StateError};
 use crate::keys::Key;
-use crate::store::{Capabilities, Check, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::store::{Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -131,13 +131,13 @@ impl Store for MemoryStore {
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        let mutation = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms };
+        let mutation = Mutation::set_expiring(key.clone(), value.clone(), expire_in_ms);
         self.commit_now(&[], &[mutation]);
         Ok(())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        self.commit_now(&[], &[Mutation::Delete { key: key.clone() }]);
+        self.commit_now(&[], &[Mutation::delete(key.clone())]);
         Ok(())
     }
 
@@ -145,12 +145,8 @@ impl Store for MemoryStore {
         self.list_now(prefix, limit, cursor)
     }
 
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        Ok(self.commit_now(checks, mutations).is_some())
-    }
-
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
-        Ok(self.commit_now(checks, mutations).map(Some))
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
+        Ok(self.commit_now(checks, mutations).map(|stamp| Committed { versionstamp: Some(stamp) }))
     }
 }
 
@@ -171,13 +167,10 @@ mod tests {
         block_on(async {
             let (_, s) = store();
             let k = Key::parts(["a"]);
-            assert!(s
-                .atomic(&[Check::of(&k, None)], &[Mutation::Set { key: k.clone(), value: json!(1), expire_in_ms: None }])
-                .await
-                .unwrap());
+            assert!(s.atomic(&[Check::of(&k, None)], &[Mutation::set(k.clone(), json!(1))]).await.unwrap());
             let first = s.get(&k).await.unwrap().unwrap();
             // A second "create if absent" fails.
-            assert!(!s.atomic(&[Check::of(&k, None)], &[Mutation::Delete { key: k.clone() }]).await.unwrap());
+            assert!(!s.atomic(&[Check::of(&k, None)], &[Mutation::delete(k.clone())]).await.unwrap());
             s.set(&k, &json!(2), None).await.unwrap();
             let second = s.get(&k).await.unwrap().unwrap();
             assert_ne!(first.versionstamp, second.versionstamp);

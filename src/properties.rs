@@ -3,9 +3,9 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::clock::{FakeClock, Random};
+use crate::collection::{Collection, Filter};
 use crate::error::ErrorCode;
 use crate::files::FileTracker;
-use crate::indexed::{Filter, IndexedFiles};
 use crate::jobs::JobTracker;
 use crate::keys::{self, Key};
 use crate::locks::Locks;
@@ -131,12 +131,12 @@ fn populated(store: &impl Store, clock: &FakeClock) {
         )
         .await
         .unwrap();
-        sync_state::set_daily_job(store, clock, &NoLog, "wf", "job-1", 24.0).await.unwrap();
+        crate::daily_job::DailyJobs::new(store, clock, &NoLog, "wf").unwrap().set("job-1", 24.0).await.unwrap();
         let files = FileTracker::new("p", "me".into()).unwrap();
         files.mark_processed(store, clock, "a b.csv", None).await.unwrap();
         files.claim(store, clock, "c.csv", MIN, "c1".into()).await.unwrap();
         files.set_last_processed(store, "a b.csv").await.unwrap();
-        let indexed = IndexedFiles::new("p").unwrap();
+        let indexed = Collection::new("p").unwrap();
         for i in 0..5 {
             indexed.mark(store, clock, &NoLog, &format!("f{i}.csv"), None).await.unwrap();
         }
@@ -182,15 +182,16 @@ fn exercise(store: &impl Store, clock: &FakeClock) -> Vec<ErrorCode> {
             )
             .await,
         );
-        note(sync_state::get_daily_job(store, clock, "wf").await.map(drop));
-        note(sync_state::increment_daily_batch_count(store, clock, "wf", 1).await.map(drop));
+        let daily = crate::daily_job::DailyJobs::new(store, clock, &NoLog, "wf").unwrap();
+        note(daily.get().await.map(drop));
+        note(daily.increment(1).await.map(drop));
         let files = FileTracker::new("p", "other".into()).unwrap();
         note(files.get_record(store, "a b.csv").await.map(drop));
         note(files.status(store, clock, "c.csv").await.map(drop));
         note(files.claim(store, clock, "c.csv", MIN, "c2".into()).await.map(drop));
         note(files.get_last_processed(store).await.map(drop));
         note(files.mark_processed(store, clock, "a b.csv", None).await);
-        let indexed = IndexedFiles::new("p").unwrap();
+        let indexed = Collection::new("p").unwrap();
         note(indexed.get(store, "f1.csv").await.map(drop));
         note(indexed.list(store, &NoLog, 3, None, &Filter::default()).await.map(drop));
         note(indexed.stats(store, &NoLog).await.map(drop));
@@ -365,13 +366,13 @@ impl<S: Store> Store for Budget<S> {
         self.tick();
         self.inner.list(prefix, limit, cursor).await
     }
-    async fn atomic(&self, checks: &[crate::store::Check], mutations: &[Mutation]) -> crate::error::Result<bool> {
+    async fn commit(
+        &self,
+        checks: &[crate::store::Check],
+        mutations: &[Mutation],
+    ) -> crate::error::Result<Option<crate::store::Committed>> {
         self.tick();
-        self.inner.atomic(checks, mutations).await
-    }
-    async fn atomic_stamped(&self, checks: &[crate::store::Check], mutations: &[Mutation]) -> crate::error::Result<Option<Option<String>>> {
-        self.tick();
-        self.inner.atomic_stamped(checks, mutations).await
+        self.inner.commit(checks, mutations).await
     }
 }
 
@@ -388,7 +389,7 @@ fn damaged_run(list: bool, damages: &[(usize, Damage)]) -> Result<(), TestCaseEr
         let (parts, value) = &entries[at % entries.len()];
         let key = Key { parts: parts.clone(), text: parts.len() == 1 };
         let changed = apply(value, damage);
-        memory.commit_now(&[], &[Mutation::Set { key, value: changed, expire_in_ms: None }]);
+        memory.commit_now(&[], &[Mutation::set(key, changed)]);
     }
     clock.advance(MIN / 2);
     let budget = Budget { inner: &memory, calls: std::cell::Cell::new(0), limit: 20_000 };
@@ -448,7 +449,7 @@ fn damage_reaches_the_operations() {
                 let entries = memory.entries();
                 let (parts, value) = &entries[at % entries.len()];
                 let key = Key { parts: parts.clone(), text: parts.len() == 1 };
-                memory.commit_now(&[], &[Mutation::Set { key, value: apply(value, d), expire_in_ms: None }]);
+                memory.commit_now(&[], &[Mutation::set(key, apply(value, d))]);
             }
             if list {
                 exercise(&memory, &clock)

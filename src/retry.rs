@@ -8,8 +8,8 @@
 //! the file tracker, on stores that list and on stores that cannot.
 
 use crate::clock::{iso_from_ms, ms_from_iso, Clock, Random};
+use crate::collection::{Collection, Filter, Layout, Listed, Removed};
 use crate::error::{ErrorCode, Result, StateError};
-use crate::indexed::{Filter, IndexedFiles, Layout, Listed, Removed};
 use crate::log::{Level, Logger};
 use crate::store::Store;
 use crate::values::{count_field, str_field};
@@ -109,7 +109,7 @@ pub enum Decision {
 }
 
 pub struct RetryTracker {
-    items: IndexedFiles,
+    items: Collection,
     pub policy: Policy,
 }
 
@@ -121,7 +121,7 @@ impl RetryTracker {
     pub fn new(namespace: &str, policy: Policy) -> Result<Self> {
         crate::keys::check_name("namespace", namespace)?;
         policy.check()?;
-        Ok(RetryTracker { items: IndexedFiles::with_layout(&format!("cs:retry:{namespace}"), RETRIES)?, policy })
+        Ok(RetryTracker { items: Collection::with_layout(&format!("cs:retry:{namespace}"), RETRIES)?, policy })
     }
 
     pub async fn get<S: Store>(&self, store: &S, item: &str) -> Result<Option<Map<String, Value>>> {
@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(block_on(t.check(&store, &*clock, "a.csv")).unwrap().0, Decision::Exhausted);
         block_on(t.record_failure(&store, &*clock, &Fixed(0.0), &NoLog, "b.csv", "x")).unwrap();
         let dead = block_on(t.list(&store, &NoLog, Some("exhausted"), 10, None)).unwrap();
-        assert_eq!(dead.files.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>(), vec!["a.csv"]);
+        assert_eq!(dead.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), vec!["a.csv"]);
         assert!(block_on(t.requeue(&store, &*clock, &NoLog, "a.csv")).unwrap());
         assert!(!block_on(t.requeue(&store, &*clock, &NoLog, "b.csv")).unwrap(), "b is not exhausted");
         assert_eq!(block_on(t.check(&store, &*clock, "a.csv")).unwrap().0, Decision::Retry);

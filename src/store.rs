@@ -28,10 +28,53 @@ impl Check {
     }
 }
 
+impl Check {
+    /// Passes only while `key` does not exist.
+    pub fn absent(key: &Key) -> Self {
+        Check { key: key.clone(), versionstamp: None }
+    }
+}
+
+/// One write of an atomic commit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
-    Set { key: Key, value: Value, expire_in_ms: Option<u64> },
-    Delete { key: Key },
+    /// Stores `value` at `key`, expiring after `expire_in_ms` where given.
+    Set {
+        /// Where.
+        key: Key,
+        /// What.
+        value: Value,
+        /// Milliseconds until the store may drop the entry.
+        expire_in_ms: Option<u64>,
+    },
+    /// Removes `key` (nothing happens if it is absent).
+    Delete {
+        /// Which.
+        key: Key,
+    },
+}
+
+impl Mutation {
+    /// A write that never expires.
+    pub fn set(key: Key, value: Value) -> Self {
+        Mutation::Set { key, value, expire_in_ms: None }
+    }
+    /// A write that expires after `expire_in_ms`, where given.
+    pub fn set_expiring(key: Key, value: Value, expire_in_ms: Option<u64>) -> Self {
+        Mutation::Set { key, value, expire_in_ms }
+    }
+    /// A delete.
+    pub fn delete(key: Key) -> Self {
+        Mutation::Delete { key }
+    }
+}
+
+/// What a commit whose checks passed gives back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Committed {
+    /// The versionstamp every written key now has, where the store tells it
+    /// (Deno KV does; stores without compare-and-set do not).
+    pub versionstamp: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,16 +136,16 @@ pub trait Store {
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()>;
     async fn delete(&self, key: &Key) -> Result<()>;
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage>;
-    /// Applies every mutation if every check passes; Ok(false) when a check
-    /// failed. On stores without compare-and-set this is emulated (see
-    /// [`emulate_atomic`]) and only best-effort.
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool>;
-    /// Like [`Store::atomic`], but a write that lands also gives the
-    /// versionstamp it got, where the store tells it: `None` when a check
-    /// failed, `Some(None)` when it landed without a stamp. A writer can then
-    /// check its next write against its own last one without reading first.
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
-        Ok(self.atomic(checks, mutations).await?.then_some(None))
+    /// The one write primitive: applies every mutation if every check
+    /// passes, and says what the write got; `None` when a check failed. On
+    /// stores without compare-and-set this is emulated (see
+    /// [`emulate_atomic`]) and only best-effort. A writer that gets a
+    /// versionstamp back can check its next write against it without
+    /// reading first.
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>>;
+    /// [`Store::commit`] when only "did it land" matters.
+    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+        Ok(self.commit(checks, mutations).await?.is_some())
     }
     /// Called at the start of attempt `attempt` (0-based) of a
     /// read-modify-write: after lost races, a store whose runtime can wait
@@ -130,11 +173,8 @@ impl<S: Store> Store for &S {
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         (**self).list(prefix, limit, cursor).await
     }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        (**self).atomic(checks, mutations).await
-    }
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
-        (**self).atomic_stamped(checks, mutations).await
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
+        (**self).commit(checks, mutations).await
     }
     async fn backoff(&self, attempt: usize) {
         (**self).backoff(attempt).await
@@ -145,11 +185,32 @@ impl<S: Store> Store for &S {
 /// gives up with CONFLICT.
 pub const MAX_CAS_ATTEMPTS: usize = 64;
 
+/// The CONFLICT error of a read-modify-write on `what` that kept losing.
 pub fn conflict(what: &str) -> StateError {
     StateError::new(
         ErrorCode::Conflict,
         format!("{what} kept changing under concurrent writers ({MAX_CAS_ATTEMPTS} attempts); retry later"),
     )
+}
+
+/// Runs one read-modify-write: `attempt` reads what it needs, decides, and
+/// commits checked against what it read, answering `Some(result)` when done
+/// and `None` when its commit lost a race. Lost races are retried after the
+/// store's [`Store::backoff`], at most [`MAX_CAS_ATTEMPTS`] times; then the
+/// answer is CONFLICT naming `what()`. Every read-modify-write of the core
+/// goes through here.
+pub async fn retrying<S: Store, T>(
+    store: &S,
+    what: impl FnOnce() -> String,
+    mut attempt: impl AsyncFnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    for n in 0..MAX_CAS_ATTEMPTS {
+        store.backoff(n).await;
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(conflict(&what()))
 }
 
 /// A versionstamp for stores that have none: a digest of the stored JSON.
@@ -170,11 +231,11 @@ pub fn text_stamp(json: &str) -> String {
 /// Atomic write for stores with plain get/set/delete: re-read every checked
 /// key, then apply the mutations one by one. Another writer can still slip
 /// in between the re-read and the writes.
-pub async fn emulate_atomic<S: Store>(store: &S, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+pub async fn emulate_atomic<S: Store>(store: &S, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
     for check in checks {
         let current = store.get(&check.key).await?;
         if current.map(|e| e.versionstamp) != check.versionstamp {
-            return Ok(false);
+            return Ok(None);
         }
     }
     for mutation in mutations {
@@ -183,5 +244,5 @@ pub async fn emulate_atomic<S: Store>(store: &S, checks: &[Check], mutations: &[
             Mutation::Delete { key } => store.delete(key).await?,
         }
     }
-    Ok(true)
+    Ok(Some(Committed::default()))
 }

@@ -1,15 +1,13 @@
 //! Sync state, processed-file records, metrics and the daily job of
 //! StateService, on 0.1.56's keys and record shapes.
 
-use crate::clock::{iso_from_ms, ms_from_iso, utc_date, Clock};
-use crate::error::{ErrorCode, Result, StateError};
+use crate::clock::{iso_from_ms, utc_date, Clock};
+use crate::error::{Result, StateError};
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
-use crate::store::{conflict, Check, Entry, Mutation, Store, MAX_CAS_ATTEMPTS};
+use crate::store::{retrying, Check, Mutation, Store};
 use crate::values::{as_object, check_value_size, count_field, str_field};
 use serde_json::{json, Map, Value};
-
-const DAY_MS: i64 = 86_400_000;
 
 /// `{ isInitialized: false }` when nothing is stored, like 0.1.56.
 pub async fn get_sync_state<S: Store>(store: &S, workflow_id: Option<&str>) -> Result<Value> {
@@ -109,42 +107,42 @@ async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &
             None => latest.push(item),
         }
     }
-    for attempt in 0..MAX_CAS_ATTEMPTS {
-        store.backoff(attempt).await;
-        let mut previous = Vec::with_capacity(latest.len());
-        for (key, _) in &latest {
-            previous.push(store.get(key).await?);
-        }
-        let metrics = store.get(&metrics_key).await?;
-        let (mut files, mut total) = match &metrics {
-            Some(entry) => {
-                let object = as_object(&metrics_key.display(), &entry.value)?;
-                (count_field(object, "totalFiles").unwrap_or(0), object.get("totalRecords").and_then(Value::as_f64).unwrap_or(0.0))
+    retrying(
+        store,
+        || "the processed-file totals".to_string(),
+        async || {
+            let mut previous = Vec::with_capacity(latest.len());
+            for (key, _) in &latest {
+                previous.push(store.get(key).await?);
             }
-            None => (0, 0.0),
-        };
-        let mut checks = Vec::with_capacity(latest.len() + 1);
-        let mut writes = Vec::with_capacity(latest.len() + 1);
-        for ((key, record), old) in latest.iter().zip(&previous) {
-            match old.as_ref().and_then(|e| e.value.as_object()) {
-                Some(old) => total -= record_count(old),
-                None => files += 1,
+            let metrics = store.get(&metrics_key).await?;
+            let (mut files, mut total) = match &metrics {
+                Some(entry) => {
+                    let object = as_object(&metrics_key.display(), &entry.value)?;
+                    (count_field(object, "totalFiles").unwrap_or(0), object.get("totalRecords").and_then(Value::as_f64).unwrap_or(0.0))
+                }
+                None => (0, 0.0),
+            };
+            let mut checks = Vec::with_capacity(latest.len() + 1);
+            let mut writes = Vec::with_capacity(latest.len() + 1);
+            for ((key, record), old) in latest.iter().zip(&previous) {
+                match old.as_ref().and_then(|e| e.value.as_object()) {
+                    Some(old) => total -= record_count(old),
+                    None => files += 1,
+                }
+                total += record.as_object().map(record_count).unwrap_or(0.0);
+                checks.push(Check::of(key, old.as_ref()));
+                writes.push(Mutation::set(key.clone(), record.clone()));
             }
-            total += record.as_object().map(record_count).unwrap_or(0.0);
-            checks.push(Check::of(key, old.as_ref()));
-            writes.push(Mutation::Set { key: key.clone(), value: record.clone(), expire_in_ms: None });
-        }
-        checks.push(Check::of(&metrics_key, metrics.as_ref()));
-        writes.push(Mutation::Set {
-            key: metrics_key.clone(),
-            value: json!({"totalFiles": files, "totalRecords": total}),
-            expire_in_ms: None,
-        });
-        if store.atomic(&checks, &writes).await? {
-            return Ok(());
-        }
-    }
-    Err(conflict("the processed-file totals"))
+            checks.push(Check::of(&metrics_key, metrics.as_ref()));
+            writes.push(Mutation::set(metrics_key.clone(), json!({"totalFiles": files, "totalRecords": total})));
+            if store.atomic(&checks, &writes).await? {
+                return Ok(Some(()));
+            }
+            Ok(None)
+        },
+    )
+    .await
 }
 
 pub async fn is_file_processed<S: Store>(store: &S, file_name: &str, workflow_id: Option<&str>) -> Result<bool> {
@@ -176,108 +174,6 @@ pub async fn get_metrics<S: Store>(store: &S, workflow_id: Option<&str>) -> Resu
     Ok(metrics)
 }
 
-/// A daily job as stored: `{jobId, createdAt, expiresAt, batchCount}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DailyJob {
-    pub value: Map<String, Value>,
-    pub expires_at_ms: i64,
-    pub created_at_ms: Option<i64>,
-}
-
-pub fn parse_daily_job(key: &Key, entry: &Entry) -> Result<DailyJob> {
-    let object = as_object(&key.display(), &entry.value)?;
-    if str_field(object, "jobId").is_none() {
-        return Err(StateError::corrupt(&key.display(), "no jobId"));
-    }
-    let expires_at_ms = str_field(object, "expiresAt")
-        .and_then(ms_from_iso)
-        .ok_or_else(|| StateError::corrupt(&key.display(), "expiresAt is not an ISO date"))?;
-    Ok(DailyJob { created_at_ms: str_field(object, "createdAt").and_then(ms_from_iso), value: object.clone(), expires_at_ms })
-}
-
-/// The live job and where it is stored: our pointer first, then the dated
-/// keys 0.1.56 writes (today's and yesterday's: a job made yesterday
-/// evening is still live this morning).
-pub async fn find_daily_job<S: Store>(store: &S, now: i64, workflow_id: &str) -> Result<Option<(Key, Entry, DailyJob)>> {
-    let candidates = [
-        keys::daily_job_current(workflow_id),
-        keys::daily_job_dated(workflow_id, &utc_date(now)),
-        keys::daily_job_dated(workflow_id, &utc_date(now - DAY_MS)),
-    ];
-    for key in candidates {
-        if let Some(entry) = store.get(&key).await? {
-            let job = parse_daily_job(&key, &entry)?;
-            if job.expires_at_ms > now {
-                return Ok(Some((key, entry, job)));
-            }
-        }
-    }
-    Ok(None)
-}
-
-pub async fn get_daily_job<S: Store, C: Clock>(store: &S, clock: &C, workflow_id: &str) -> Result<Option<Value>> {
-    keys::check_name("workflowId", workflow_id)?;
-    Ok(find_daily_job(store, clock.now_ms(), workflow_id).await?.map(|(_, _, job)| Value::Object(job.value)))
-}
-
-/// Stores the job under our pointer and under 0.1.56's dated key, in one
-/// atomic write, so both packages find it.
-pub async fn set_daily_job<S: Store, C: Clock, L: Logger>(
-    store: &S,
-    clock: &C,
-    log: &L,
-    workflow_id: &str,
-    job_id: &str,
-    expiration_hours: f64,
-) -> Result<Value> {
-    keys::check_name("workflowId", workflow_id)?;
-    keys::check_name("jobId", job_id)?;
-    if !(expiration_hours.is_finite() && expiration_hours > 0.0) {
-        return Err(StateError::invalid("expirationHours", "must be a positive number of hours"));
-    }
-    let now = clock.now_ms();
-    let expires = now.saturating_add((expiration_hours * 3_600_000.0) as i64);
-    let job = json!({"jobId": job_id, "createdAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires), "batchCount": 0});
-    let writes = [
-        Mutation::Set { key: keys::daily_job_current(workflow_id), value: job.clone(), expire_in_ms: None },
-        Mutation::Set { key: keys::daily_job_dated(workflow_id, &utc_date(now)), value: job.clone(), expire_in_ms: None },
-    ];
-    store.atomic(&[], &writes).await?;
-    log.log(Level::Info, "Daily job stored", json!({"jobId": job_id, "expiresAt": job["expiresAt"]}));
-    Ok(job)
-}
-
-/// Adds `by` to the live job's batchCount atomically; returns the new count.
-pub async fn increment_daily_batch_count<S: Store, C: Clock>(store: &S, clock: &C, workflow_id: &str, by: u64) -> Result<u64> {
-    keys::check_name("workflowId", workflow_id)?;
-    for attempt in 0..MAX_CAS_ATTEMPTS {
-        store.backoff(attempt).await;
-        let now = clock.now_ms();
-        let Some((key, entry, mut job)) = find_daily_job(store, now, workflow_id).await? else {
-            return Err(StateError::new(
-                ErrorCode::NotFound,
-                format!("no live daily job for workflow {workflow_id:?}; create one with setDailyJob first"),
-            ));
-        };
-        let count = count_field(&job.value, "batchCount").unwrap_or(0) + by;
-        job.value.insert("batchCount".into(), json!(count));
-        let value = Value::Object(job.value);
-        let dated = keys::daily_job_dated(workflow_id, &utc_date(job.created_at_ms.unwrap_or(now)));
-        let current = keys::daily_job_current(workflow_id);
-        let mut writes = vec![Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms: None }];
-        // Keep both copies equal; the checked key is the source of truth.
-        for mirror in [current, dated] {
-            if mirror != key {
-                writes.push(Mutation::Set { key: mirror, value: value.clone(), expire_in_ms: None });
-            }
-        }
-        if store.atomic(&[Check::of(&key, Some(&entry))], &writes).await? {
-            return Ok(count);
-        }
-    }
-    Err(conflict("the daily job's batchCount"))
-}
-
 pub async fn clear_state<S: Store, C: Clock, L: Logger>(store: &S, clock: &C, log: &L, workflow_id: &str) -> Result<()> {
     keys::check_name("workflowId", workflow_id)?;
     let now = clock.now_ms();
@@ -297,13 +193,13 @@ pub async fn clear_state<S: Store, C: Clock, L: Logger>(store: &S, clock: &C, lo
 mod tests {
     use super::*;
     use crate::clock::FakeClock;
+    use crate::daily_job::DailyJobs;
+    use crate::error::ErrorCode;
     use crate::log::NoLog;
     use crate::memory::MemoryStore;
     use crate::testing::{Flaky, NoCas, Yielding};
     use futures::executor::block_on;
     use std::rc::Rc;
-
-    const HOUR: i64 = 3_600_000;
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
         // 2026-11-28T23:00:00Z
@@ -390,48 +286,6 @@ mod tests {
     }
 
     #[test]
-    fn daily_job_is_found_across_midnight_and_counts_batches() {
-        let (clock, store) = setup();
-        block_on(async {
-            set_daily_job(&store, &*clock, &NoLog, "wf", "job-1", 24.0).await.unwrap();
-            clock.advance(2 * HOUR); // 01:00 the next UTC day
-            let job = get_daily_job(&store, &*clock, "wf").await.unwrap().unwrap();
-            assert_eq!(job["jobId"], "job-1");
-            assert_eq!(increment_daily_batch_count(&store, &*clock, "wf", 1).await.unwrap(), 1);
-            assert_eq!(increment_daily_batch_count(&store, &*clock, "wf", 2).await.unwrap(), 3);
-            // 0.1.56 reads the dated key of the day it was made: kept in step.
-            let dated = store.get(&keys::daily_job_dated("wf", "2026-11-28")).await.unwrap().unwrap();
-            assert_eq!(dated.value["batchCount"], 3);
-            clock.advance(22 * HOUR + 1);
-            assert_eq!(get_daily_job(&store, &*clock, "wf").await.unwrap(), None);
-            assert_eq!(increment_daily_batch_count(&store, &*clock, "wf", 1).await.unwrap_err().code, ErrorCode::NotFound);
-        });
-    }
-
-    #[test]
-    fn a_daily_job_written_by_0_1_56_is_found() {
-        let (clock, store) = setup();
-        block_on(async {
-            let legacy = json!({"jobId": "old", "createdAt": iso_from_ms(clock.now_ms()), "expiresAt": iso_from_ms(clock.now_ms() + 24 * HOUR), "batchCount": 0});
-            store.set(&keys::daily_job_dated("wf", &utc_date(clock.now_ms())), &legacy, None).await.unwrap();
-            clock.advance(3 * HOUR);
-            assert_eq!(get_daily_job(&store, &*clock, "wf").await.unwrap().unwrap()["jobId"], "old");
-        });
-    }
-
-    #[test]
-    fn concurrent_batch_increments_are_not_lost() {
-        let (clock, mem) = setup();
-        let store = Yielding::new(mem);
-        block_on(set_daily_job(&store, &*clock, &NoLog, "wf", "j", 24.0)).unwrap();
-        let runs = (0..25).map(|_| increment_daily_batch_count(&store, &*clock, "wf", 1));
-        for r in block_on(futures::future::join_all(runs)) {
-            r.unwrap();
-        }
-        assert_eq!(block_on(get_daily_job(&store, &*clock, "wf")).unwrap().unwrap()["batchCount"], 25);
-    }
-
-    #[test]
     fn store_failure_is_not_not_processed() {
         let (_, mem) = setup();
         let store = Flaky::failing_every_call(mem);
@@ -446,10 +300,11 @@ mod tests {
         block_on(async {
             update_sync_state(&store, &*clock, &NoLog, &[file("a", "1", 2)], Some("wf")).await.unwrap();
             assert!(is_file_processed(&store, "a", Some("wf")).await.unwrap());
-            set_daily_job(&store, &*clock, &NoLog, "wf", "j", 1.0).await.unwrap();
-            assert_eq!(increment_daily_batch_count(&store, &*clock, "wf", 1).await.unwrap(), 1);
+            let daily = DailyJobs::new(&store, &*clock, &NoLog, "wf").unwrap();
+            daily.set("j", 1.0).await.unwrap();
+            assert_eq!(daily.increment(1).await.unwrap(), 1);
             clear_state(&store, &*clock, &NoLog, "wf").await.unwrap();
-            assert_eq!(get_daily_job(&store, &*clock, "wf").await.unwrap(), None);
+            assert_eq!(daily.get().await.unwrap(), None);
         });
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::{Result, StateError};
 use crate::keys::Key;
-use crate::store::{emulate_atomic, Capabilities, Check, Entry, ListPage, Mutation, Store};
+use crate::store::{emulate_atomic, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store};
 use serde_json::Value;
 use std::cell::Cell;
 use std::future::Future;
@@ -55,17 +55,13 @@ impl<S: Store> Store for Yielding<S> {
         YieldOnce(false).await;
         self.0.delete(key).await
     }
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         YieldOnce(false).await;
-        self.0.atomic_stamped(checks, mutations).await
+        self.0.commit(checks, mutations).await
     }
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         YieldOnce(false).await;
         self.0.list(prefix, limit, cursor).await
-    }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        YieldOnce(false).await;
-        self.0.atomic(checks, mutations).await
     }
 }
 
@@ -120,13 +116,9 @@ impl<S: Store> Store for Flaky<S> {
         self.tick("list")?;
         self.inner.list(prefix, limit, cursor).await
     }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         self.tick("atomic")?;
-        self.inner.atomic(checks, mutations).await
-    }
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
-        self.tick("atomic")?;
-        self.inner.atomic_stamped(checks, mutations).await
+        self.inner.commit(checks, mutations).await
     }
 }
 
@@ -150,7 +142,7 @@ impl<S: Store> Store for NoCas<S> {
     async fn list(&self, _: &[String], _: usize, _: Option<&str>) -> Result<ListPage> {
         Err(StateError::invalid("store", "cannot list"))
     }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         emulate_atomic(self, checks, mutations).await
     }
 }
@@ -195,7 +187,7 @@ impl<S: Store> Store for Racing<S> {
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         self.inner.list(prefix, limit, cursor).await
     }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         emulate_atomic(self, checks, mutations).await
     }
 }
@@ -276,12 +268,9 @@ impl<S: Store> Store for CrashAfterWrites<S> {
         self.alive("list")?;
         self.inner.list(prefix, limit, cursor).await
     }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        Ok(self.atomic_stamped(checks, mutations).await?.is_some())
-    }
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         let report = self.write("atomic")?;
-        let landed = self.inner.atomic_stamped(checks, mutations).await?;
+        let landed = self.inner.commit(checks, mutations).await?;
         let manifest = |m: &Mutation| matches!(m, Mutation::Set { key, .. } if key.parts.len() == 3 && key.parts[0] == "cs:checkpoint");
         if landed.is_some() && mutations.iter().any(manifest) {
             self.switched.set(true);
@@ -313,10 +302,7 @@ impl<S: Store> Store for NoList<S> {
     async fn list(&self, _: &[String], _: usize, _: Option<&str>) -> Result<ListPage> {
         Err(StateError::invalid("store", "cannot list"))
     }
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        self.0.atomic(checks, mutations).await
-    }
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
-        self.0.atomic_stamped(checks, mutations).await
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
+        self.0.commit(checks, mutations).await
     }
 }

@@ -109,7 +109,7 @@ pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, u
 }
 
 pub fn batch_size(options: &JsValue) -> Result<usize> {
-    Ok(positive("options.batchSize", &option(options, "batchSize")?, crate::indexed::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
+    Ok(positive("options.batchSize", &option(options, "batchSize")?, crate::collection::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
 }
 
 /// Options that belong in another place than where they were passed: the

@@ -7,7 +7,7 @@
 use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::memory::MemoryStore;
-use crate::store::{content_stamp, emulate_atomic, Capabilities, Check, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::store::{content_stamp, emulate_atomic, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
 use crate::wasm::convert::{json_to_js, object, stored_to_json};
 use crate::wasm::memory_kv;
 use js_sys::{Array, Function, Promise, Reflect};
@@ -306,10 +306,6 @@ impl Store for JsStore {
         Ok(ListPage { entries, cursor })
     }
 
-    async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
-        Ok(self.atomic_stamped(checks, mutations).await?.is_some())
-    }
-
     /// No pause for the first two attempts; then up to 1, 2, 4 … 32 ms,
     /// chosen at random, so racing writers spread out.
     async fn backoff(&self, attempt: usize) {
@@ -318,11 +314,13 @@ impl Store for JsStore {
         }
     }
 
-    async fn atomic_stamped(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+    async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         match &self.backend {
-            Backend::Memory(m) => m.atomic_stamped(checks, mutations).await,
-            Backend::Js(h) if self.caps.compare_and_set => self.commit_deno(h, checks, mutations).await,
-            Backend::Js(_) => Ok(emulate_atomic(self, checks, mutations).await?.then_some(None)),
+            Backend::Memory(m) => m.commit(checks, mutations).await,
+            Backend::Js(h) if self.caps.compare_and_set => {
+                Ok(self.commit_deno(h, checks, mutations).await?.map(|versionstamp| Committed { versionstamp }))
+            }
+            Backend::Js(_) => emulate_atomic(self, checks, mutations).await,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `IndexedFileTracker` (VersoriIndexedFileTracker in js/api.mjs adds
 //! 0.1.56's method names and return shapes on top of it).
 
-use crate::indexed::{self, Filter, IndexedFile, Removed};
+use crate::collection::{self, Filter, Item, Removed};
 use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 const MAX_LIMIT: f64 = 10_000.0;
 
 struct Tracker {
-    core: indexed::IndexedFiles,
+    core: collection::Collection,
     store: JsStore,
     log: JsLogger,
 }
@@ -28,9 +28,9 @@ pub struct IndexedFileTracker {
     inner: Rc<Tracker>,
 }
 
-pub fn file_to_js(file: &IndexedFile) -> JsValue {
+pub fn file_to_js(file: &Item) -> JsValue {
     object(&[
-        ("fileName", JsValue::from_str(&file.file_name)),
+        ("fileName", JsValue::from_str(&file.name)),
         ("processedAt", opt_str(file.processed_at())),
         ("metadata", json_to_js(&Value::Object(file.metadata()))),
     ])
@@ -56,7 +56,7 @@ impl IndexedFileTracker {
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<IndexedFileTracker> {
         let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log"]).js()?;
         let store = JsStore::detect(&kv).js()?;
-        let core = indexed::IndexedFiles::new(&prefix).js()?;
+        let core = collection::Collection::new(&prefix).js()?;
         Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log) }) })
     }
 

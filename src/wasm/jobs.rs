@@ -1,11 +1,11 @@
 //! `JobTracker`: 0.1.56's job tracking with listing, stuck jobs, checked
 //! transitions, and one daily job per window.
 
+use crate::daily_job::{DailyJobs, DailyOptions};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::ids::random_id;
-use crate::jobs::{self, DailyOptions};
+use crate::jobs;
 use crate::store::Store;
-use crate::sync_state;
 use crate::wasm::args;
 use crate::wasm::args::{cleanup_options, instant};
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
@@ -206,7 +206,7 @@ impl JobTracker {
             // One owner per call: two calls through one tracker are two contenders.
             let owner = random_id()?;
             let (job, created) =
-                jobs::get_or_create_daily_job(&t.store, &JsClock, &JsTimer, &t.log, &workflow, &owner, &daily, make).await?;
+                DailyJobs::new(&t.store, &JsClock, &t.log, &workflow)?.get_or_create(&JsTimer, &owner, &daily, make).await?;
             Ok(object(&[("job", json_to_js(&job)), ("created", JsValue::from_bool(created))]))
         };
         future_to_promise(async move {
@@ -224,7 +224,7 @@ impl JobTracker {
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
             let by = args::batch_increment(&by)?;
-            Ok(JsValue::from_f64(sync_state::increment_daily_batch_count(&t.store, &JsClock, &workflow, by).await? as f64))
+            Ok(JsValue::from_f64(DailyJobs::new(&t.store, &JsClock, &t.log, &workflow)?.increment(by).await? as f64))
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `StateService`: 0.1.56's API, unchanged signatures, on the core's locks
 //! and sync state.
 
+use crate::daily_job::DailyJobs;
 use crate::error::{ErrorCode, StateError};
 use crate::ids::random_id;
 use crate::locks::{LockInfo, Locks};
@@ -238,7 +239,7 @@ impl StateService {
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
-            let job = sync_state::get_daily_job(&*store, &JsClock, &workflow).await?;
+            let job = DailyJobs::new(&*store, &JsClock, &inner.log, &workflow)?.get().await?;
             Ok(job.as_ref().map(json_to_js).unwrap_or(JsValue::NULL))
         })
     }
@@ -251,7 +252,7 @@ impl StateService {
             let job = args::name("jobId", &job_id)?;
             let hours = args::positive("expirationHours", &expiration_hours, 24.0, args::MAX_HOURS)?;
             let store = inner.store(&kv)?;
-            Ok(json_to_js(&sync_state::set_daily_job(&*store, &JsClock, &inner.log, &workflow, &job, hours).await?))
+            Ok(json_to_js(&DailyJobs::new(&*store, &JsClock, &inner.log, &workflow)?.set(&job, hours).await?))
         })
     }
 
@@ -263,7 +264,7 @@ impl StateService {
             let workflow = args::name("workflowId", &workflow_id)?;
             let by = args::batch_increment(&by)?;
             let store = inner.store(&kv)?;
-            let count = sync_state::increment_daily_batch_count(&*store, &JsClock, &workflow, by).await?;
+            let count = DailyJobs::new(&*store, &JsClock, &inner.log, &workflow)?.increment(by).await?;
             Ok(JsValue::from_f64(count as f64))
         })
     }
