@@ -128,6 +128,48 @@ impl JobTracker {
         Ok(written)
     }
 
+    /// Marks the job completed with 0.1.56's fields (`stage: 'finished'`, its
+    /// message) and the caller's `details`.
+    pub async fn mark_completed<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        job_id: &str,
+        details: Option<Map<String, Value>>,
+    ) -> Result<Map<String, Value>> {
+        let mut patch = Map::new();
+        patch.insert("status".into(), "completed".into());
+        patch.insert("stage".into(), "finished".into());
+        patch.insert("message".into(), "Job completed successfully".into());
+        if let Some(details) = details {
+            patch.insert("details".into(), Value::Object(details));
+        }
+        self.update(store, clock, log, job_id, &patch).await
+    }
+
+    /// Marks the job failed with 0.1.56's fields: the error's message, and
+    /// its stack where there is one.
+    pub async fn mark_failed<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        job_id: &str,
+        message: &str,
+        stack: Option<&str>,
+    ) -> Result<Map<String, Value>> {
+        let mut patch = Map::new();
+        patch.insert("status".into(), "failed".into());
+        patch.insert("stage".into(), "error".into());
+        patch.insert("message".into(), format!("Job failed: {message}").into());
+        patch.insert("error".into(), message.into());
+        if let Some(stack) = stack {
+            patch.insert("errorStack".into(), stack.into());
+        }
+        self.update(store, clock, log, job_id, &patch).await
+    }
+
     /// Merges `patch` into the job, stamping startedAt / completedAt /
     /// failedAt on the first move to that status. A job that does not exist
     /// is created (as 0.1.56 did). INVALID_TRANSITION for a change that

@@ -232,17 +232,36 @@ pub fn text_stamp(json: &str) -> String {
 /// key, then apply the mutations one by one. Another writer can still slip
 /// in between the re-read and the writes.
 pub async fn emulate_atomic<S: Store>(store: &S, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
-    for check in checks {
-        let current = store.get(&check.key).await?;
-        if current.map(|e| e.versionstamp) != check.versionstamp {
-            return Ok(None);
+    let landed = emulate(
+        checks.iter().map(|c| (&c.key, c.versionstamp.as_deref())),
+        mutations,
+        async |key| Ok(store.get(key).await?.map(|e| e.versionstamp)),
+        async |mutation| match mutation {
+            Mutation::Set { key, value, expire_in_ms } => store.set(key, value, *expire_in_ms).await,
+            Mutation::Delete { key } => store.delete(key).await,
+        },
+    )
+    .await?;
+    Ok(landed.then(Committed::default))
+}
+
+/// The emulated atomic write over any kind of key and write (the core's
+/// [`Key`]s and [`Mutation`]s, or the raw JS ones of the KVStore adapter):
+/// every checked key's stamp is read again (`read_stamp`), and only if all
+/// still match are the writes applied, in order. False when a check failed.
+pub async fn emulate<'c, K: 'c, W>(
+    checks: impl IntoIterator<Item = (&'c K, Option<&'c str>)>,
+    writes: &[W],
+    read_stamp: impl AsyncFn(&K) -> Result<Option<String>>,
+    apply: impl AsyncFn(&W) -> Result<()>,
+) -> Result<bool> {
+    for (key, expected) in checks {
+        if read_stamp(key).await?.as_deref() != expected {
+            return Ok(false);
         }
     }
-    for mutation in mutations {
-        match mutation {
-            Mutation::Set { key, value, expire_in_ms } => store.set(key, value, *expire_in_ms).await?,
-            Mutation::Delete { key } => store.delete(key).await?,
-        }
+    for write in writes {
+        apply(write).await?;
     }
-    Ok(Some(Committed::default()))
+    Ok(true)
 }

@@ -5,11 +5,11 @@
 //! `atomic()` has its own pending writes.
 
 use crate::error::StateError;
-use crate::store::{text_stamp, Store, StoreKind};
+use crate::store::{emulate, text_stamp, Store, StoreKind};
 use crate::wasm::bridge::{capabilities_to_js, field, unwrap_adapter, JsStore, RawMutation};
 use crate::wasm::convert::object;
 use crate::wasm::errors::{IntoJsResult, JsResult};
-use crate::wasm::state_service::promise;
+use crate::wasm::promise::promise;
 use js_sys::{Array, Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +34,7 @@ fn stamp_of(value: &JsValue) -> JsValue {
 impl Adapter {
     /// `{value, versionstamp}` or null, whatever the store's own shape.
     async fn get(&self, key: &JsValue) -> crate::error::Result<JsValue> {
-        let got = self.store.call(&self.kv, "get", std::slice::from_ref(key)).await?;
+        let got = self.store.call_store("get", std::slice::from_ref(key)).await?;
         let (value, stamp) = match self.store.capabilities().kind {
             StoreKind::Versori => (got.clone(), stamp_of(&got)),
             // Deno KV and the embedded store: {key, value, versionstamp}.
@@ -99,7 +99,7 @@ impl VersoriKvAdapter {
             if !options.is_undefined() {
                 call.push(options);
             }
-            a.store.call(&a.kv, "set", &call).await?;
+            a.store.call_store("set", &call).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -107,7 +107,7 @@ impl VersoriKvAdapter {
     pub fn delete(&self, key: JsValue) -> Promise {
         let a = self.inner.clone();
         promise(async move {
-            a.store.call(&a.kv, "delete", &[key]).await?;
+            a.store.call_store("delete", &[key]).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -160,20 +160,23 @@ impl AdapterAtomic {
         let mutations = std::mem::take(&mut *self.mutations.borrow_mut());
         promise(async move {
             if a.store.capabilities().compare_and_set {
-                return Ok(JsValue::from_bool(a.store.commit_js(&a.kv, &checks, &mutations).await?));
+                return Ok(JsValue::from_bool(a.store.commit_js(&checks, &mutations).await?));
             }
-            for (key, stamp) in &checks {
-                if a.current_stamp(key).await? != stamp.as_string() {
-                    return Ok(JsValue::FALSE);
-                }
-            }
-            for m in mutations {
-                match m {
-                    RawMutation::Set { key, value, .. } => a.store.call(&a.kv, "set", &[key, value]).await?,
-                    RawMutation::Delete(key) => a.store.call(&a.kv, "delete", &[key]).await?,
-                };
-            }
-            Ok(JsValue::TRUE)
+            let expected: Vec<(JsValue, Option<String>)> = checks.into_iter().map(|(key, stamp)| (key, stamp.as_string())).collect();
+            let landed = emulate(
+                expected.iter().map(|(key, stamp)| (key, stamp.as_deref())),
+                &mutations,
+                async |key| a.current_stamp(key).await,
+                async |write| {
+                    match write {
+                        RawMutation::Set { key, value, .. } => a.store.call_store("set", &[key.clone(), value.clone()]).await?,
+                        RawMutation::Delete(key) => a.store.call_store("delete", std::slice::from_ref(key)).await?,
+                    };
+                    Ok(())
+                },
+            )
+            .await?;
+            Ok(JsValue::from_bool(landed))
         })
     }
 }

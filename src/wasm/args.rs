@@ -108,6 +108,23 @@ pub fn cleanup_options<C: Clock>(options: &JsValue, clock: &C) -> Result<(i64, u
     Ok((cutoff as i64, batch_size(options)?))
 }
 
+/// The largest page a listing returns.
+pub const MAX_PAGE: f64 = 10_000.0;
+
+/// `limit` (default 100) and `cursor` of a listing's options, read the same
+/// way by every class that lists.
+pub fn page(options: &JsValue) -> Result<(usize, Option<String>)> {
+    let limit = positive("options.limit", &option(options, "limit")?, 100.0, MAX_PAGE)?.ceil() as usize;
+    let cursor = optional_name("options.cursor", &option(options, "cursor")?)?;
+    Ok((limit, cursor))
+}
+
+/// A listing's answer, `{ [field]: items, cursor }` (cursor null at the end).
+pub fn listed(field: &str, items: js_sys::Array, cursor: Option<&str>) -> JsValue {
+    crate::wasm::convert::object(&[(field, items.into()), ("cursor", crate::wasm::convert::opt_str(cursor))])
+}
+
+/// `batchSize` of a cleanup (default 100, at most 1,000 deletes per write).
 pub fn batch_size(options: &JsValue) -> Result<usize> {
     Ok(positive("options.batchSize", &option(options, "batchSize")?, crate::collection::DEFAULT_BATCH as f64, 1_000.0)?.ceil() as usize)
 }

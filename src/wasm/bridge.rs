@@ -26,18 +26,52 @@ pub enum RawMutation {
     Delete(JsValue),
 }
 
-pub enum Backend {
-    Js(JsValue),
+enum Backend {
+    /// A host store, with its methods.
+    Js(Methods),
+    /// Our embedded store: called directly.
     Memory(Rc<MemoryStore>),
 }
 
-pub struct JsStore {
-    backend: Backend,
-    caps: Capabilities,
+/// A host store's methods, looked up once when the store is wrapped.
+struct Methods {
+    get: Function,
+    set: Function,
+    delete: Function,
+    atomic: Option<Function>,
+    list: Option<Function>,
 }
 
-fn is_fn(obj: &JsValue, name: &str) -> bool {
-    Reflect::get(obj, &name.into()).is_ok_and(|f| f.is_function())
+impl Methods {
+    fn of(handle: &JsValue) -> Option<Methods> {
+        let method = |name: &str| Reflect::get(handle, &name.into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
+        Some(Methods {
+            get: method("get")?,
+            set: method("set")?,
+            delete: method("delete")?,
+            atomic: method("atomic"),
+            list: method("list"),
+        })
+    }
+
+    fn named(&self, name: &str) -> Option<&Function> {
+        match name {
+            "get" => Some(&self.get),
+            "set" => Some(&self.set),
+            "delete" => Some(&self.delete),
+            "atomic" => self.atomic.as_ref(),
+            "list" => self.list.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// A host's KV handle as a core [`Store`].
+pub struct JsStore {
+    /// The handle itself (an adapter's inner handle when given an adapter).
+    this: JsValue,
+    backend: Backend,
+    caps: Capabilities,
 }
 
 /// `obj[name]`, where a throwing getter or a non-object answer is a store
@@ -58,10 +92,7 @@ pub fn unwrap_adapter(handle: &JsValue) -> JsValue {
 }
 
 fn message_of(error: &JsValue) -> String {
-    if let Some(s) = error.as_string() {
-        return s;
-    }
-    Reflect::get(error, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the store threw a non-Error value".into())
+    crate::wasm::errors::message_of(error, "the store threw a non-Error value")
 }
 
 impl JsStore {
@@ -81,20 +112,18 @@ impl JsStore {
         let handle = &unwrap_adapter(handle);
         if let Some(store) = memory_kv::store_of(handle) {
             let caps = store.capabilities();
-            return Ok(JsStore { backend: Backend::Memory(store), caps });
+            return Ok(JsStore { this: handle.clone(), backend: Backend::Memory(store), caps });
         }
-        if !(is_fn(handle, "get") && is_fn(handle, "set") && is_fn(handle, "delete")) {
-            return Err(not_a_store());
-        }
-        let caps = if is_fn(handle, "atomic") && is_fn(handle, "list") {
+        let methods = Methods::of(handle).ok_or_else(not_a_store)?;
+        let caps = if methods.atomic.is_some() && methods.list.is_some() {
             Capabilities { kind: StoreKind::DenoKv, compare_and_set: true, list: true, expiry: true }
-        } else if is_fn(handle, "atomic") {
+        } else if methods.atomic.is_some() {
             // Its check() may do nothing (0.1.56's adapter): trust none.
             Capabilities { kind: StoreKind::KvStore, compare_and_set: false, list: false, expiry: false }
         } else {
             Capabilities { kind: StoreKind::Versori, compare_and_set: false, list: false, expiry: false }
         };
-        Ok(JsStore { backend: Backend::Js(handle.clone()), caps })
+        Ok(JsStore { this: handle.clone(), backend: Backend::Js(methods), caps })
     }
 
     /// Deno KV and KVStore keys are arrays; Versori takes a string or array,
@@ -111,10 +140,27 @@ impl JsStore {
     /// A `get`, `set` or `delete` that a SQLite store turned away as busy is
     /// made again (see [`busy`]).
     pub async fn call(&self, handle: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        let f = method_of(handle, method)?;
+        self.invoke(handle, &f, method, args).await
+    }
+
+    /// [`Self::call`] on the store's own handle, with the method looked up
+    /// when the store was wrapped.
+    pub async fn call_store(&self, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        match &self.backend {
+            Backend::Js(methods) => match methods.named(method) {
+                Some(f) => self.invoke(&self.this, f, method, args).await,
+                None => Err(StateError::store(method, &format!("the store has no {method}() method"))),
+            },
+            Backend::Memory(_) => self.call(&self.this, method, args).await,
+        }
+    }
+
+    async fn invoke(&self, handle: &JsValue, f: &Function, method: &str, args: &[JsValue]) -> Result<JsValue> {
         let retry = matches!(method, "get" | "set" | "delete");
         let mut pauses = Pauses::default();
         loop {
-            let returned = self.call_sync(handle, method, args)?;
+            let returned = f.apply(handle, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))?;
             match JsFuture::from(Promise::resolve(&returned)).await {
                 Ok(value) => return Ok(value),
                 Err(e) => {
@@ -131,7 +177,7 @@ impl JsStore {
         stored_to_json(raw, "value").map_err(|e| StateError::corrupt(&key.display(), &e.message))
     }
 
-    async fn commit_deno(&self, handle: &JsValue, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
+    async fn commit_deno(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Option<String>>> {
         let checks: Vec<(JsValue, JsValue)> = checks
             .iter()
             .map(|c| (self.key_to_js(&c.key), c.versionstamp.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL)))
@@ -147,39 +193,33 @@ impl JsStore {
                 Mutation::Delete { key } => RawMutation::Delete(self.key_to_js(key)),
             })
             .collect();
-        self.commit_js_stamped(handle, &checks, &mutations).await
+        self.commit_js_stamped(&checks, &mutations).await
     }
 
     /// One `handle.atomic()` operation with JS keys and values as given:
     /// checks `(key, versionstamp or null)`, then the mutations, then commit.
-    pub async fn commit_js(&self, handle: &JsValue, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<bool> {
-        Ok(self.commit_js_stamped(handle, checks, mutations).await?.is_some())
+    pub async fn commit_js(&self, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<bool> {
+        Ok(self.commit_js_stamped(checks, mutations).await?.is_some())
     }
 
     /// [`Self::commit_js`], with the versionstamp the write got (Deno KV
     /// answers `{ ok: true, versionstamp }`).
-    async fn commit_js_stamped(
-        &self,
-        handle: &JsValue,
-        checks: &[(JsValue, JsValue)],
-        mutations: &[RawMutation],
-    ) -> Result<Option<Option<String>>> {
+    async fn commit_js_stamped(&self, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
         let mut pauses = Pauses::default();
         loop {
-            match self.commit_once(handle, checks, mutations).await {
+            match self.commit_once(checks, mutations).await {
                 Err(e) if busy(&e.message) && pauses.wait().await => continue,
                 other => return other,
             }
         }
     }
 
-    async fn commit_once(
-        &self,
-        handle: &JsValue,
-        checks: &[(JsValue, JsValue)],
-        mutations: &[RawMutation],
-    ) -> Result<Option<Option<String>>> {
-        let op = self.call_sync(handle, "atomic", &[])?;
+    async fn commit_once(&self, checks: &[(JsValue, JsValue)], mutations: &[RawMutation]) -> Result<Option<Option<String>>> {
+        let atomic = match &self.backend {
+            Backend::Js(Methods { atomic: Some(f), .. }) => f.clone(),
+            _ => method_of(&self.this, "atomic")?,
+        };
+        let op = atomic.call0(&self.this).map_err(|e| StateError::store("atomic", &message_of(&e)))?;
         for (key, stamp) in checks {
             self.call_sync(&op, "check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
         }
@@ -203,12 +243,16 @@ impl JsStore {
     /// Calls a synchronous method (Deno's `atomic()` and its builders); a
     /// throw becomes STORE_UNAVAILABLE.
     pub fn call_sync(&self, target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
-        let f: Function = Reflect::get(target, &method.into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| StateError::store(method, &format!("the store (or its atomic operation) has no {method}() method")))?;
-        f.apply(target, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))
+        method_of(target, method)?.apply(target, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))
     }
+}
+
+/// `target[method]` as a function, or STORE_UNAVAILABLE naming it.
+fn method_of(target: &JsValue, method: &str) -> Result<Function> {
+    Reflect::get(target, &method.into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| StateError::store(method, &format!("the store (or its atomic operation) has no {method}() method")))
 }
 
 impl Store for JsStore {
@@ -217,11 +261,10 @@ impl Store for JsStore {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        let handle = match &self.backend {
-            Backend::Memory(m) => return m.get(key).await,
-            Backend::Js(h) => h,
-        };
-        let got = self.call(handle, "get", &[self.key_to_js(key)]).await?;
+        if let Backend::Memory(m) = &self.backend {
+            return m.get(key).await;
+        }
+        let got = self.call_store("get", &[self.key_to_js(key)]).await?;
         match self.caps.kind {
             StoreKind::DenoKv | StoreKind::KvStore | StoreKind::Memory => {
                 if got.is_null() || got.is_undefined() {
@@ -253,10 +296,9 @@ impl Store for JsStore {
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        let handle = match &self.backend {
-            Backend::Memory(m) => return m.set(key, value, expire_in_ms).await,
-            Backend::Js(h) => h,
-        };
+        if let Backend::Memory(m) = &self.backend {
+            return m.set(key, value, expire_in_ms).await;
+        }
         let mut args = vec![self.key_to_js(key), json_to_js(value)];
         match (expire_in_ms, self.caps.kind) {
             (Some(ms), _) if self.caps.expiry => args.push(object(&[("expireIn", JsValue::from_f64(ms as f64))])),
@@ -264,21 +306,20 @@ impl Store for JsStore {
             (Some(ms), StoreKind::Versori) => args.push(object(&[("ttl", JsValue::from_f64(ms.div_ceil(1000) as f64))])),
             _ => {}
         }
-        self.call(handle, "set", &args).await.map(drop)
+        self.call_store("set", &args).await.map(drop)
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        let handle = match &self.backend {
-            Backend::Memory(m) => return m.delete(key).await,
-            Backend::Js(h) => h,
-        };
-        self.call(handle, "delete", &[self.key_to_js(key)]).await.map(drop)
+        if let Backend::Memory(m) = &self.backend {
+            return m.delete(key).await;
+        }
+        self.call_store("delete", &[self.key_to_js(key)]).await.map(drop)
     }
 
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
-        let handle = match &self.backend {
+        let list = match &self.backend {
             Backend::Memory(m) => return m.list(prefix, limit, cursor).await,
-            Backend::Js(h) if self.caps.list && self.caps.kind == StoreKind::DenoKv => h,
+            Backend::Js(Methods { list: Some(f), .. }) if self.caps.list && self.caps.kind == StoreKind::DenoKv => f,
             Backend::Js(_) => return Err(StateError::invalid("kv", "cannot list keys by prefix; use a Deno KV store")),
         };
         let selector = object(&[("prefix", prefix.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into())]);
@@ -286,7 +327,7 @@ impl Store for JsStore {
         if let Some(c) = cursor {
             options.push(("cursor", JsValue::from_str(c)));
         }
-        let iterator = self.call_sync(handle, "list", &[selector, object(&options)])?;
+        let iterator = list.call2(&self.this, &selector, &object(&options)).map_err(|e| StateError::store("list", &message_of(&e)))?;
         let mut entries = Vec::new();
         loop {
             let step = self.call(&iterator, "next", &[]).await?;
@@ -317,8 +358,8 @@ impl Store for JsStore {
     async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         match &self.backend {
             Backend::Memory(m) => m.commit(checks, mutations).await,
-            Backend::Js(h) if self.caps.compare_and_set => {
-                Ok(self.commit_deno(h, checks, mutations).await?.map(|versionstamp| Committed { versionstamp }))
+            Backend::Js(_) if self.caps.compare_and_set => {
+                Ok(self.commit_deno(checks, mutations).await?.map(|versionstamp| Committed { versionstamp }))
             }
             Backend::Js(_) => emulate_atomic(self, checks, mutations).await,
         }

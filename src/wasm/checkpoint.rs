@@ -10,7 +10,7 @@ use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{decode_state, encode_state, js_to_json, json_to_js, object, opt_str, revive, stored_to_json};
 use crate::wasm::env::{JsClock, JsLogger};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
-use crate::wasm::state_service::promise;
+use crate::wasm::promise::promise;
 use js_sys::{Function, Promise};
 use serde_json::Value;
 use std::rc::Rc;

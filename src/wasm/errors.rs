@@ -32,6 +32,21 @@ pub fn to_js(error: StateError) -> JsValue {
     plain.into()
 }
 
+/// The message of whatever JavaScript threw: a string as it is, an
+/// Error's `message`, else its JSON text, else `fallback`. Every place that
+/// reports a JS failure (store calls, failed jobs, retry errors) uses this.
+pub fn message_of(thrown: &JsValue, fallback: &str) -> String {
+    if let Some(s) = thrown.as_string() {
+        return s;
+    }
+    if thrown.is_object() {
+        if let Some(m) = js_sys::Reflect::get(thrown, &"message".into()).ok().and_then(|m| m.as_string()) {
+            return m;
+        }
+    }
+    js_sys::JSON::stringify(thrown).ok().and_then(|s| s.as_string()).unwrap_or_else(|| fallback.to_string())
+}
+
 /// Exported methods return `Result<_, JsValue>`; this keeps the `?` short.
 pub type JsResult<T> = Result<T, JsValue>;
 

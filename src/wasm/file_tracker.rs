@@ -10,7 +10,7 @@ use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
 use crate::wasm::env::JsClock;
 use crate::wasm::errors::{IntoJsResult, JsResult};
-use crate::wasm::state_service::promise;
+use crate::wasm::promise::promise;
 use js_sys::Promise;
 use serde_json::Value;
 use std::rc::Rc;

@@ -8,13 +8,11 @@ use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
 use crate::wasm::env::{JsClock, JsLogger};
 use crate::wasm::errors::{IntoJsResult, JsResult};
-use crate::wasm::state_service::promise;
+use crate::wasm::promise::promise;
 use js_sys::{Array, Promise};
 use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-
-const MAX_LIMIT: f64 = 10_000.0;
 
 struct Tracker {
     core: collection::Collection,
@@ -113,8 +111,7 @@ impl IndexedFileTracker {
         let t = self.inner.clone();
         promise(async move {
             args::known("options", &options, &["limit", "cursor", "since", "until", "namePrefix"])?;
-            let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, MAX_LIMIT)?.ceil() as usize;
-            let cursor = args::optional_name("options.cursor", &args::option(&options, "cursor")?)?;
+            let (limit, cursor) = args::page(&options)?;
             let filter = Filter {
                 since_ms: args::instant("options.since", &args::option(&options, "since")?)?,
                 until_ms: args::instant("options.until", &args::option(&options, "until")?)?,
@@ -122,8 +119,7 @@ impl IndexedFileTracker {
                 field_equals: None,
             };
             let listed = t.core.list(&t.store, &t.log, limit, cursor.as_deref(), &filter).await?;
-            let files: Array = listed.files.iter().map(file_to_js).collect();
-            Ok(object(&[("files", files.into()), ("cursor", opt_str(listed.cursor.as_deref()))]))
+            Ok(args::listed("files", listed.files.iter().map(file_to_js).collect(), listed.cursor.as_deref()))
         })
     }
 

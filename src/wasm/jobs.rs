@@ -2,25 +2,23 @@
 //! transitions, and one daily job per window.
 
 use crate::daily_job::{DailyJobs, DailyOptions};
-use crate::error::{ErrorCode, Result, StateError};
+use crate::error::{Result, StateError};
 use crate::ids::random_id;
 use crate::jobs;
 use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::args::{cleanup_options, instant};
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
-use crate::wasm::convert::{json_to_js, object, opt_str};
+use crate::wasm::convert::{json_to_js, object};
 use crate::wasm::env::{JsClock, JsLogger, JsTimer};
-use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
+use crate::wasm::errors::{message_of, IntoJsResult, JsResult};
 use crate::wasm::indexed::removed_to_js;
-use crate::wasm::state_service::promise;
+use crate::wasm::promise::{call_back, promise, promise_passing, Thrown};
 use js_sys::{Array, Function, Promise};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -95,14 +93,8 @@ impl JobTracker {
         let t = self.inner.clone();
         promise(async move {
             let id = args::name("jobId", &job_id)?;
-            let mut patch = Map::new();
-            patch.insert("status".into(), "completed".into());
-            patch.insert("stage".into(), "finished".into());
-            patch.insert("message".into(), "Job completed successfully".into());
-            if let Some(details) = args::metadata("details", &details)? {
-                patch.insert("details".into(), Value::Object(details));
-            }
-            Ok(job_to_js(Some(t.core.update(&t.store, &JsClock, &t.log, &id, &patch).await?)))
+            let details = args::metadata("details", &details)?;
+            Ok(job_to_js(Some(t.core.mark_completed(&t.store, &JsClock, &t.log, &id, details).await?)))
         })
     }
 
@@ -110,22 +102,11 @@ impl JobTracker {
     #[wasm_bindgen(js_name = "markFailed")]
     pub fn mark_failed(&self, job_id: JsValue, error: JsValue) -> Promise {
         let t = self.inner.clone();
-        let message = error
-            .as_string()
-            .or_else(|| js_sys::Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string()))
-            .unwrap_or_else(|| "unknown error".into());
-        let stack = js_sys::Reflect::get(&error, &"stack".into()).ok().and_then(|s| s.as_string());
+        let message = message_of(&error, "unknown error");
+        let stack = if error.is_object() { js_sys::Reflect::get(&error, &"stack".into()).ok().and_then(|s| s.as_string()) } else { None };
         promise(async move {
             let id = args::name("jobId", &job_id)?;
-            let mut patch = Map::new();
-            patch.insert("status".into(), "failed".into());
-            patch.insert("stage".into(), "error".into());
-            patch.insert("message".into(), format!("Job failed: {message}").into());
-            patch.insert("error".into(), message.into());
-            if let Some(stack) = stack {
-                patch.insert("errorStack".into(), stack.into());
-            }
-            Ok(job_to_js(Some(t.core.update(&t.store, &JsClock, &t.log, &id, &patch).await?)))
+            Ok(job_to_js(Some(t.core.mark_failed(&t.store, &JsClock, &t.log, &id, &message, stack.as_deref()).await?)))
         })
     }
 
@@ -137,11 +118,13 @@ impl JobTracker {
             args::known("options", &options, &["status", "since", "limit", "cursor"])?;
             let status = args::optional_name("options.status", &args::option(&options, "status")?)?;
             let since = instant("options.since", &args::option(&options, "since")?)?;
-            let limit = args::positive("options.limit", &args::option(&options, "limit")?, 100.0, 10_000.0)?.ceil() as usize;
-            let cursor = args::optional_name("options.cursor", &args::option(&options, "cursor")?)?;
+            let (limit, cursor) = args::page(&options)?;
             let listed = t.core.list(&t.store, &t.log, status.as_deref(), since, limit, cursor.as_deref()).await?;
-            let jobs: Array = listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect();
-            Ok(object(&[("jobs", jobs.into()), ("cursor", opt_str(listed.cursor.as_deref()))]))
+            Ok(args::listed(
+                "jobs",
+                listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect(),
+                listed.cursor.as_deref(),
+            ))
         })
     }
 
@@ -173,7 +156,7 @@ impl JobTracker {
     #[wasm_bindgen(js_name = "getOrCreateDailyJob")]
     pub fn get_or_create_daily_job(&self, workflow_id: JsValue, create: JsValue, options: JsValue) -> Promise {
         let t = self.inner.clone();
-        let thrown: Rc<RefCell<Option<JsValue>>> = Rc::new(RefCell::new(None));
+        let thrown = Thrown::default();
         let slot = thrown.clone();
         let work = async move {
             let workflow = args::name("workflowId", &workflow_id)?;
@@ -194,12 +177,7 @@ impl JobTracker {
             let make = || {
                 let (create, slot) = (create.clone(), slot.clone());
                 async move {
-                    let failed = |e: JsValue| {
-                        *slot.borrow_mut() = Some(e);
-                        StateError::new(ErrorCode::InvalidArgument, "create() failed")
-                    };
-                    let returned = create.call0(&JsValue::UNDEFINED).map_err(failed)?;
-                    let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(failed)?;
+                    let value = call_back(&create, None).await.map_err(|e| slot.keep(e, "create"))?;
                     job_id_of(&value)
                 }
             };
@@ -209,12 +187,7 @@ impl JobTracker {
                 DailyJobs::new(&t.store, &JsClock, &t.log, &workflow)?.get_or_create(&JsTimer, &owner, &daily, make).await?;
             Ok(object(&[("job", json_to_js(&job)), ("created", JsValue::from_bool(created))]))
         };
-        future_to_promise(async move {
-            match work.await {
-                Ok(v) => Ok(v),
-                Err(e) => Err(thrown.borrow_mut().take().unwrap_or_else(|| to_js(e))),
-            }
-        })
+        promise_passing(async move { work.await.map_err(|e| thrown.or(e)) })
     }
 
     /// Adds `by` (default 1) to the live daily job's batchCount, atomically.

@@ -12,5 +12,6 @@ pub mod file_tracker;
 pub mod indexed;
 pub mod jobs;
 pub mod memory_kv;
+pub mod promise;
 pub mod retry;
 pub mod state_service;

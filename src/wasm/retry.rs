@@ -8,10 +8,10 @@ use crate::wasm::args::cleanup_options;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
 use crate::wasm::env::{InjectedClock, InjectedRandom, JsLogger};
-use crate::wasm::errors::{IntoJsResult, JsResult};
+use crate::wasm::errors::{message_of, IntoJsResult, JsResult};
 use crate::wasm::indexed::removed_to_js;
-use crate::wasm::state_service::promise;
-use js_sys::{Array, Promise};
+use crate::wasm::promise::promise;
+use js_sys::Promise;
 use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -64,13 +64,7 @@ fn policy(options: &JsValue) -> crate::error::Result<Policy> {
 }
 
 fn error_text(error: &JsValue) -> String {
-    if let Some(s) = error.as_string() {
-        return s;
-    }
-    js_sys::Reflect::get(error, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| js_sys::JSON::stringify(error).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "unknown error".into()))
+    message_of(error, "unknown error")
 }
 
 fn state_to_js(record: Option<serde_json::Map<String, Value>>) -> JsValue {
@@ -218,9 +212,7 @@ impl RetryTracker {
 }
 
 async fn list(t: &Inner, status: Option<&str>, options: &JsValue) -> crate::error::Result<JsValue> {
-    let limit = args::positive("options.limit", &args::option(options, "limit")?, 100.0, 10_000.0)?.ceil() as usize;
-    let cursor = args::optional_name("options.cursor", &args::option(options, "cursor")?)?;
+    let (limit, cursor) = args::page(options)?;
     let listed = t.core.list(&t.store, &t.log, status, limit, cursor.as_deref()).await?;
-    let items: Array = listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect();
-    Ok(object(&[("items", items.into()), ("cursor", opt_str(listed.cursor.as_deref()))]))
+    Ok(args::listed("items", listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect(), listed.cursor.as_deref()))
 }

@@ -11,23 +11,14 @@ use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
 use crate::wasm::env::{host_name, JsClock, JsLogger};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
+use crate::wasm::promise::{call_back, promise, promise_passing};
 use js_sys::{Array, Function, Promise};
 use serde_json::Value;
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 const MINUTE_MS: f64 = 60_000.0;
-
-/// Runs a core call as a Promise whose rejection is a StateError.
-pub fn promise<F>(work: F) -> Promise
-where
-    F: Future<Output = crate::error::Result<JsValue>> + 'static,
-{
-    future_to_promise(async move { work.await.map_err(to_js) })
-}
 
 struct Service {
     locks: Locks,
@@ -158,7 +149,7 @@ impl StateService {
     #[wasm_bindgen(js_name = "withLock")]
     pub fn with_lock(&self, lock_name: JsValue, kv: JsValue, work: JsValue, options: JsValue) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise_passing(async move {
             let name = args::name("lockName", &lock_name).js()?;
             let work: Function = work.dyn_into().map_err(|_| to_js(StateError::invalid("fn", "must be a function")))?;
             args::known("options", &options, &["timeoutMinutes"]).js()?;
@@ -182,10 +173,7 @@ impl StateService {
                 ("fencingToken", JsValue::from_f64(held.fencing_token as f64)),
                 ("expiresAt", JsValue::from_str(&crate::clock::iso_from_ms(held.expires_at_ms))),
             ]);
-            let outcome = match work.call1(&JsValue::UNDEFINED, &lock) {
-                Ok(returned) => JsFuture::from(Promise::resolve(&returned)).await,
-                Err(thrown) => Err(thrown),
-            };
+            let outcome = call_back(&work, Some(&lock)).await;
             let released = inner.locks.release(&*store, &JsClock, &inner.log, &name).await;
             match (outcome, released) {
                 (Ok(value), Ok(_)) => Ok(value),

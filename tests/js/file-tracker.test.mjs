@@ -121,8 +121,9 @@ describe('compatibility with 0.1.56 records', () => {
 
   test('a store failure is never "not processed"', async () => {
     const kv = versoriKv();
-    const files = new VersoriFileTracker(kv, 'x');
+    // Store methods are looked up once, when a tracker wraps the store.
     kv.get = async () => { throw new Error('503 from KV'); };
+    const files = new VersoriFileTracker(kv, 'x');
     await assert.rejects(files.wasFileProcessed('a.csv'), (e) => e.code === 'STORE_UNAVAILABLE' && /503/.test(e.message));
   });
 });
