@@ -3,7 +3,7 @@
 // it. Run `connector-state help` for usage.
 import { createInterface } from 'node:readline/promises';
 import {
-  CheckpointStore, FileTracker, IndexedFileTracker, RetryTracker, StateService, openKv,
+  CheckpointStore, FileTracker, IndexedFileTracker, RetryTracker, StateService, describeKey, openKv,
 } from '../js/node.mjs';
 
 const USAGE = `connector-state: inspect and repair connector-state stores
@@ -87,53 +87,61 @@ async function inspect(kv, { stuckMs = HOUR, now = Date.now() } = {}) {
   };
   const retryGroups = new Map();
   for await (const { key, value } of kv.list({ prefix: [] })) {
-    const [a, b, c, d] = key;
-    if (a === 'lock:' && key.length === 2) {
-      const expires = ms(value?.expiresAt);
-      const locked = value?.isLocked === true;
-      report.locks.push({
-        name: b, holder: value?.lockedBy ?? null, lockedAt: value?.lockedAt ?? null, expiresAt: value?.expiresAt ?? null,
-        ageMs: Number.isNaN(ms(value?.lockedAt)) ? null : now - ms(value.lockedAt),
-        held: locked && expires > now, stale: locked && !(expires > now), fencingToken: value?.fencingToken ?? null,
-      });
-    } else if (a === 'file:' && key.length === 3) {
-      addFile(group('StateService', b), c, value?.processedAt);
-    } else if (key.length === 1 && typeof a === 'string' && /\/processed-files\//.test(a)) {
-      const [prefix, encoded] = a.split(/\/processed-files\/(.*)/s);
-      addFile(group('FileTracker', prefix), value?.fileName ?? decode(encoded), value?.processedAt);
-    } else if (key.length === 1 && typeof a === 'string' && /\/claims\//.test(a)) {
-      if (ms(value?.expiresAt) > now) group('FileTracker', a.split('/claims/')[0]).inProgress += 1;
-    } else if (key.length === 2 && typeof a === 'string' && a.startsWith('cs:retry:') && a.endsWith(':retry-state')) {
-      const ns = a.slice('cs:retry:'.length, -':retry-state'.length);
-      if (!retryGroups.has(ns)) retryGroups.set(ns, { namespace: ns, waiting: 0, due: 0, exhausted: 0, items: [] });
-      const g = retryGroups.get(ns);
-      const due = value?.status === 'waiting' && ms(value?.nextRetryAt) <= now;
-      if (value?.status === 'exhausted') g.exhausted += 1;
-      else g.waiting += 1;
-      if (due) g.due += 1;
-      g.items.push({ item: b, status: value?.status ?? 'unknown', attempts: value?.attempts ?? null, nextRetryAt: value?.nextRetryAt ?? null, due, lastError: value?.lastError ?? null });
-    } else if (key.length === 2 && typeof a === 'string' && a.endsWith(':processed-files')) {
-      addFile(group('IndexedFileTracker', a.slice(0, -':processed-files'.length)), b, value?.processedAt);
-    } else if (a === 'cs:checkpoint' && key.length === 3) {
-      report.checkpoints.push(await checkpoint(kv, b, c, value, now));
-    } else if (a === 'cs:jobs:jobs' && key.length === 2) {
-      const status = value?.status ?? 'unknown';
-      report.jobs.byStatus[status] = (report.jobs.byStatus[status] ?? 0) + 1;
-      const updated = ms(value?.updatedAt ?? value?.startedAt ?? value?.createdAt);
-      if (status === 'processing' && now - updated > stuckMs) report.jobs.stuck.push({ jobId: b, stage: value?.stage ?? null, updatedAt: value?.updatedAt ?? null, idleMs: now - updated });
-    } else if (a === 'state:' && key.length === 3 && c === 'sync') {
-      report.syncStates.push({ workflowId: b, ...value });
-    } else if (!(a === 'cs:checkpoint' || a === 'state:' || a === 'job:' || (typeof a === 'string' && (a.startsWith('cs:') || a.startsWith('job_'))) || d !== undefined)) {
-      report.other += 1;
+    // The package's own key layout says what each entry is; nothing here parses key strings.
+    const d = describeKey(key, value, now);
+    switch (d?.kind) {
+      case 'lock':
+        report.locks.push({
+          name: d.name, holder: d.holder ?? null, lockedAt: d.lockedAt ?? null, expiresAt: d.expiresAt ?? null,
+          ageMs: d.ageMs ?? null, held: d.held === true, stale: d.stale === true, fencingToken: d.fencingToken ?? null,
+        });
+        break;
+      case 'state-file':
+        addFile(group('StateService', d.workflowId), d.fileName, value?.processedAt);
+        break;
+      case 'tracked-file':
+        addFile(group('FileTracker', d.prefix), value?.fileName ?? d.fileName, value?.processedAt);
+        break;
+      case 'file-claim':
+        if (ms(value?.expiresAt) > now) group('FileTracker', d.prefix).inProgress += 1;
+        break;
+      case 'indexed-file':
+        addFile(group('IndexedFileTracker', d.prefix), d.fileName, value?.processedAt);
+        break;
+      case 'retry-item': {
+        if (!retryGroups.has(d.namespace)) retryGroups.set(d.namespace, { namespace: d.namespace, waiting: 0, due: 0, exhausted: 0, items: [] });
+        const g = retryGroups.get(d.namespace);
+        const due = value?.status === 'waiting' && ms(value?.nextRetryAt) <= now;
+        if (value?.status === 'exhausted') g.exhausted += 1;
+        else g.waiting += 1;
+        if (due) g.due += 1;
+        g.items.push({ item: d.item, status: value?.status ?? 'unknown', attempts: value?.attempts ?? null, nextRetryAt: value?.nextRetryAt ?? null, due, lastError: value?.lastError ?? null });
+        break;
+      }
+      case 'checkpoint':
+        report.checkpoints.push(await checkpoint(kv, d.namespace, d.name, value, now));
+        break;
+      case 'job': {
+        const status = value?.status ?? 'unknown';
+        report.jobs.byStatus[status] = (report.jobs.byStatus[status] ?? 0) + 1;
+        const updated = ms(value?.updatedAt ?? value?.startedAt ?? value?.createdAt);
+        if (status === 'processing' && now - updated > stuckMs) report.jobs.stuck.push({ jobId: d.jobId, stage: value?.stage ?? null, updatedAt: value?.updatedAt ?? null, idleMs: now - updated });
+        break;
+      }
+      case 'sync-state':
+        if (d.workflowId !== null) report.syncStates.push({ workflowId: d.workflowId, ...value });
+        break;
+      case undefined:
+        report.other += 1;
+        break;
+      default:
+        // The package's bookkeeping: metrics, daily jobs, mirrors, index pages, chunks.
+        break;
     }
   }
   report.files = [...fileGroups.values()];
   report.retries = [...retryGroups.values()];
   return report;
-}
-
-function decode(encoded) {
-  try { return decodeURIComponent(encoded); } catch { return encoded; }
 }
 
 /** A checkpoint's manifest, checked by loading it with the version it was saved under. */
@@ -243,10 +251,10 @@ async function act(kv, command, args, yes) {
     return 0;
   }
   const [namespace, name] = args;
-  const entry = await kv.get(['cs:checkpoint', namespace, name]);
-  if (entry.value === null) { console.log(`no checkpoint ${namespace}/${name}: nothing to do`); return 0; }
+  const checkpoint = new CheckpointStore(kv, { namespace, log: quiet }).open(name);
+  if ((await checkpoint.load()).reason === 'missing') { console.log(`no checkpoint ${namespace}/${name}: nothing to do`); return 0; }
   if (!(await confirm(`Clear checkpoint ${namespace}/${name}? The next run starts from the beginning.`, yes))) return cancelled();
-  await new CheckpointStore(kv, { namespace, log: quiet }).open(name).clear();
+  await checkpoint.clear();
   console.log(`cleared checkpoint ${namespace}/${name}`);
   return 0;
 }

@@ -12,6 +12,7 @@ export {
   Checkpoint,
   PeriodicSaver,
   describeStore,
+  describeKey,
   encodeState,
   decodeState,
 } from '../pkg/connector_state.js';

@@ -293,6 +293,30 @@ export function openKv(path: string): Promise<DenoKvLike | MemoryKv>;
 /** What a KV handle can do: `{kind, compareAndSet, list, expiry, guarantee}`. */
 export function describeStore(kv: KvHandle): StoreCapabilities;
 
+/** What `describeKey` says a stored key is: the package's own key layout,
+ *  read back (the CLI's `inspect` reads stores through it). */
+export type DescribedKey =
+  | {
+      kind: 'lock'; name: string;
+      /** With the record's value: what the lock methods would say of it at `now`. */
+      isLocked?: boolean; held?: boolean; stale?: boolean; lockId?: string; holder?: string | null;
+      lockedAt?: string | null; expiresAt?: string | null; ageMs?: number | null; fencingToken?: number | null;
+    }
+  | { kind: 'state-file'; workflowId: string; fileName: string }
+  | { kind: 'sync-state' | 'metrics'; workflowId: string | null }
+  | { kind: 'daily-job'; workflowId: string }
+  | { kind: 'tracked-file' | 'file-claim' | 'indexed-file'; prefix: string; fileName: string }
+  | { kind: 'last-processed-file'; prefix: string }
+  | { kind: 'job' | 'job-status-mirror'; jobId: string }
+  | { kind: 'retry-item'; namespace: string; item: string }
+  | { kind: 'checkpoint'; namespace: string; name: string }
+  | { kind: 'internal' };
+
+/** What a key read back from a store is (a Deno KV key array or a Versori
+ *  string key), or null when connector-state did not write it. For a lock,
+ *  pass its value (and `now`, epoch ms) to get held / stale and the rest. */
+export function describeKey(key: readonly unknown[] | string, value?: unknown, now?: number): DescribedKey | null;
+
 // ---- Checkpoints ----
 
 /** What checkpoints (and `encodeState`) can hold: JSON plus Map, Set, Date,

@@ -16,7 +16,7 @@ use crate::store::Store;
 use crate::values::str_field;
 use serde_json::{json, Map, Value};
 
-const JOBS: Layout = Layout { segment: "jobs", time_field: "updatedAt" };
+const JOBS: Layout = Layout { segment: keys::JOBS_SEGMENT, time_field: "updatedAt" };
 pub const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
 /// 0.1.56's default TTL of a job record: 7 days.
 pub const DEFAULT_TTL_SECONDS: f64 = 604_800.0;
@@ -57,7 +57,7 @@ impl JobTracker {
         if !(ttl_seconds.is_finite() && ttl_seconds > 0.0) {
             return Err(StateError::invalid("ttlSeconds", "must be a positive number of seconds"));
         }
-        Ok(JobTracker { jobs: Collection::with_layout("cs:jobs", JOBS)?, ttl_ms: (ttl_seconds * 1000.0) as u64 })
+        Ok(JobTracker { jobs: Collection::with_layout(keys::JOBS_PREFIX, JOBS)?, ttl_ms: (ttl_seconds * 1000.0) as u64 })
     }
 
     async fn legacy<S: Store>(&self, store: &S, job_id: &str) -> Result<Option<Map<String, Value>>> {

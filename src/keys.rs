@@ -231,6 +231,196 @@ pub fn checkpoint_chunk(namespace: &str, name: &str, generation: &str, index: us
     Key::parts([CHECKPOINT, namespace, name, "chunk", generation, &format!("{index:05}")])
 }
 
+// ---- Reading keys back (the CLI's `inspect`, `describeKey`) ----
+
+/// JobTracker's collection: records at `['cs:jobs:jobs', jobId]`.
+pub const JOBS_PREFIX: &str = "cs:jobs";
+/// The key segment of job records.
+pub const JOBS_SEGMENT: &str = "jobs";
+/// The key segment of RetryTracker's records.
+pub const RETRY_SEGMENT: &str = "retry-state";
+/// The key segment of processed-file records.
+pub const FILES_SEGMENT: &str = "processed-files";
+
+/// RetryTracker's collection prefix for `namespace`.
+pub fn retry_prefix(namespace: &str) -> String {
+    format!("cs:retry:{namespace}")
+}
+
+/// What a key the package wrote holds. [`describe`] is the inverse of the
+/// key builders above, so tools read a store through it instead of
+/// parsing key strings themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Described {
+    /// StateService's lock `name`.
+    Lock {
+        /// The lock's name.
+        name: String,
+    },
+    /// StateService's record of `file` processed in `workflow`.
+    StateFile {
+        /// The workflow (0.1.56 used "default" when none was given).
+        workflow: String,
+        /// The file's name.
+        file: String,
+    },
+    /// StateService's sync state (`workflow` None: the one without a workflow).
+    SyncState {
+        /// The workflow, if any.
+        workflow: Option<String>,
+    },
+    /// StateService's metrics totals.
+    Metrics {
+        /// The workflow, if any.
+        workflow: Option<String>,
+    },
+    /// A daily job record, pointer or reservation of `workflow`.
+    DailyJob {
+        /// The workflow.
+        workflow: String,
+    },
+    /// FileTracker's record of `name` under `prefix`.
+    TrackedFile {
+        /// The tracker's prefix.
+        prefix: String,
+        /// The file's name, decoded from the key.
+        name: String,
+    },
+    /// FileTracker's claim on `name` under `prefix`.
+    FileClaim {
+        /// The tracker's prefix.
+        prefix: String,
+        /// The file's name, decoded from the key.
+        name: String,
+    },
+    /// FileTracker's last processed file of `prefix`.
+    LastProcessedFile {
+        /// The tracker's prefix.
+        prefix: String,
+    },
+    /// IndexedFileTracker's record of `name` under `prefix`.
+    IndexedFile {
+        /// The tracker's prefix.
+        prefix: String,
+        /// The file's name.
+        name: String,
+    },
+    /// JobTracker's record of `job_id`.
+    Job {
+        /// The job's id.
+        job_id: String,
+    },
+    /// JobTracker's copy at 0.1.56's `job_{jobId}_status`.
+    JobStatusMirror {
+        /// The job's id.
+        job_id: String,
+    },
+    /// RetryTracker's record of `item` in `namespace`.
+    RetryItem {
+        /// The tracker's namespace.
+        namespace: String,
+        /// The item.
+        item: String,
+    },
+    /// A checkpoint's manifest.
+    Checkpoint {
+        /// The store's namespace.
+        namespace: String,
+        /// The checkpoint's name.
+        name: String,
+    },
+    /// Bookkeeping the package keeps for itself: index heads and pages,
+    /// checkpoint chunks and pending records, 0.1.56's shared file index.
+    Internal,
+}
+
+/// What `parts` (a key read back from a store, as its string parts) is, or
+/// None when the package did not write it.
+pub fn describe(parts: &[String]) -> Option<Described> {
+    let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let own = |s: &str| s.to_string();
+    Some(match p.as_slice() {
+        ["lock:", name] => Described::Lock { name: own(name) },
+        ["file:", workflow, file] => Described::StateFile { workflow: own(workflow), file: own(file) },
+        ["state:", "sync"] => Described::SyncState { workflow: None },
+        ["state:", "metrics"] => Described::Metrics { workflow: None },
+        ["state:", workflow, "sync"] => Described::SyncState { workflow: Some(own(workflow)) },
+        ["state:", workflow, "metrics"] => Described::Metrics { workflow: Some(own(workflow)) },
+        ["job:", workflow, "daily", _] => Described::DailyJob { workflow: own(workflow) },
+        [CHECKPOINT, namespace, name] => Described::Checkpoint { namespace: own(namespace), name: own(name) },
+        [CHECKPOINT, ..] => Described::Internal,
+        [head, ..] if head.starts_with("cs:index:") => Described::Internal,
+        [collection, name] => return describe_record(collection, name),
+        [text] => return describe_text(text),
+        _ => return None,
+    })
+}
+
+/// A record of a collection that lists: `['{prefix}:{segment}', name]`.
+fn describe_record(collection: &str, name: &str) -> Option<Described> {
+    let name = name.to_string();
+    if collection == indexed_records_prefix(JOBS_PREFIX, JOBS_SEGMENT) {
+        return Some(Described::Job { job_id: name });
+    }
+    if let Some(namespace) = collection.strip_prefix("cs:retry:").and_then(|rest| rest.strip_suffix(&format!(":{RETRY_SEGMENT}"))) {
+        return Some(Described::RetryItem { namespace: namespace.to_string(), item: name });
+    }
+    let prefix = collection.strip_suffix(&format!(":{FILES_SEGMENT}"))?;
+    Some(Described::IndexedFile { prefix: prefix.to_string(), name })
+}
+
+/// A one-string key: FileTracker's, 0.1.56's, or a record on a store that
+/// cannot list (`'{prefix}:{segment}:{name}'`).
+fn describe_text(text: &str) -> Option<Described> {
+    if text == legacy_file_index().parts[0] {
+        return Some(Described::Internal);
+    }
+    if let Some(job_id) = text.strip_prefix("job_").and_then(|rest| rest.strip_suffix("_status")) {
+        return Some(Described::JobStatusMirror { job_id: job_id.to_string() });
+    }
+    if let Some((prefix, encoded)) = text.split_once("/processed-files/") {
+        return Some(Described::TrackedFile { prefix: prefix.to_string(), name: decode_name(encoded) });
+    }
+    if let Some((prefix, encoded)) = text.split_once("/claims/") {
+        return Some(Described::FileClaim { prefix: prefix.to_string(), name: decode_name(encoded) });
+    }
+    if let Some(prefix) = text.strip_suffix("/last-processed-file") {
+        return Some(Described::LastProcessedFile { prefix: prefix.to_string() });
+    }
+    let jobs = format!("{}:", indexed_records_prefix(JOBS_PREFIX, JOBS_SEGMENT));
+    if let Some(job_id) = text.strip_prefix(&jobs) {
+        return Some(Described::Job { job_id: job_id.to_string() });
+    }
+    if let Some(rest) = text.strip_prefix("cs:retry:") {
+        let (namespace, item) = rest.split_once(&format!(":{RETRY_SEGMENT}:"))?;
+        return Some(Described::RetryItem { namespace: namespace.to_string(), item: item.to_string() });
+    }
+    let (prefix, name) = text.split_once(&format!(":{FILES_SEGMENT}:"))?;
+    Some(Described::IndexedFile { prefix: prefix.to_string(), name: name.to_string() })
+}
+
+/// The inverse of [`encode_name`]; a key 0.1.56 sanitized (no `%XX`) comes
+/// back as it is.
+pub fn decode_name(encoded: &str) -> String {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| encoded.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +483,64 @@ mod tests {
         assert!(check_prefix("inventory").is_ok());
         assert_eq!(check_prefix("").unwrap_err().code, ErrorCode::InvalidArgument);
         assert_eq!(check_prefix(&"p".repeat(MAX_NAME_BYTES + 1)).unwrap_err().code, ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn every_key_the_package_writes_is_described_back() {
+        let text = |k: Key| k.parts;
+        let cases: Vec<(Vec<String>, Described)> = vec![
+            (lock("nightly").parts, Described::Lock { name: "nightly".into() }),
+            (processed_file(Some("wf"), "a.csv").parts, Described::StateFile { workflow: "wf".into(), file: "a.csv".into() }),
+            (processed_file(None, "a.csv").parts, Described::StateFile { workflow: "default".into(), file: "a.csv".into() }),
+            (sync_state(Some("wf")).parts, Described::SyncState { workflow: Some("wf".into()) }),
+            (sync_state(None).parts, Described::SyncState { workflow: None }),
+            (metrics(Some("wf")).parts, Described::Metrics { workflow: Some("wf".into()) }),
+            (daily_job_current("wf").parts, Described::DailyJob { workflow: "wf".into() }),
+            (daily_job_dated("wf", "2026-11-29").parts, Described::DailyJob { workflow: "wf".into() }),
+            (daily_job_claim("wf").parts, Described::DailyJob { workflow: "wf".into() }),
+            (text(tracked_file("inv", "a b/é.csv")), Described::TrackedFile { prefix: "inv".into(), name: "a b/é.csv".into() }),
+            (text(file_claim("inv", "x%y")), Described::FileClaim { prefix: "inv".into(), name: "x%y".into() }),
+            (text(last_processed_file("inv")), Described::LastProcessedFile { prefix: "inv".into() }),
+            (
+                indexed_record_parts("inv", FILES_SEGMENT, "a:b.csv").parts,
+                Described::IndexedFile { prefix: "inv".into(), name: "a:b.csv".into() },
+            ),
+            (
+                text(indexed_record_text("inv", FILES_SEGMENT, "a.csv")),
+                Described::IndexedFile { prefix: "inv".into(), name: "a.csv".into() },
+            ),
+            (indexed_record_parts(JOBS_PREFIX, JOBS_SEGMENT, "j-1").parts, Described::Job { job_id: "j-1".into() }),
+            (text(indexed_record_text(JOBS_PREFIX, JOBS_SEGMENT, "j-1")), Described::Job { job_id: "j-1".into() }),
+            (text(job_status("j-1")), Described::JobStatusMirror { job_id: "j-1".into() }),
+            (
+                indexed_record_parts(&retry_prefix("orders"), RETRY_SEGMENT, "o:1").parts,
+                Described::RetryItem { namespace: "orders".into(), item: "o:1".into() },
+            ),
+            (
+                text(indexed_record_text(&retry_prefix("orders"), RETRY_SEGMENT, "o1")),
+                Described::RetryItem { namespace: "orders".into(), item: "o1".into() },
+            ),
+            (checkpoint_manifest("ns", "run").parts, Described::Checkpoint { namespace: "ns".into(), name: "run".into() }),
+            (checkpoint_pending("ns", "run").parts, Described::Internal),
+            (checkpoint_chunk("ns", "run", "g", 3).parts, Described::Internal),
+            (index_head(FILES_SEGMENT, "inv").parts, Described::Internal),
+            (index_page(JOBS_SEGMENT, "cs:jobs", 2).parts, Described::Internal),
+            (text(legacy_file_index()), Described::Internal),
+        ];
+        for (parts, expected) in cases {
+            assert_eq!(describe(&parts), Some(expected), "{parts:?}");
+        }
+        for foreign in [vec!["orders"], vec!["user", "a", "b"], vec!["config:", "x"], vec![]] {
+            let parts: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
+            assert_eq!(describe(&parts), None, "{parts:?}");
+        }
+    }
+
+    #[test]
+    fn decode_name_inverts_encode_name() {
+        for name in ["plain.csv", "a b.csv", "é/ü", "100%", "%41", "日本語.txt", "a%2"] {
+            assert_eq!(decode_name(&encode_name(name)), name);
+        }
+        assert_eq!(decode_name("a_b.csv"), "a_b.csv", "0.1.56's sanitized keys come back as they are");
     }
 }

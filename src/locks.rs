@@ -316,12 +316,18 @@ impl Locks {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);
         let Some(entry) = store.get(&key).await? else { return Ok(None) };
-        let record = LockRecord::parse(&key, &entry.value)?;
-        let now = clock.now_ms();
-        let held = record.is_held(now);
-        let age_ms = record.locked_at.as_deref().and_then(ms_from_iso).map(|at| now - at);
-        let held_by_me = held && self.held(name).is_some_and(|h| h.lock_id == record.lock_id);
-        Ok(Some(LockInfo { stale: record.is_locked && !held, held, age_ms, held_by_me, record }))
+        let mut info = LockInfo::of(LockRecord::parse(&key, &entry.value)?, clock.now_ms());
+        info.held_by_me = info.held && self.held(name).is_some_and(|h| h.lock_id == info.record.lock_id);
+        Ok(Some(info))
+    }
+}
+
+impl LockInfo {
+    /// What `record` says at `now_ms`, as seen by someone who holds nothing.
+    pub fn of(record: LockRecord, now_ms: i64) -> LockInfo {
+        let held = record.is_held(now_ms);
+        let age_ms = record.locked_at.as_deref().and_then(ms_from_iso).map(|at| now_ms - at);
+        LockInfo { stale: record.is_locked && !held, held, age_ms, held_by_me: false, record }
     }
 }
 

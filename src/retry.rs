@@ -15,7 +15,7 @@ use crate::store::Store;
 use crate::values::{count_field, str_field};
 use serde_json::{json, Map, Value};
 
-const RETRIES: Layout = Layout { segment: "retry-state", time_field: "lastFailedAt" };
+const RETRIES: Layout = Layout { segment: crate::keys::RETRY_SEGMENT, time_field: "lastFailedAt" };
 /// Longest error message kept; the rest is cut (the record must fit a store value).
 const MAX_ERROR_CHARS: usize = 4_000;
 
@@ -121,7 +121,7 @@ impl RetryTracker {
     pub fn new(namespace: &str, policy: Policy) -> Result<Self> {
         crate::keys::check_name("namespace", namespace)?;
         policy.check()?;
-        Ok(RetryTracker { items: Collection::with_layout(&format!("cs:retry:{namespace}"), RETRIES)?, policy })
+        Ok(RetryTracker { items: Collection::with_layout(&crate::keys::retry_prefix(namespace), RETRIES)?, policy })
     }
 
     pub async fn get<S: Store>(&self, store: &S, item: &str) -> Result<Option<Map<String, Value>>> {

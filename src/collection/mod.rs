@@ -178,7 +178,7 @@ pub struct Layout {
 }
 
 /// Processed files, at 0.1.56's keys.
-pub const FILES: Layout = Layout { segment: "processed-files", time_field: PROCESSED_AT };
+pub const FILES: Layout = Layout { segment: keys::FILES_SEGMENT, time_field: PROCESSED_AT };
 
 /// A named set of records under one prefix.
 pub struct Collection {

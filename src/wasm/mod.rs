@@ -10,6 +10,7 @@ pub mod env;
 pub mod errors;
 pub mod file_tracker;
 pub mod indexed;
+pub mod inspect;
 pub mod jobs;
 pub mod memory_kv;
 pub mod promise;

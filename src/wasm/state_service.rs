@@ -49,7 +49,7 @@ pub struct StateService {
     inner: Rc<Service>,
 }
 
-fn lock_info_to_js(name: &str, info: &LockInfo) -> JsValue {
+pub fn lock_info_to_js(name: &str, info: &LockInfo) -> JsValue {
     let r = &info.record;
     object(&[
         ("lockName", JsValue::from_str(name)),

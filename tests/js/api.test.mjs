@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { openKv as openDenoKv } from '@deno/kv';
 import {
   CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService, StateError,
-  VersoriKVAdapter, openKv,
+  VersoriKVAdapter, describeKey, openKv,
 } from 'connector-state';
 import { createClock, createLog, createVersoriContext, createVersoriKv } from 'connector-state/testing';
 import { withMovedTime } from './helpers.mjs';
@@ -275,6 +275,40 @@ test('the harness context: executionId as given or generated, debug entries logg
   assert.deepEqual(a.log.find('info'), []);
 });
 
+test('describeKey reads back every kind of key the classes write, and nothing else', async () => {
+  const kv = await openKv();
+  const state = new StateService(createLog());
+  assert.equal(await state.acquireLock('nightly', kv, 1), true);
+  await state.updateSyncState(kv, [{ fileName: 'a.csv', lastModified: '2026-01-01', recordCount: 1 }], 'wf');
+  await new FileTracker(kv, { prefix: 'inv' }).markProcessed('a b.csv');
+  await new IndexedFileTracker(kv, { prefix: 'idx' }).mark('c:d.csv');
+  await new RetryTracker(kv, { namespace: 'orders' }).recordFailure('o-1', new Error('503'));
+  await new JobTracker(kv).createJob('job-1');
+  await new CheckpointStore(kv, { namespace: 'ns' }).open('run').save({ at: 1 });
+  await kv.set(['not', 'ours'], 1);
+  const kinds = {};
+  for await (const { key, value } of kv.list({ prefix: [] })) {
+    const d = describeKey(key, value);
+    kinds[d?.kind ?? 'foreign'] = [...(kinds[d?.kind ?? 'foreign'] ?? []), d];
+  }
+  assert.deepEqual(kinds.lock.map((l) => [l.name, l.held, l.stale, l.isLocked]), [['nightly', true, false, true]]);
+  assert.deepEqual(kinds['state-file'], [{ kind: 'state-file', workflowId: 'wf', fileName: 'a.csv' }]);
+  assert.deepEqual(kinds['tracked-file'], [{ kind: 'tracked-file', prefix: 'inv', fileName: 'a b.csv' }]);
+  assert.deepEqual(kinds['indexed-file'], [{ kind: 'indexed-file', prefix: 'idx', fileName: 'c:d.csv' }]);
+  assert.deepEqual(kinds['retry-item'], [{ kind: 'retry-item', namespace: 'orders', item: 'o-1' }]);
+  assert.deepEqual(kinds.job, [{ kind: 'job', jobId: 'job-1' }]);
+  assert.deepEqual(kinds.checkpoint, [{ kind: 'checkpoint', namespace: 'ns', name: 'run' }]);
+  assert.equal(kinds.foreign.length, 1);
+  // A lock's held / stale at a given time, as getLockInfo would say.
+  const { key, value } = await kv.get(['lock:', 'nightly']);
+  const later = describeKey(key, value, Date.parse(value.expiresAt) + 1);
+  assert.deepEqual([later.held, later.stale], [false, true]);
+  // Versori string keys and junk.
+  assert.deepEqual(describeKey('inv/processed-files/a%20b.csv'), { kind: 'tracked-file', prefix: 'inv', fileName: 'a b.csv' });
+  assert.deepEqual(describeKey('job_j-1_status'), { kind: 'job-status-mirror', jobId: 'j-1' });
+  for (const junk of [undefined, null, 42, {}, [1, 2], ['lock:', 7], 'plain']) assert.equal(describeKey(junk), null, String(junk));
+});
+
 // ---- The gate ----
 
 function files(dir, out = []) {
@@ -287,7 +321,7 @@ function files(dir, out = []) {
   return out;
 }
 
-test('every class member and option of index.d.ts and every README error code is used by a test', () => {
+test('every exported function, class member and option of index.d.ts and every README error code is used by a test', () => {
   const dts = readFileSync(join(root, 'js', 'index.d.ts'), 'utf8') + readFileSync(join(root, 'js', 'testing.d.ts'), 'utf8');
   const tests = files(join(root, 'tests')).map((f) => readFileSync(f, 'utf8')).join('\n');
   const missing = [];
@@ -297,6 +331,10 @@ test('every class member and option of index.d.ts and every README error code is
       if (['constructor', 'free', 'private'].includes(name)) continue;
       if (!new RegExp(`\\.${name}\\b`).test(tests)) missing.push(`${cls}.${name}`);
     }
+  }
+  // Exported functions.
+  for (const [, name] of dts.matchAll(/^export (?:declare )?function (\w+)/gm)) {
+    if (!new RegExp(`\\b${name}\\(`).test(tests)) missing.push(`function ${name}`);
   }
   // Options: fields of *Options interfaces and RetryPolicy, and of inline `options?: { … }` objects.
   const optionNames = new Set();
