@@ -25,6 +25,35 @@ class UsageError extends Error {}
 const HOUR = 3_600_000;
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
+/** Flags each command takes; anything else is a usage error. */
+const FLAGS = {
+  inspect: ['--json', '--stuck-minutes'],
+  'release-lock': ['--yes'], 'forget-file': ['--yes'], requeue: ['--yes'], 'clear-checkpoint': ['--yes'],
+};
+
+function checkFlags(command, argv) {
+  const allowed = [...(FLAGS[command] ?? []), '--help'];
+  for (const arg of argv.filter((a) => a.startsWith('--'))) {
+    const flag = arg.split('=')[0];
+    if (allowed.includes(flag)) continue;
+    const elsewhere = Object.entries(FLAGS).filter(([, f]) => f.includes(flag)).map(([c]) => c);
+    const close = allowed.find((f) => distance(f, flag) <= 2);
+    const hint = elsewhere.length ? ` (it belongs to ${elsewhere.join(', ')})` : close ? ` (did you mean ${close}?)` : '';
+    throw new UsageError(`unknown flag ${flag} for ${command}${hint}`);
+  }
+}
+
+/** Edit distance, for did-you-mean hints. */
+function distance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
 async function main(argv) {
   const flags = new Set(argv.filter((a) => a.startsWith('--') && !a.includes('=')));
   const values = Object.fromEntries(argv.filter((a) => a.startsWith('--') && a.includes('=')).map((a) => a.slice(2).split(/=(.*)/s).slice(0, 2)));
@@ -40,6 +69,7 @@ async function main(argv) {
   }
   const actions = { 'release-lock': 1, 'forget-file': 2, requeue: 2, 'clear-checkpoint': 2 };
   if (command !== 'inspect' && !(command in actions)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  checkFlags(command, argv);
   if (!store) throw new UsageError(`${command} needs a store: a SQLite file path or a denokv URL`);
   if (command !== 'inspect' && rest.length !== actions[command]) throw new UsageError(`${command} takes ${actions[command] + 1} arguments`);
   let kv;

@@ -122,6 +122,13 @@ test('bad usage is explained, with exit code 2', async () => {
   assert.equal((await cli('inspect')).code, 2);
   assert.equal((await cli('requeue', '/tmp/x.sqlite', 'only-namespace')).code, 2);
   assert.match((await cli('help')).stdout, /connector-state inspect <store>/);
+  // Flags are checked like options: a typo is named, never ignored.
+  const typo = await cli('inspect', '/tmp/x.sqlite', '--jsno');
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown flag --jsno for inspect \(did you mean --json\?\)/);
+  const misplaced = await cli('inspect', '/tmp/x.sqlite', '--yes');
+  assert.match(misplaced.stderr, /unknown flag --yes for inspect \(it belongs to release-lock, forget-file, requeue, clear-checkpoint\)/);
+  assert.equal((await cli('release-lock', '/tmp/x.sqlite', 'l', '--json')).code, 2);
 });
 
 test('inspect reads a denokv server by URL, with the token from the environment', async () => {
