@@ -2,18 +2,22 @@
 
 use std::cell::Cell;
 
+/// Where the core gets the time.
 pub trait Clock {
+    /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
 }
 
 /// Waiting, for loops that poll (the daily job's creator may still be at work).
 #[allow(async_fn_in_trait)]
 pub trait Sleep {
+    /// Waits `ms` milliseconds.
     async fn sleep(&self, ms: u64);
 }
 
 /// A source of uniform random numbers in [0, 1), injectable for tests.
 pub trait Random {
+    /// A number in `[0, 1)`.
     fn next_f64(&self) -> f64;
 }
 
@@ -24,12 +28,15 @@ pub struct FakeClock {
 }
 
 impl FakeClock {
+    /// A clock standing at `now_ms`.
     pub fn at(now_ms: i64) -> Self {
         FakeClock { now: Cell::new(now_ms) }
     }
+    /// Moves the time on by `ms`.
     pub fn advance(&self, ms: i64) {
         self.now.set(self.now.get() + ms);
     }
+    /// Sets the time.
     pub fn set(&self, now_ms: i64) {
         self.now.set(now_ms);
     }
@@ -47,6 +54,7 @@ impl<C: Clock + ?Sized> Clock for std::rc::Rc<C> {
     }
 }
 
+/// The system's clock (native builds).
 #[cfg(not(target_arch = "wasm32"))]
 pub struct SystemClock;
 

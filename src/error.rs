@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+/// Stable error codes: callers branch on these, never on messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// The store threw, rejected or answered something unusable.
@@ -32,6 +33,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as JavaScript sees it (`'LOCK_HELD'`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::StoreUnavailable => "STORE_UNAVAILABLE",
@@ -50,23 +52,30 @@ impl ErrorCode {
     }
 }
 
+/// An error with a stable code and a message that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateError {
+    /// What kind of failure.
     pub code: ErrorCode,
+    /// What happened and what to do about it.
     pub message: String,
 }
 
+/// The core's result type.
 pub type Result<T> = std::result::Result<T, StateError>;
 
 impl StateError {
+    /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         StateError { code, message: message.into() }
     }
 
+    /// INVALID_ARGUMENT: `argument` has `problem`.
     pub fn invalid(argument: &str, problem: &str) -> Self {
         StateError::new(ErrorCode::InvalidArgument, format!("{argument} {problem}"))
     }
 
+    /// STORE_UNAVAILABLE: the store's `operation` failed with `cause`.
     pub fn store(operation: &str, cause: &str) -> Self {
         StateError::new(
             ErrorCode::StoreUnavailable,
@@ -74,6 +83,7 @@ impl StateError {
         )
     }
 
+    /// CORRUPT_STATE: the record at `key` has `problem`.
     pub fn corrupt(key: &str, problem: &str) -> Self {
         StateError::new(ErrorCode::CorruptState, format!("the record at {key} is not valid ({problem}); inspect or delete it"))
     }

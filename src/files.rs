@@ -20,32 +20,49 @@ use std::collections::HashMap;
 const FILE_NAME: &str = "fileName";
 const PROCESSED_AT: &str = "processedAt";
 
+/// A processed file as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileRecord {
+    /// The file's name.
     pub file_name: String,
+    /// When it was marked (ISO 8601), where the record says.
     pub processed_at: Option<String>,
     /// What the caller passed as metadata, as given.
     pub metadata: Map<String, Value>,
 }
 
+/// What `claim` decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
     /// This tracker may process the file now.
-    Claimed { claim_id: String, expires_at_ms: i64 },
+    Claimed {
+        /// The claim's id (its record says whose it is).
+        claim_id: String,
+        /// When the claim lapses unless completed or released.
+        expires_at_ms: i64,
+    },
     /// Done already; skip it.
     Processed,
     /// Another run holds a live claim; skip it for now.
-    InProgress { expires_at_ms: i64 },
+    InProgress {
+        /// When that claim lapses.
+        expires_at_ms: i64,
+    },
 }
 
+/// Where a file stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileStatus {
+    /// Neither processed nor claimed.
     New,
+    /// Claimed by a run whose claim is live.
     InProgress,
+    /// Marked processed.
     Processed,
 }
 
 impl FileStatus {
+    /// The status as JavaScript sees it.
     pub fn as_str(self) -> &'static str {
         match self {
             FileStatus::New => "new",
@@ -55,7 +72,9 @@ impl FileStatus {
     }
 }
 
+/// Processed files and claims under one prefix, at 0.1.56's keys.
 pub struct FileTracker {
+    /// The caller's prefix.
     pub prefix: String,
     owner: String,
     claims: RefCell<HashMap<String, String>>,
@@ -66,6 +85,7 @@ fn check_file_name(name: &str) -> Result<()> {
 }
 
 impl FileTracker {
+    /// A tracker for `prefix`; `owner` identifies this run's claims.
     pub fn new(prefix: &str, owner: String) -> Result<Self> {
         keys::check_prefix(prefix)?;
         Ok(FileTracker { prefix: prefix.to_string(), owner, claims: RefCell::new(HashMap::new()) })
@@ -92,10 +112,12 @@ impl FileTracker {
         Ok(store.get(&legacy).await?.filter(|e| legacy_matches(&e.value, name)).map(|e| (legacy, e)))
     }
 
+    /// Whether `name` is marked processed (also under 0.1.56's lossy key).
     pub async fn is_processed<S: Store>(&self, store: &S, name: &str) -> Result<bool> {
         Ok(self.find(store, name).await?.is_some())
     }
 
+    /// The record of `name`, if it is processed.
     pub async fn get_record<S: Store>(&self, store: &S, name: &str) -> Result<Option<FileRecord>> {
         Ok(self.find(store, name).await?.map(|(_, entry)| to_record(name, entry.value)))
     }
@@ -119,6 +141,7 @@ impl FileTracker {
         Ok(record)
     }
 
+    /// Marks `name` processed now, with `metadata`.
     pub async fn mark_processed<S: Store, C: Clock>(
         &self,
         store: &S,
@@ -145,6 +168,7 @@ impl FileTracker {
         Ok(removed)
     }
 
+    /// The name last passed to `set_last_processed` (or 0.1.56's).
     pub async fn get_last_processed<S: Store>(&self, store: &S) -> Result<Option<String>> {
         let key = keys::last_processed_file(&self.prefix);
         match store.get(&key).await? {
@@ -156,6 +180,7 @@ impl FileTracker {
         }
     }
 
+    /// Remembers `name` as the last processed file.
     pub async fn set_last_processed<S: Store>(&self, store: &S, name: &str) -> Result<()> {
         check_file_name(name)?;
         store.set(&keys::last_processed_file(&self.prefix), &Value::String(name.to_string()), None).await
@@ -172,6 +197,7 @@ impl FileTracker {
         Ok((key, entry, claim.filter(|c| c.expires_at_ms > now)))
     }
 
+    /// Whether `name` is new, in progress or processed.
     pub async fn status<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<FileStatus> {
         if self.is_processed(store, name).await? {
             return Ok(FileStatus::Processed);

@@ -17,6 +17,7 @@ use crate::values::str_field;
 use serde_json::{json, Map, Value};
 
 const JOBS: Layout = Layout { segment: keys::JOBS_SEGMENT, time_field: "updatedAt" };
+/// The statuses a job can have.
 pub const STATUSES: [&str; 4] = ["queued", "processing", "completed", "failed"];
 /// 0.1.56's default TTL of a job record: 7 days.
 pub const DEFAULT_TTL_SECONDS: f64 = 604_800.0;
@@ -47,12 +48,14 @@ pub fn allowed(from: &str, to: &str) -> bool {
     }
 }
 
+/// Jobs: 0.1.56's JobTracker on a collection.
 pub struct JobTracker {
     jobs: Collection,
     ttl_ms: u64,
 }
 
 impl JobTracker {
+    /// A tracker whose mirror records live `ttl_seconds`.
     pub fn new(ttl_seconds: f64) -> Result<Self> {
         if !(ttl_seconds.is_finite() && ttl_seconds > 0.0) {
             return Err(StateError::invalid("ttlSeconds", "must be a positive number of seconds"));
@@ -71,6 +74,7 @@ impl JobTracker {
         }
     }
 
+    /// The job, ours or one 0.1.56 wrote.
     pub async fn get<S: Store>(&self, store: &S, job_id: &str) -> Result<Option<Map<String, Value>>> {
         check_job_id(job_id)?;
         if let Some(job) = self.jobs.get(store, job_id).await? {

@@ -13,11 +13,14 @@ pub const MAX_KEY_BYTES: usize = 2048;
 /// take arrays (Deno KV) receive them as a one-part array.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
+    /// The key's parts.
     pub parts: Vec<String>,
+    /// A single string for Versori-style stores.
     pub text: bool,
 }
 
 impl Key {
+    /// A key of string parts.
     pub fn parts<I, S>(parts: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -26,6 +29,7 @@ impl Key {
         Key { parts: parts.into_iter().map(Into::into).collect(), text: false }
     }
 
+    /// A one-string key.
     pub fn text(key: impl Into<String>) -> Self {
         Key { parts: vec![key.into()], text: true }
     }
@@ -45,6 +49,7 @@ impl Key {
         self.parts.iter().map(|p| 2 + p.len() + p.bytes().filter(|&b| b == 0).count()).sum()
     }
 
+    /// KEY_TOO_LARGE when the key takes more than [`MAX_KEY_BYTES`].
     pub fn check_size(&self) -> Result<()> {
         let len = self.encoded_len();
         if len > MAX_KEY_BYTES {
@@ -58,6 +63,7 @@ impl Key {
         Ok(())
     }
 
+    /// Whether the key's leading parts are `prefix`.
     pub fn starts_with(&self, prefix: &[String]) -> bool {
         self.parts.len() >= prefix.len() && self.parts[..prefix.len()] == *prefix
     }
@@ -84,10 +90,12 @@ pub const MAX_NAME_BYTES: usize = 1024;
 
 // ---- StateService (0.1.56 layout) ----
 
+/// StateService's lock `name`.
 pub fn lock(name: &str) -> Key {
     Key::parts(["lock:", name])
 }
 
+/// StateService's sync state.
 pub fn sync_state(workflow_id: Option<&str>) -> Key {
     match workflow_id {
         Some(id) => Key::parts(["state:", id, "sync"]),
@@ -103,6 +111,7 @@ pub fn metrics(workflow_id: Option<&str>) -> Key {
     }
 }
 
+/// StateService's record of a processed file.
 pub fn processed_file(workflow_id: Option<&str>, file_name: &str) -> Key {
     Key::parts(["file:", workflow_id.unwrap_or("default"), file_name])
 }
@@ -159,22 +168,27 @@ fn is_safe(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '=' | '/' | '-')
 }
 
+/// FileTracker's record of `name`.
 pub fn tracked_file(prefix: &str, name: &str) -> Key {
     Key::text(format!("{prefix}/processed-files/{}", encode_name(name)))
 }
 
+/// Where 0.1.56 kept the record of `name`.
 pub fn tracked_file_legacy(prefix: &str, name: &str) -> Key {
     Key::text(format!("{prefix}/processed-files/{}", legacy_sanitize(name)))
 }
 
+/// FileTracker's claim on `name`.
 pub fn file_claim(prefix: &str, name: &str) -> Key {
     Key::text(format!("{prefix}/claims/{}", encode_name(name)))
 }
 
+/// FileTracker's last processed file.
 pub fn last_processed_file(prefix: &str) -> Key {
     Key::text(format!("{prefix}/last-processed-file"))
 }
 
+/// INVALID_ARGUMENT unless `prefix` can be a key part.
 pub fn check_prefix(prefix: &str) -> Result<()> {
     check_name("prefix", prefix)
 }
@@ -193,6 +207,7 @@ pub fn indexed_record_parts(prefix: &str, segment: &str, name: &str) -> Key {
     Key::parts([indexed_records_prefix(prefix, segment), name.to_string()])
 }
 
+/// The first key part of a collection's records on stores that list.
 pub fn indexed_records_prefix(prefix: &str, segment: &str) -> String {
     format!("{prefix}:{segment}")
 }
@@ -208,6 +223,7 @@ pub fn index_head(segment: &str, prefix: &str) -> Key {
     Key::parts([&format!("cs:index:{segment}"), prefix, "head"])
 }
 
+/// Page `page` of a collection's index.
 pub fn index_page(segment: &str, prefix: &str, page: usize) -> Key {
     Key::parts([&format!("cs:index:{segment}"), prefix, "page", &format!("{page:06}")])
 }
@@ -227,6 +243,7 @@ pub fn checkpoint_pending(namespace: &str, name: &str) -> Key {
     Key::parts([CHECKPOINT, namespace, name, "pending"])
 }
 
+/// Chunk `index` of a checkpoint generation.
 pub fn checkpoint_chunk(namespace: &str, name: &str, generation: &str, index: usize) -> Key {
     Key::parts([CHECKPOINT, namespace, name, "chunk", generation, &format!("{index:05}")])
 }

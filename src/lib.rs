@@ -5,6 +5,8 @@
 //! [`store::Store`] and [`clock::Clock`] traits, so it runs natively in
 //! `cargo test`. Only `wasm` touches JavaScript.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod clock;
 pub mod collection;
@@ -23,6 +25,7 @@ pub mod sync_state;
 pub mod values;
 
 #[cfg(target_arch = "wasm32")]
+#[allow(missing_docs)] // its exports are documented for JavaScript, in js/index.d.ts
 pub mod wasm;
 
 #[cfg(test)]

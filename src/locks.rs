@@ -20,17 +20,26 @@ use std::collections::HashMap;
 /// A lock as stored, read leniently: 0.1.56 records have no fencing token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockRecord {
+    /// Whether the record says locked (0.1.56 kept released records).
     pub is_locked: bool,
+    /// The holder's lock id.
     pub lock_id: String,
+    /// When it was taken (ISO 8601).
     pub locked_at: Option<String>,
+    /// The holder's host.
     pub locked_by: Option<String>,
+    /// When it expires (ISO 8601).
     pub expires_at: Option<String>,
+    /// The expiry in epoch ms, when readable.
     pub expires_at_ms: Option<i64>,
+    /// The fencing token (0.1.56 wrote none).
     pub fencing_token: Option<u64>,
+    /// The holding StateService's owner id.
     pub owner: Option<String>,
 }
 
 impl LockRecord {
+    /// Reads a stored lock record; CORRUPT_STATE when it is not an object.
     pub fn parse(key: &Key, value: &Value) -> Result<Self> {
         let object = as_object(&key.display(), value)?;
         let expires_at = str_field(object, "expiresAt").map(str::to_string);
@@ -57,8 +66,11 @@ impl LockRecord {
 /// What this process holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Held {
+    /// Our lock id.
     pub lock_id: String,
+    /// The token our acquire got.
     pub fencing_token: u64,
+    /// When our lock expires, by our clock.
     pub expires_at_ms: i64,
     /// The record as this instance last wrote it, and the versionstamp the
     /// store gave that write (compare-and-set stores): release and extend
@@ -69,13 +81,19 @@ pub struct Held {
 /// What `getLockInfo` reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockInfo {
+    /// The stored record.
     pub record: LockRecord,
+    /// Locked and not expired.
     pub held: bool,
+    /// Locked but expired: the next acquirer takes it.
     pub stale: bool,
+    /// Milliseconds since it was taken.
     pub age_ms: Option<i64>,
+    /// Held by this StateService.
     pub held_by_me: bool,
 }
 
+/// The locks one StateService takes, and what it holds.
 pub struct Locks {
     /// Random per instance: tells our own holds from everyone else's.
     pub owner: String,
@@ -85,10 +103,12 @@ pub struct Locks {
 }
 
 impl Locks {
+    /// Locks taken as `owner` from `host`.
     pub fn new(owner: String, host: String) -> Self {
         Locks { owner, host, held: RefCell::new(HashMap::new()) }
     }
 
+    /// What this instance holds of lock `name`.
     pub fn held(&self, name: &str) -> Option<Held> {
         self.held.borrow().get(name).cloned()
     }
@@ -312,6 +332,7 @@ impl Locks {
         .await
     }
 
+    /// What the store says of lock `name`, if it has a record.
     pub async fn info<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<Option<LockInfo>> {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);

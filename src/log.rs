@@ -2,18 +2,26 @@
 
 use serde_json::Value;
 
+/// How much a log line matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// Details.
     Debug,
+    /// Normal events.
     Info,
+    /// Something to look at.
     Warn,
+    /// A failure.
     Error,
 }
 
+/// Where the core's log lines go.
 pub trait Logger {
+    /// Writes one line with its structured context.
     fn log(&self, level: Level, message: &str, context: Value);
 }
 
+/// Drops every line.
 pub struct NoLog;
 
 impl Logger for NoLog {
@@ -23,6 +31,7 @@ impl Logger for NoLog {
 /// Keeps every line, for tests.
 #[derive(Default)]
 pub struct MemoryLog {
+    /// Every line logged, in order.
     pub lines: std::cell::RefCell<Vec<(Level, String, Value)>>,
 }
 

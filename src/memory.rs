@@ -18,17 +18,20 @@ struct Slot {
     expires_at_ms: Option<i64>,
 }
 
+/// The embedded store: Deno KV's model in memory.
 pub struct MemoryStore {
     clock: Rc<dyn Clock>,
     data: RefCell<BTreeMap<Vec<String>, Slot>>,
     version: Cell<u64>,
 }
 
+/// The versionstamp of write number `version`: 20 hex digits.
 pub fn versionstamp(version: u64) -> String {
     format!("{version:020x}")
 }
 
 impl MemoryStore {
+    /// An empty store whose expiries follow `clock`.
     pub fn new(clock: Rc<dyn Clock>) -> Self {
         MemoryStore { clock, data: RefCell::new(BTreeMap::new()), version: Cell::new(0) }
     }
@@ -37,6 +40,7 @@ impl MemoryStore {
         slot.expires_at_ms.is_none_or(|at| at > self.clock.now_ms())
     }
 
+    /// The live entry at `key`.
     pub fn get_now(&self, key: &Key) -> Option<Entry> {
         let data = self.data.borrow();
         let slot = data.get(&key.parts).filter(|s| self.live(s))?;

@@ -19,6 +19,7 @@ const RETRIES: Layout = Layout { segment: crate::keys::RETRY_SEGMENT, time_field
 /// Longest error message kept; the rest is cut (the record must fit a store value).
 const MAX_ERROR_CHARS: usize = 4_000;
 
+/// How a retry delay is spread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Jitter {
     /// Exactly the exponential delay.
@@ -32,6 +33,7 @@ pub enum Jitter {
 }
 
 impl Jitter {
+    /// `'none'`, `'full'` or `'equal'`; INVALID_ARGUMENT otherwise.
     pub fn parse(text: &str) -> Result<Jitter> {
         match text {
             "none" => Ok(Jitter::None),
@@ -43,12 +45,18 @@ impl Jitter {
     }
 }
 
+/// When failed items are retried.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
+    /// The first delay.
     pub base_delay_ms: f64,
+    /// What each delay is multiplied by.
     pub factor: f64,
+    /// The longest delay.
     pub max_delay_ms: f64,
+    /// Attempts before an item is dead-lettered.
     pub max_attempts: u64,
+    /// How delays are spread.
     pub jitter: Jitter,
 }
 
@@ -60,6 +68,7 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// INVALID_ARGUMENT for a policy that makes no sense.
     pub fn check(&self) -> Result<()> {
         let bad = |what: &str, rule: &str| Err(StateError::invalid(&format!("policy.{what}"), rule));
         if !(self.base_delay_ms.is_finite() && self.base_delay_ms >= 0.0) {
@@ -101,15 +110,19 @@ impl Policy {
 pub enum Decision {
     /// Go ahead: it never failed, or its wait is over.
     Retry,
+    /// Not yet: due at `until_ms`.
     Wait {
+        /// When the item is due.
         until_ms: i64,
     },
     /// Out of attempts: it is on the dead-letter list until requeued.
     Exhausted,
 }
 
+/// Failed items of one namespace, with backoff and a dead-letter list.
 pub struct RetryTracker {
     items: Collection,
+    /// The retry policy.
     pub policy: Policy,
 }
 
@@ -118,12 +131,14 @@ fn record_attempts(record: &Map<String, Value>) -> u64 {
 }
 
 impl RetryTracker {
+    /// A tracker for `namespace` with `policy`.
     pub fn new(namespace: &str, policy: Policy) -> Result<Self> {
         crate::keys::check_name("namespace", namespace)?;
         policy.check()?;
         Ok(RetryTracker { items: Collection::with_layout(&crate::keys::retry_prefix(namespace), RETRIES)?, policy })
     }
 
+    /// The item's retry record, if it ever failed.
     pub async fn get<S: Store>(&self, store: &S, item: &str) -> Result<Option<Map<String, Value>>> {
         crate::keys::check_name("item", item)?;
         Ok(self.items.get(store, item).await?.map(|f| f.record))
@@ -199,6 +214,7 @@ impl RetryTracker {
         Ok(had.get())
     }
 
+    /// Whether an item with `record` may be tried at `now_ms`.
     pub fn decide(&self, record: Option<&Map<String, Value>>, now_ms: i64) -> Decision {
         let Some(record) = record else { return Decision::Retry };
         if str_field(record, "status") == Some("exhausted") {

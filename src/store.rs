@@ -6,8 +6,10 @@ use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::Key;
 use serde_json::Value;
 
+/// A stored value with its versionstamp.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The value.
     pub value: Value,
     /// Opaque; changes on every write. Stores without native versionstamps
     /// get a digest of the value (see [`content_stamp`]).
@@ -18,11 +20,14 @@ pub struct Entry {
 /// key must not exist).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
+    /// The checked key.
     pub key: Key,
+    /// The versionstamp it must have (None: it must not exist).
     pub versionstamp: Option<String>,
 }
 
 impl Check {
+    /// Passes while `key` still holds `entry` (or is still absent).
     pub fn of(key: &Key, entry: Option<&Entry>) -> Self {
         Check { key: key.clone(), versionstamp: entry.map(|e| e.versionstamp.clone()) }
     }
@@ -77,6 +82,7 @@ pub struct Committed {
     pub versionstamp: Option<String>,
 }
 
+/// Which kind of store a handle is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     /// Deno KV (`Deno.openKv`, `@deno/kv`, or our embedded store).
@@ -90,6 +96,7 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
+    /// The kind as JavaScript sees it.
     pub fn as_str(self) -> &'static str {
         match self {
             StoreKind::DenoKv => "deno-kv",
@@ -100,8 +107,10 @@ impl StoreKind {
     }
 }
 
+/// What a store can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// Which kind of store.
     pub kind: StoreKind,
     /// Atomic writes whose checks the store itself enforces.
     pub compare_and_set: bool,
@@ -122,19 +131,27 @@ impl Capabilities {
     }
 }
 
+/// One page of a listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPage {
+    /// The entries, in key order.
     pub entries: Vec<(Key, Entry)>,
     /// Pass back to continue after the last entry; None at the end.
     pub cursor: Option<String>,
 }
 
+/// The store contract the core is written against.
 #[allow(async_fn_in_trait)] // single-threaded (wasm); no Send bound wanted
 pub trait Store {
+    /// What the store can do.
     fn capabilities(&self) -> Capabilities;
+    /// The live entry at `key`.
     async fn get(&self, key: &Key) -> Result<Option<Entry>>;
+    /// Stores `value` at `key`, expiring after `expire_in_ms` where the store can.
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()>;
+    /// Removes `key`.
     async fn delete(&self, key: &Key) -> Result<()>;
+    /// Up to `limit` entries under `prefix`, after `cursor`.
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage>;
     /// The one write primitive: applies every mutation if every check
     /// passes, and says what the write got; `None` when a check failed. On

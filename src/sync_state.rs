@@ -145,6 +145,7 @@ async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &
     .await
 }
 
+/// Whether StateService recorded `file_name` as processed.
 pub async fn is_file_processed<S: Store>(store: &S, file_name: &str, workflow_id: Option<&str>) -> Result<bool> {
     keys::check_name("fileName", file_name)?;
     let key = keys::processed_file(workflow_id, file_name);
@@ -174,6 +175,7 @@ pub async fn get_metrics<S: Store>(store: &S, workflow_id: Option<&str>) -> Resu
     Ok(metrics)
 }
 
+/// Deletes the workflow's sync state, metrics and daily job.
 pub async fn clear_state<S: Store, C: Clock, L: Logger>(store: &S, clock: &C, log: &L, workflow_id: &str) -> Result<()> {
     keys::check_name("workflowId", workflow_id)?;
     let now = clock.now_ms();

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 /// Deno KV's per-value limit; we hold every store to it.
 pub const MAX_VALUE_BYTES: usize = 65_536;
 
+/// VALUE_TOO_LARGE when `value` takes more than a store value may.
 pub fn check_value_size(what: &str, value: &Value) -> Result<()> {
     let len = value.to_string().len();
     if len > MAX_VALUE_BYTES {
@@ -24,6 +25,7 @@ pub fn as_object<'a>(key_display: &str, value: &'a Value) -> Result<&'a Map<Stri
     value.as_object().ok_or_else(|| StateError::corrupt(key_display, "expected a JSON object"))
 }
 
+/// `object[field]` when it is a string.
 pub fn str_field<'a>(object: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
     object.get(field).and_then(Value::as_str)
 }

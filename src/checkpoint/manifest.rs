@@ -89,29 +89,41 @@ fn manifest_crc(fields: &Map<String, Value>) -> String {
     crc_hex(&text)
 }
 
+/// Where a checkpoint's payload is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
+    /// Inside the manifest: the payload's JSON text.
     Inline(String),
     /// Chunk `i` is at `checkpoint_chunk(.., generation, i)`; `crcs[i]` is its CRC.
     Chunked {
+        /// The chunks' generation id (fresh per save, never reused).
         generation: String,
+        /// The CRC-32 of each chunk, in order.
         crcs: Vec<String>,
     },
 }
 
+/// The stored record that makes a checkpoint live.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
+    /// The caller's schema version.
     pub version: Value,
+    /// Rises by one with every save.
     pub sequence: u64,
+    /// When it was saved (ISO 8601).
     pub saved_at: String,
+    /// The caller's small progress value (JSON, null for none).
     pub progress: Value,
     /// UTF-8 bytes of the payload's JSON text.
     pub bytes: usize,
+    /// CRC-32 of the whole payload text.
     pub checksum: String,
+    /// The payload, inline or in chunks.
     pub body: Body,
 }
 
 impl Manifest {
+    /// The stored form, with the manifest's own CRC.
     pub fn to_value(&self) -> Value {
         let mut fields = Map::new();
         fields.insert("format".into(), json!(FORMAT));
@@ -220,12 +232,19 @@ pub(crate) fn raw_sequence(value: &Value) -> Option<u64> {
 /// What the stored checkpoint says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Meta {
+    /// The schema version it was saved under.
     pub version: Value,
+    /// Its sequence number.
     pub sequence: u64,
+    /// When it was saved (ISO 8601).
     pub saved_at: String,
+    /// Milliseconds since it was saved.
     pub age_ms: i64,
+    /// The progress saved with it.
     pub progress: Value,
+    /// Bytes of the payload's JSON text.
     pub bytes: usize,
+    /// Chunks it is split into (0: inline).
     pub chunks: usize,
 }
 

@@ -12,6 +12,7 @@ pub struct Periodic {
 }
 
 impl Periodic {
+    /// Saves every `every_items` items or `every_ms` milliseconds, whichever comes first; at least one must be given.
     pub fn new(every_items: Option<u64>, every_ms: Option<i64>, now_ms: i64) -> Result<Self> {
         if every_items.is_none() && every_ms.is_none() {
             return Err(StateError::invalid("options", "must give everyItems, everyMs or both"));
@@ -25,6 +26,7 @@ impl Periodic {
         self.every_items.is_some_and(|n| self.count.get() >= n) || self.every_ms.is_some_and(|ms| now_ms - self.last_ms.get() >= ms)
     }
 
+    /// Starts counting again after a save at `now_ms`.
     pub fn saved(&self, now_ms: i64) {
         self.count.set(0);
         self.last_ms.set(now_ms);

@@ -31,21 +31,32 @@ const LOAD_ATTEMPTS: usize = 5;
 pub enum Loaded {
     /// `text` is the payload's JSON text, which `data` was parsed from.
     Found {
+        /// The payload.
         data: Value,
+        /// The payload's JSON text.
         text: String,
+        /// What the manifest says.
         meta: Meta,
     },
+    /// No checkpoint is saved.
     Missing,
+    /// Saved under another schema version: ignored.
     VersionMismatch {
+        /// What the manifest says.
         meta: Meta,
     },
+    /// Older than the caller's maximum age: ignored.
     Expired {
+        /// What the manifest says.
         meta: Meta,
+        /// The caller's maximum age.
         max_age_ms: i64,
     },
     /// A stored record failed its checks; `error` is CORRUPT_STATE naming `key`.
     Corrupt {
+        /// The record that failed.
         key: Key,
+        /// CORRUPT_STATE naming it.
         error: StateError,
     },
 }
@@ -63,11 +74,16 @@ impl Loaded {
     }
 }
 
+/// What a save did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saved {
+    /// The sequence number it got.
     pub sequence: u64,
+    /// When (ISO 8601).
     pub saved_at: String,
+    /// Bytes of the payload's JSON text.
     pub bytes: usize,
+    /// Chunks written (0: inline).
     pub chunks: usize,
     /// False when sweeping old chunks failed; the next save retries it.
     pub swept: bool,
@@ -101,10 +117,15 @@ pub fn check_version(version: &Value) -> Result<()> {
     }
 }
 
+/// One named checkpoint of a namespace, as this run saw it last.
 pub struct Checkpoint {
+    /// The namespace (a CheckpointStore's).
     pub namespace: String,
+    /// The checkpoint's name.
     pub name: String,
+    /// The schema version this run saves and accepts.
     pub version: Value,
+    /// Checkpoints older than this are ignored on load.
     pub max_age_ms: Option<i64>,
     manifest_key: Key,
     pending_key: Key,
@@ -115,6 +136,7 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// INVALID_ARGUMENT for empty names or a bad version; KEY_TOO_LARGE when its keys would not fit.
     pub fn new(namespace: &str, name: &str, version: Value, max_age_ms: Option<i64>) -> Result<Self> {
         keys::check_name("namespace", namespace)?;
         keys::check_name("name", name)?;
@@ -138,6 +160,7 @@ impl Checkpoint {
         keys::checkpoint_chunk(&self.namespace, &self.name, generation, index)
     }
 
+    /// Reads the live checkpoint: the data, or why there is none. Retried when a concurrent save replaces it mid-read.
     pub async fn load<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L) -> Result<Loaded> {
         for _ in 0..LOAD_ATTEMPTS {
             if let Attempt::Done(loaded) = self.load_once(store, clock).await? {
