@@ -2,7 +2,7 @@
 //! retried, and a dead-letter list for items that used up their attempts.
 //!
 //! Each item's state is one record in an indexed collection (see
-//! [`crate::indexed`]), updated by a checked read-modify-write, so two runs
+//! [`crate::collection`]), updated by a checked read-modify-write, so two runs
 //! recording a failure of the same item at once both count on a
 //! compare-and-set store. The collection lists, pages and cleans up like
 //! the file tracker, on stores that list and on stores that cannot.

@@ -3,15 +3,15 @@
 //! files, jobs and retry items are each a collection with a [`Layout`].
 //!
 //! A mark is one record write whatever the number of records. How the
-//! records are found again depends on the store, and [`Collection::backing`]
+//! records are found again depends on the store, and `Collection::backing`
 //! is the one place that decides:
 //!
 //! - stores that list by prefix (Deno KV, the embedded store) keep records
 //!   at `['{prefix}:{segment}', name]` and list them with the store's own
-//!   listing ([`listing`]);
+//!   listing (`listing.rs`);
 //! - stores that cannot list (Versori) keep them at 0.1.56's key,
 //!   `'{prefix}:{segment}:{name}'`, with a paged index beside them
-//!   ([`paged`]).
+//!   (`paged.rs`).
 
 mod cursor;
 mod listing;
