@@ -14,7 +14,7 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
   cargo install -q --locked cargo-mutants
 fi
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(src/locks.rs src/files.rs src/keys.rs src/store.rs src/checkpoint.rs)
+[ ${#files[@]} -gt 0 ] || files=(src/locks.rs src/files.rs src/keys.rs src/store.rs src/checkpoint/manifest.rs src/checkpoint/protocol.rs)
 args=()
 for f in "${files[@]}"; do args+=(--file "$f"); done
 status=0
