@@ -283,14 +283,12 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(T0 + 10 * HOUR));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(T0 + 10 * HOUR)
     }
 
     /// 2026-11-28T23:00:00Z, an hour before a UTC midnight.
     fn before_midnight() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(1_795_906_800_000));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(1_795_906_800_000)
     }
 
     fn daily<'a, S: Store>(store: &'a S, clock: &'a FakeClock, workflow_id: &'a str) -> DailyJobs<'a, S, FakeClock, NoLog> {

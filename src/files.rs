@@ -366,8 +366,7 @@ mod tests {
     use std::rc::Rc;
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(1_795_906_800_000));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(1_795_906_800_000)
     }
 
     fn tracker(i: usize) -> FileTracker {

@@ -325,8 +325,7 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(T0 + 10 * HOUR));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(T0 + 10 * HOUR)
     }
 
     fn obj(v: Value) -> Map<String, Value> {

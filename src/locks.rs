@@ -376,8 +376,7 @@ mod tests {
     const MIN: i64 = 60_000;
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(1_700_000_000_000));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(1_700_000_000_000)
     }
 
     fn locks(n: usize) -> Vec<Locks> {

@@ -162,8 +162,7 @@ mod tests {
     use serde_json::json;
 
     fn store() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(1_000));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(1_000)
     }
 
     #[test]

@@ -311,8 +311,7 @@ mod tests {
     }
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
-        let clock = Rc::new(FakeClock::at(T0));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(T0)
     }
 
     #[test]

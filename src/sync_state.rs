@@ -205,8 +205,7 @@ mod tests {
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
         // 2026-11-28T23:00:00Z
-        let clock = Rc::new(FakeClock::at(1_795_906_800_000));
-        (clock.clone(), MemoryStore::new(clock))
+        crate::testing::memory_at(1_795_906_800_000)
     }
 
     fn file(name: &str, modified: &str, count: u64) -> Value {

@@ -306,3 +306,9 @@ impl<S: Store> Store for NoList<S> {
         self.0.commit(checks, mutations).await
     }
 }
+
+/// A fresh embedded store whose clock stands at `now_ms`, and that clock.
+pub fn memory_at(now_ms: i64) -> (std::rc::Rc<crate::clock::FakeClock>, crate::memory::MemoryStore) {
+    let clock = std::rc::Rc::new(crate::clock::FakeClock::at(now_ms));
+    (clock.clone(), crate::memory::MemoryStore::new(clock))
+}

@@ -19,8 +19,7 @@ use std::rc::Rc;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01
 
 fn setup() -> (Rc<FakeClock>, MemoryStore) {
-    let clock = Rc::new(FakeClock::at(T0));
-    (clock.clone(), MemoryStore::new(clock))
+    crate::testing::memory_at(T0)
 }
 
 fn checkpoint(version: i64) -> Checkpoint {

@@ -3,21 +3,14 @@
 //! store's own listing. There is no index to keep right.
 
 use super::cursor::Cursor;
-use super::{Collection, Item, Removed, Verified, LIST_BATCH};
+use super::{Collection, Doomed, Item, Removed, Verified, LIST_BATCH};
 use crate::error::Result;
 use crate::keys::Key;
 use crate::log::{Level, Logger};
 use crate::store::{Check, Entry, Mutation, Store};
 use serde_json::{json, Map, Value};
 
-pub(super) struct Listing<'c>(pub(super) &'c Collection);
-
-impl std::ops::Deref for Listing<'_> {
-    type Target = Collection;
-    fn deref(&self) -> &Collection {
-        self.0
-    }
-}
+super::backing!(Listing);
 
 impl Listing<'_> {
     pub(super) fn key(&self, name: &str) -> Key {
@@ -60,22 +53,16 @@ impl Listing<'_> {
 
     /// Lists everything, then deletes what `select` picks, `batch` records
     /// (with their companions) per atomic write.
-    pub(super) async fn delete_where<S: Store, L: Logger>(
-        &self,
-        store: &S,
-        log: &L,
-        batch: usize,
-        select: &dyn Fn(&Item) -> bool,
-        companions: &dyn Fn(&str) -> Vec<Key>,
-    ) -> Result<Removed> {
+    pub(super) async fn delete_where<S: Store, L: Logger>(&self, store: &S, log: &L, doomed: &Doomed<'_>) -> Result<Removed> {
+        let Doomed { batch, select, companions } = *doomed;
         let mut out = Removed::default();
-        let mut doomed = Vec::new();
+        let mut names = Vec::new();
         self.for_each(store, log, |items| {
             out.scanned += items.len();
-            doomed.extend(items.into_iter().filter(|i| select(i)).map(|i| i.name));
+            names.extend(items.into_iter().filter(|i| select(i)).map(|i| i.name));
         })
         .await?;
-        for names in doomed.chunks(batch) {
+        for names in names.chunks(batch) {
             let deletes: Vec<Mutation> =
                 names.iter().flat_map(|n| std::iter::once(self.parts_key(n)).chain(companions(n))).map(Mutation::delete).collect();
             match store.atomic(&[], &deletes).await {

@@ -187,6 +187,30 @@ pub struct Collection {
     layout: Layout,
 }
 
+/// A view of a collection through one backing: derefs to the collection.
+macro_rules! backing {
+    ($name:ident) => {
+        pub(super) struct $name<'c>(pub(super) &'c Collection);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = Collection;
+            fn deref(&self) -> &Collection {
+                self.0
+            }
+        }
+    };
+}
+use backing;
+
+/// What a cleanup deletes: the records `select` picks, `batch` per atomic
+/// write, each with `companions(name)` (keys other code keeps beside it).
+#[derive(Clone, Copy)]
+struct Doomed<'a> {
+    batch: usize,
+    select: &'a dyn Fn(&Item) -> bool,
+    companions: &'a dyn Fn(&str) -> Vec<Key>,
+}
+
 /// How a collection keeps its records on one store.
 enum Backing<'c> {
     Listing(Listing<'c>),
@@ -346,12 +370,11 @@ impl Collection {
                 let applied = match (&backing, &next) {
                     (_, None) if existing.is_none() => true,
                     (Backing::Listing(l), next) => l.write(store, &key, existing.as_ref(), next.as_ref()).await?,
-                    (Backing::Paged(p), next) => {
-                        if let Some(record) = next {
-                            p.check_fits(name, record)?;
-                        }
-                        p.write(store, log, &key, name, existing, next.as_ref()).await?
+                    (Backing::Paged(p), Some(record)) => {
+                        p.check_fits(name, record)?;
+                        p.mark(store, log, &key, name, existing, record).await?
                     }
+                    (Backing::Paged(p), None) => p.remove(store, log, &key, name, existing).await?,
                 };
                 Ok(applied.then_some(next))
             },
@@ -435,21 +458,12 @@ impl Collection {
         Ok(stats)
     }
 
-    /// Deletes the records `select` picks, `batch` per write (with
-    /// `companions(name)` in the same write). A failed batch is counted and
-    /// skipped.
-    async fn delete_where<S: Store, L: Logger>(
-        &self,
-        store: &S,
-        log: &L,
-        batch: usize,
-        select: &dyn Fn(&Item) -> bool,
-        companions: &dyn Fn(&str) -> Vec<Key>,
-    ) -> Result<Removed> {
-        let batch = batch.max(1);
+    /// Deletes what `doomed` picks. A failed batch is counted and skipped.
+    async fn delete_where<S: Store, L: Logger>(&self, store: &S, log: &L, doomed: Doomed<'_>) -> Result<Removed> {
+        let doomed = Doomed { batch: doomed.batch.max(1), ..doomed };
         match self.backing(store) {
-            Backing::Listing(l) => l.delete_where(store, log, batch, select, companions).await,
-            Backing::Paged(p) => p.delete_where(store, log, batch, select, companions).await,
+            Backing::Listing(l) => l.delete_where(store, log, &doomed).await,
+            Backing::Paged(p) => p.delete_where(store, log, &doomed).await,
         }
     }
 
@@ -468,12 +482,13 @@ impl Collection {
         batch: usize,
         companions: &dyn Fn(&str) -> Vec<Key>,
     ) -> Result<Removed> {
-        self.delete_where(store, log, batch, &|f| f.processed_ms().is_some_and(|at| at < cutoff_ms), companions).await
+        let select = |f: &Item| f.processed_ms().is_some_and(|at| at < cutoff_ms);
+        self.delete_where(store, log, Doomed { batch, select: &select, companions }).await
     }
 
     /// Deletes every record of this prefix (and nothing of other prefixes).
     pub async fn clear<S: Store, L: Logger>(&self, store: &S, log: &L, batch: usize) -> Result<Removed> {
-        self.delete_where(store, log, batch, &|_| true, &|_| Vec::new()).await
+        self.delete_where(store, log, Doomed { batch, select: &|_| true, companions: &|_| Vec::new() }).await
     }
 
     /// Compares the index with the records.

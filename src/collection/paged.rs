@@ -10,7 +10,7 @@
 //! first made.
 
 use super::cursor::Cursor;
-use super::{without_hint, Collection, Item, Rebuilt, Removed, Verified, PAGE_HINT};
+use super::{without_hint, Collection, Doomed, Item, Rebuilt, Removed, Verified, PAGE_HINT};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
@@ -108,14 +108,7 @@ fn hint_of(record: &Value) -> Option<usize> {
     record.as_object().and_then(|r| count_field(r, PAGE_HINT)).map(|n| n as usize)
 }
 
-pub(super) struct Paged<'c>(pub(super) &'c Collection);
-
-impl std::ops::Deref for Paged<'_> {
-    type Target = Collection;
-    fn deref(&self) -> &Collection {
-        self.0
-    }
-}
+super::backing!(Paged);
 
 impl Paged<'_> {
     pub(super) fn key(&self, name: &str) -> Key {
@@ -139,23 +132,6 @@ impl Paged<'_> {
             ));
         }
         Ok(())
-    }
-
-    /// One attempt at writing (or, with `None`, removing) a record and its
-    /// index entry, checked against `existing`; false when a check failed.
-    pub(super) async fn write<S: Store, L: Logger>(
-        &self,
-        store: &S,
-        log: &L,
-        key: &Key,
-        name: &str,
-        existing: Option<Entry>,
-        next: Option<&Map<String, Value>>,
-    ) -> Result<bool> {
-        match next {
-            Some(record) => self.mark(store, log, key, name, existing, record).await,
-            None => self.remove(store, log, key, name, existing).await,
-        }
     }
 
     pub(super) async fn head<S: Store, L: Logger>(&self, store: &S, log: &L) -> Result<(Entry, usize)> {
@@ -407,14 +383,8 @@ impl Paged<'_> {
 
     /// Deletes the files `select` picks (all of them for `clear`), `batch`
     /// records per write. A failed batch is counted and skipped.
-    pub(super) async fn delete_where<S: Store, L: Logger>(
-        &self,
-        store: &S,
-        log: &L,
-        batch: usize,
-        select: &dyn Fn(&Item) -> bool,
-        companions: &dyn Fn(&str) -> Vec<Key>,
-    ) -> Result<Removed> {
+    pub(super) async fn delete_where<S: Store, L: Logger>(&self, store: &S, log: &L, doomed: &Doomed<'_>) -> Result<Removed> {
+        let Doomed { batch, select, companions } = *doomed;
         let mut out = Removed::default();
         // Page by page, at most `batch` records per write, each write checked
         // against the page as read: a concurrent mark is never overwritten.

@@ -62,8 +62,7 @@ fn rebuild_drops_duplicates_within_one_page() {
 }
 
 fn setup() -> (Rc<FakeClock>, MemoryStore) {
-    let clock = Rc::new(FakeClock::at(T0));
-    (clock.clone(), MemoryStore::new(clock))
+    crate::testing::memory_at(T0)
 }
 
 fn meta(n: u64) -> Map<String, Value> {
