@@ -1,12 +1,16 @@
 /* @ts-self-types="./index.d.ts" */
 // Entry point for Node.js (import, and require through index.cjs) and Deno.
 import { readFileSync } from 'node:fs';
+import { serialize } from 'node:v8';
 import { initSync, __registerErrorClass } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
 import { openEmbedded } from './embedded.mjs';
+import { setValueMeasure } from './memory.mjs';
 
 initSync({ module: readFileSync(new URL('../pkg/connector_state_bg.wasm', import.meta.url)) });
 __registerErrorClass(StateError);
+// Values are measured as Deno KV measures them: V8's serialization.
+setValueMeasure((value) => serialize(value).length);
 
 export * from './api.mjs';
 

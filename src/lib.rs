@@ -16,6 +16,7 @@ pub mod files;
 pub mod ids;
 pub mod jobs;
 pub mod keys;
+pub mod kvkey;
 pub mod locks;
 pub mod log;
 pub mod memory;

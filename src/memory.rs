@@ -5,7 +5,9 @@
 use crate::clock::Clock;
 use crate::error::{Result, StateError};
 use crate::keys::Key;
+use crate::kvkey;
 use crate::store::{Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::values::{hex, unhex};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -18,10 +20,12 @@ struct Slot {
     expires_at_ms: Option<i64>,
 }
 
-/// The embedded store: Deno KV's model in memory.
+/// The embedded store: Deno KV's model in memory. Entries are kept by their
+/// Deno KV key encoding ([`kvkey`]), so order, prefixes and ranges are
+/// Deno's, whatever the key parts' types.
 pub struct MemoryStore {
     clock: Rc<dyn Clock>,
-    data: RefCell<BTreeMap<Vec<String>, Slot>>,
+    data: RefCell<BTreeMap<Vec<u8>, Slot>>,
     version: Cell<u64>,
 }
 
@@ -29,6 +33,10 @@ pub struct MemoryStore {
 pub fn versionstamp(version: u64) -> String {
     format!("{version:020x}")
 }
+
+/// One write of [`MemoryStore::commit_bytes`]: a key's bytes, and the value
+/// with its expiry (`None`: delete).
+pub type RawWrite = (Vec<u8>, Option<(Value, Option<u64>)>);
 
 impl MemoryStore {
     /// An empty store whose expiries follow `clock`.
@@ -40,80 +48,114 @@ impl MemoryStore {
         slot.expires_at_ms.is_none_or(|at| at > self.clock.now_ms())
     }
 
+    fn entry(slot: &Slot) -> Entry {
+        Entry { value: slot.value.clone(), versionstamp: versionstamp(slot.version) }
+    }
+
     /// The live entry at `key`.
     pub fn get_now(&self, key: &Key) -> Option<Entry> {
+        self.get_bytes(&kvkey::encode_strings(&key.parts))
+    }
+
+    /// The live entry at the encoded key `key`.
+    pub fn get_bytes(&self, key: &[u8]) -> Option<Entry> {
         let data = self.data.borrow();
-        let slot = data.get(&key.parts).filter(|s| self.live(s))?;
-        Some(Entry { value: slot.value.clone(), versionstamp: versionstamp(slot.version) })
+        data.get(key).filter(|s| self.live(s)).map(Self::entry)
     }
 
     /// Checks then writes, all under one borrow: nothing can interleave.
     pub fn commit_now(&self, checks: &[Check], mutations: &[Mutation]) -> Option<String> {
+        let checks: Vec<(Vec<u8>, Option<String>)> =
+            checks.iter().map(|c| (kvkey::encode_strings(&c.key.parts), c.versionstamp.clone())).collect();
+        let writes: Vec<RawWrite> = mutations
+            .iter()
+            .map(|m| match m {
+                Mutation::Set { key, value, expire_in_ms } => (kvkey::encode_strings(&key.parts), Some((value.clone(), *expire_in_ms))),
+                Mutation::Delete { key } => (kvkey::encode_strings(&key.parts), None),
+            })
+            .collect();
+        self.commit_bytes(&checks, &writes)
+    }
+
+    /// [`Self::commit_now`] on encoded keys: every check `(key, versionstamp
+    /// or None for absent)` must pass, then the writes apply in order, all
+    /// with one new versionstamp, which is returned.
+    pub fn commit_bytes(&self, checks: &[(Vec<u8>, Option<String>)], writes: &[RawWrite]) -> Option<String> {
         let mut data = self.data.borrow_mut();
-        for check in checks {
-            let current = data.get(&check.key.parts).filter(|s| self.live(s)).map(|s| versionstamp(s.version));
-            if current != check.versionstamp {
+        for (key, expected) in checks {
+            let current = data.get(key).filter(|s| self.live(s)).map(|s| versionstamp(s.version));
+            if current != *expected {
                 return None;
             }
         }
         let version = self.version.get() + 1;
         self.version.set(version);
         let now = self.clock.now_ms();
-        for mutation in mutations {
-            match mutation {
-                Mutation::Set { key, value, expire_in_ms } => {
+        for (key, write) in writes {
+            match write {
+                Some((value, expire_in_ms)) => {
                     let expires_at_ms = expire_in_ms.map(|ms| now.saturating_add(ms.min(i64::MAX as u64) as i64));
-                    data.insert(key.parts.clone(), Slot { value: value.clone(), version, expires_at_ms });
+                    data.insert(key.clone(), Slot { value: value.clone(), version, expires_at_ms });
                 }
-                Mutation::Delete { key } => {
-                    data.remove(&key.parts);
+                None => {
+                    data.remove(key);
                 }
             }
         }
         Some(versionstamp(version))
     }
 
+    /// Up to `limit` live entries with keys in `(start, end)`, in key order
+    /// or, with `reverse`, from the end.
+    pub fn scan(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, limit: usize, reverse: bool) -> Vec<(Vec<u8>, Entry)> {
+        let data = self.data.borrow();
+        if matches!((&start, &end), (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) if s > e) {
+            return Vec::new();
+        }
+        let range = data.range((start, end)).filter(|(_, s)| self.live(s));
+        let pick = |(k, s): (&Vec<u8>, &Slot)| (k.clone(), Self::entry(s));
+        if reverse {
+            range.rev().take(limit).map(pick).collect()
+        } else {
+            range.take(limit).map(pick).collect()
+        }
+    }
+
     /// Entries strictly under `prefix`, in key order, after `cursor`.
     pub fn list_now(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        let lower = kvkey::encode_strings(prefix);
+        let upper = kvkey::prefix_end(&lower);
         let start = match cursor {
             Some(c) => {
-                let after: Vec<String> =
-                    serde_json::from_str(c).map_err(|_| StateError::invalid("cursor", "is not a cursor this store returned"))?;
-                Bound::Excluded(after)
+                let after = unhex(c).filter(|a| a.starts_with(&lower) && a.len() > lower.len());
+                Bound::Excluded(after.ok_or_else(|| StateError::invalid("cursor", "is not a cursor this store returned"))?)
             }
-            None => Bound::Excluded(prefix.to_vec()),
+            None => Bound::Excluded(lower),
         };
-        let data = self.data.borrow();
-        let mut entries = Vec::new();
-        let mut last = None;
-        for (parts, slot) in data.range((start, Bound::Unbounded)) {
-            if parts.len() <= prefix.len() || parts[..prefix.len()] != *prefix {
-                if parts[..prefix.len().min(parts.len())] > *prefix {
-                    break;
-                }
-                continue;
-            }
-            if !self.live(slot) {
-                continue;
-            }
-            if entries.len() == limit {
-                break;
-            }
-            last = Some(parts.clone());
-            entries.push((
-                Key { parts: parts.clone(), text: false },
-                Entry { value: slot.value.clone(), versionstamp: versionstamp(slot.version) },
-            ));
-        }
-        let more = entries.len() == limit;
-        let cursor = if more { last.map(|p| serde_json::to_string(&p).unwrap_or_default()) } else { None };
+        let found = self.scan(start, Bound::Excluded(upper), limit, false);
+        let cursor = if found.len() == limit { found.last().map(|(k, _)| hex(k)) } else { None };
+        let entries = found
+            .into_iter()
+            .map(|(k, e)| {
+                let parts = kvkey::decode(&k).ok().and_then(kvkey::as_strings);
+                // The core lists only its own keys, which are all strings;
+                // another part type shows as its debug form.
+                let parts = parts.unwrap_or_else(|| vec![format!("{k:?}")]);
+                (Key { parts, text: false }, e)
+            })
+            .collect();
         Ok(ListPage { entries, cursor })
     }
 
     /// Every live entry as (key parts, value), in key order.
     pub fn entries(&self) -> Vec<(Vec<String>, Value)> {
-        let data = self.data.borrow();
-        data.iter().filter(|(_, s)| self.live(s)).map(|(k, s)| (k.clone(), s.value.clone())).collect()
+        self.scan(Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
+            .into_iter()
+            .map(|(k, e)| {
+                let parts = kvkey::decode(&k).ok().and_then(kvkey::as_strings).unwrap_or_else(|| vec![format!("{k:?}")]);
+                (parts, e.value)
+            })
+            .collect()
     }
 
     /// Drops expired entries; returns how many remain.

@@ -3,6 +3,7 @@
 //! is an INVALID_ARGUMENT naming where it sits, never silently `{}`.
 
 use crate::error::{Result, StateError};
+use crate::values::{hex, unhex};
 use js_sys::{Array, Object, Reflect};
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
@@ -198,6 +199,36 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
             }
             return Ok(tagged("Map", Some(("entries", Value::Array(entries)))));
         }
+        if js_sys::ArrayBuffer::is_view(value) {
+            let view: &js_sys::Object = value.unchecked_ref();
+            let buffer = Reflect::get(view, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
+            let offset = Reflect::get(view, &"byteOffset".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+            let length = Reflect::get(view, &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+            let kind = Reflect::get(view, &"constructor".into())
+                .and_then(|c| Reflect::get(&c, &"name".into()))
+                .ok()
+                .and_then(|n| n.as_string())
+                .unwrap_or_else(|| "Uint8Array".into());
+            if !buffer.is_instance_of::<js_sys::ArrayBuffer>() {
+                return Err(unsupported(path, "a view of shared memory", "copy it into a Uint8Array"));
+            }
+            let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec();
+            let mut out = Map::new();
+            out.insert(TAG.into(), Value::String("View".into()));
+            out.insert("type".into(), Value::String(kind));
+            out.insert("hex".into(), Value::String(hex(&bytes)));
+            return Ok(Value::Object(out));
+        }
+        if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+            return Ok(tagged("ArrayBuffer", Some(("hex", Value::String(hex(&js_sys::Uint8Array::new(buffer).to_vec()))))));
+        }
+        if let Some(re) = value.dyn_ref::<js_sys::RegExp>() {
+            let mut out = Map::new();
+            out.insert(TAG.into(), Value::String("RegExp".into()));
+            out.insert("source".into(), Value::String(String::from(re.source())));
+            out.insert("flags".into(), Value::String(String::from(re.flags())));
+            return Ok(Value::Object(out));
+        }
         if let Some(set) = value.dyn_ref::<js_sys::Set>() {
             let mut values = Vec::with_capacity(set.size() as usize);
             for (i, item) in set.values().into_iter().enumerate() {
@@ -340,6 +371,25 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize)
             }
             set.into()
         }
+        "ArrayBuffer" => {
+            js_sys::Uint8Array::from(unhex(text("hex")?).ok_or_else(|| bad_tag(path, "bytes that are not hex"))?.as_slice()).buffer().into()
+        }
+        "View" => {
+            let bytes = js_sys::Uint8Array::from(unhex(text("hex")?).ok_or_else(|| bad_tag(path, "bytes that are not hex"))?.as_slice());
+            match text("type")? {
+                "Uint8Array" => bytes.into(),
+                kind => {
+                    // Another typed array or a DataView, over the same bytes.
+                    let class = Reflect::get(&js_sys::global(), &JsValue::from_str(kind))
+                        .ok()
+                        .and_then(|c| c.dyn_into::<js_sys::Function>().ok())
+                        .ok_or_else(|| bad_tag(path, &format!("a {kind}, which this runtime lacks")))?;
+                    Reflect::construct(&class, &Array::of1(&bytes.buffer()))
+                        .map_err(|_| bad_tag(path, &format!("a {kind} of a length it cannot take")))?
+                }
+            }
+        }
+        "RegExp" => js_sys::RegExp::new(text("source")?, text("flags")?).into(),
         other => return Err(bad_tag(path, &format!("unknown type tag {other:?}"))),
     })
 }

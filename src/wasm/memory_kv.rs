@@ -1,22 +1,29 @@
 //! The embedded store's engine, exported for js/memory.mjs, which gives it
 //! Deno KV's async API. Our own classes find the engine behind a handle and
 //! call it directly, with no JavaScript round trip.
+//!
+//! Every argument arrives as a plain `JsValue` and is checked here before
+//! it touches Rust memory: no input can trap the module. The errors are the
+//! ones Deno KV throws (TypeError), so code tested on the embedded store
+//! fails the same way on Deno KV.
 
-use crate::error::{Result, StateError};
-use crate::keys::Key;
-use crate::memory::MemoryStore;
-use crate::store::{Check, Mutation};
-use crate::wasm::convert::{js_to_json, json_to_js, object, well_formed};
+use crate::kvkey::{self, KeyPart};
+use crate::memory::{MemoryStore, RawWrite};
+use crate::wasm::convert::{encode_state, revive, well_formed};
 use crate::wasm::env::JsClock;
-use crate::wasm::errors::{IntoJsResult, JsResult};
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Property through which a handle names its engine.
 const ENGINE_ID: &str = "__connectorStateMemoryId";
+/// Deno KV's limits on one key, in encoded bytes.
+const MAX_WRITE_KEY: usize = 2048;
+const MAX_READ_KEY: usize = 2049;
 
 thread_local! {
     static ENGINES: RefCell<HashMap<u32, Weak<MemoryStore>>> = RefCell::new(HashMap::new());
@@ -25,6 +32,9 @@ thread_local! {
 
 /// The engine behind an embedded-store handle, if `handle` is one.
 pub fn store_of(handle: &JsValue) -> Option<Rc<MemoryStore>> {
+    if !handle.is_object() {
+        return None;
+    }
     let id = Reflect::get(handle, &ENGINE_ID.into()).ok()?.as_f64()? as u32;
     ENGINES.with(|e| e.borrow().get(&id).and_then(Weak::upgrade))
 }
@@ -35,81 +45,127 @@ pub struct EmbeddedEngine {
     store: Rc<MemoryStore>,
 }
 
-fn key_from_js(value: &JsValue, argument: &str) -> Result<Key> {
-    let part = |p: &JsValue| -> Result<Option<String>> {
-        if p.is_string() && !well_formed(p) {
-            return Err(StateError::invalid(argument, "holds a lone surrogate; key parts must be well-formed Unicode"));
-        }
-        Ok(p.as_string())
-    };
-    if let Some(s) = part(value)? {
-        return Ok(Key::parts([s]));
-    }
-    if !Array::is_array(value) {
-        return Err(StateError::invalid(argument, "must be an array of strings"));
-    }
-    let parts: Array = value.clone().into();
-    let mut out = Vec::with_capacity(parts.length() as usize);
-    for p in parts.iter() {
-        match part(&p)? {
-            Some(s) => out.push(s),
-            None => return Err(StateError::invalid(argument, "may only hold strings in the embedded store")),
-        }
-    }
-    if out.is_empty() {
-        return Err(StateError::invalid(argument, "must have at least one part"));
-    }
-    let key = Key { parts: out, text: false };
-    key.check_size()?;
-    Ok(key)
+fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
 }
 
-fn parse_commit(checks: &Array, mutations: &Array) -> Result<(Vec<Check>, Vec<Mutation>)> {
-    let mut parsed_checks = Vec::with_capacity(checks.length() as usize);
-    for (i, c) in checks.iter().enumerate() {
-        let key = key_from_js(&field(&c, "key"), &format!("checks[{i}].key"))?;
-        let stamp = field(&c, "versionstamp");
-        let versionstamp = if stamp.is_null() || stamp.is_undefined() {
-            None
-        } else {
-            Some(stamp.as_string().ok_or_else(|| StateError::invalid(&format!("checks[{i}].versionstamp"), "must be a string or null"))?)
+fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
+    if part.is_string() {
+        if !well_formed(part) {
+            return Err(type_error("Invalid key part: a string with a lone surrogate"));
+        }
+        return Ok(KeyPart::String(part.as_string().unwrap_or_default()));
+    }
+    if let Some(n) = part.as_f64() {
+        return Ok(KeyPart::Float(n));
+    }
+    if let Some(b) = part.as_bool() {
+        return Ok(KeyPart::Bool(b));
+    }
+    if part.is_bigint() {
+        let big: js_sys::BigInt = part.clone().unchecked_into();
+        let text = String::from(big.to_string(16).map_err(|_| type_error("Invalid key part: an unreadable bigint"))?);
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(d) => (true, d.to_string()),
+            None => (false, text),
         };
-        parsed_checks.push(Check { key, versionstamp });
-    }
-    let mut parsed = Vec::with_capacity(mutations.length() as usize);
-    for (i, m) in mutations.iter().enumerate() {
-        let key = key_from_js(&field(&m, "key"), &format!("mutations[{i}].key"))?;
-        match field(&m, "type").as_string().as_deref() {
-            Some("set") => {
-                let value = js_to_json(&field(&m, "value"), "value")?;
-                crate::values::check_value_size("value", &value)?;
-                let expire_in_ms = match field(&m, "expireIn").as_f64() {
-                    Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
-                    Some(_) => return Err(StateError::invalid("expireIn", "must be a non-negative number of milliseconds")),
-                    None => None,
-                };
-                parsed.push(Mutation::Set { key, value, expire_in_ms });
-            }
-            Some("delete") => parsed.push(Mutation::Delete { key }),
-            _ => return Err(StateError::invalid(&format!("mutations[{i}].type"), "must be 'set' or 'delete'")),
+        let padded = if digits.len() % 2 == 1 { format!("0{digits}") } else { digits };
+        let mut magnitude = crate::values::unhex(&padded).ok_or_else(|| type_error("Invalid key part: an unreadable bigint"))?;
+        let zeros = magnitude.iter().take_while(|b| **b == 0).count();
+        magnitude.drain(..zeros);
+        if magnitude.len() > 255 {
+            return Err(type_error("Invalid key part: a bigint of more than 255 bytes"));
         }
+        return Ok(KeyPart::Int { negative: negative && !magnitude.is_empty(), magnitude });
     }
-    Ok((parsed_checks, parsed))
+    if part.is_instance_of::<Uint8Array>() {
+        return Ok(KeyPart::Bytes(part.unchecked_ref::<Uint8Array>().to_vec()));
+    }
+    Err(type_error("Invalid key part type: key parts must be strings, numbers, bigints, booleans or Uint8Arrays"))
 }
 
-fn key_to_js(key: &Key) -> JsValue {
-    key.parts.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into()
+fn part_to_js(part: &KeyPart) -> JsValue {
+    match part {
+        KeyPart::Bytes(b) => Uint8Array::from(b.as_slice()).into(),
+        KeyPart::String(s) => JsValue::from_str(s),
+        KeyPart::Int { negative, magnitude } => {
+            let hex = if magnitude.is_empty() { "0".to_string() } else { crate::values::hex(magnitude) };
+            let text = format!("{}0x{hex}", if *negative { "-" } else { "" });
+            // "-0x…" is not valid BigInt syntax: negate after parsing.
+            let positive = js_sys::BigInt::new(&JsValue::from_str(text.trim_start_matches('-'))).unwrap_or_else(|_| js_sys::BigInt::from(0));
+            if *negative {
+                (js_sys::BigInt::from(0) - positive).into()
+            } else {
+                positive.into()
+            }
+        }
+        KeyPart::Float(f) => JsValue::from_f64(*f),
+        KeyPart::Bool(b) => JsValue::from_bool(*b),
+    }
 }
 
-fn entry_to_js(key_js: JsValue, entry: Option<crate::store::Entry>) -> JsValue {
-    match entry {
-        Some(e) => object(&[("key", key_js), ("value", json_to_js(&e.value)), ("versionstamp", JsValue::from_str(&e.versionstamp))]),
-        None => object(&[("key", key_js), ("value", JsValue::NULL), ("versionstamp", JsValue::NULL)]),
+/// Encoded bytes of a JS key (an array of key parts).
+fn key_from_js(key: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if !Array::is_array(key) {
+        return Err(type_error("Key must be an array"));
+    }
+    let parts: &Array = key.unchecked_ref();
+    let parts = parts.iter().map(|p| part_from_js(&p)).collect::<Result<Vec<_>, _>>()?;
+    Ok(kvkey::encode(&parts))
+}
+
+fn checked_key(key: &JsValue, purpose: &str) -> Result<Vec<u8>, JsValue> {
+    let bytes = key_from_js(key)?;
+    match purpose {
+        "write" if bytes.is_empty() => Err(type_error("Key cannot be empty")),
+        "write" if bytes.len() > MAX_WRITE_KEY => Err(type_error(&format!("key too large for write (max {MAX_WRITE_KEY} bytes)"))),
+        "read" if bytes.len() > MAX_READ_KEY => Err(type_error(&format!("key too large for read (max {MAX_READ_KEY} bytes)"))),
+        _ => Ok(bytes),
+    }
+}
+
+fn key_to_js(bytes: &[u8]) -> JsValue {
+    match kvkey::decode(bytes) {
+        Ok(parts) => parts.iter().map(part_to_js).collect::<Array>().into(),
+        Err(_) => Array::new().into(),
     }
 }
 
 fn field(obj: &JsValue, name: &str) -> JsValue {
+    if !obj.is_object() {
+        return JsValue::UNDEFINED;
+    }
     Reflect::get(obj, &name.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn entry_js(key: JsValue, value: JsValue, versionstamp: JsValue) -> JsValue {
+    let out = js_sys::Object::new();
+    let _ = Reflect::set(&out, &"key".into(), &key);
+    let _ = Reflect::set(&out, &"value".into(), &value);
+    let _ = Reflect::set(&out, &"versionstamp".into(), &versionstamp);
+    out.into()
+}
+
+fn stored_to_js(value: &serde_json::Value) -> Result<JsValue, JsValue> {
+    revive(value, "value", 0).map_err(|e| type_error(&e.message))
+}
+
+fn versionstamp_from_js(stamp: &JsValue) -> Result<Option<String>, JsValue> {
+    if stamp.is_null() || stamp.is_undefined() {
+        return Ok(None);
+    }
+    match stamp.as_string() {
+        Some(s) if s.len() == 20 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Some(s.to_ascii_lowercase())),
+        _ => Err(type_error("invalid versionstamp: must be null or 20 hex digits")),
+    }
+}
+
+fn bound(bytes: &JsValue, inclusive: bool) -> Result<Bound<Vec<u8>>, JsValue> {
+    if bytes.is_undefined() || bytes.is_null() {
+        return Ok(Bound::Unbounded);
+    }
+    let bytes = bytes.dyn_ref::<Uint8Array>().ok_or_else(|| type_error("a scan bound must be a Uint8Array"))?.to_vec();
+    Ok(if inclusive { Bound::Included(bytes) } else { Bound::Excluded(bytes) })
 }
 
 #[wasm_bindgen(js_class = "EmbeddedEngine")]
@@ -135,34 +191,93 @@ impl EmbeddedEngine {
         self.id
     }
 
+    /// The Deno KV encoding of `key`, checked for `purpose` ('read',
+    /// 'write' or 'list'): TypeError for anything Deno KV refuses.
+    #[wasm_bindgen(js_name = "encodeKey")]
+    pub fn encode_key(&self, key: JsValue, purpose: JsValue) -> Result<Uint8Array, JsValue> {
+        let purpose = purpose.as_string().unwrap_or_else(|| "read".into());
+        Ok(Uint8Array::from(checked_key(&key, &purpose)?.as_slice()))
+    }
+
     /// `{key, value, versionstamp}`, with null value and versionstamp when absent.
-    pub fn get(&self, key: JsValue) -> JsResult<JsValue> {
-        let parsed = key_from_js(&key, "key").js()?;
-        Ok(entry_to_js(key, self.store.get_now(&parsed)))
+    pub fn get(&self, key: JsValue) -> Result<JsValue, JsValue> {
+        let bytes = checked_key(&key, "read")?;
+        Ok(match self.store.get_bytes(&bytes) {
+            Some(e) => entry_js(key, stored_to_js(&e.value)?, JsValue::from_str(&e.versionstamp)),
+            None => entry_js(key, JsValue::NULL, JsValue::NULL),
+        })
     }
 
     /// Applies `mutations` if every check passes: `{ok: true, versionstamp}`
     /// or `{ok: false}`. Checks are `{key, versionstamp}`; mutations are
     /// `{type: 'set', key, value, expireIn?}` or `{type: 'delete', key}`.
-    pub fn commit(&self, checks: Array, mutations: Array) -> JsResult<JsValue> {
-        let (checks, mutations) = parse_commit(&checks, &mutations).js()?;
-        Ok(match self.store.commit_now(&checks, &mutations) {
-            Some(stamp) => object(&[("ok", JsValue::TRUE), ("versionstamp", JsValue::from_str(&stamp))]),
-            None => object(&[("ok", JsValue::FALSE)]),
-        })
+    pub fn commit(&self, checks: JsValue, mutations: JsValue) -> Result<JsValue, JsValue> {
+        if !Array::is_array(&checks) || !Array::is_array(&mutations) {
+            return Err(type_error("checks and mutations must be arrays"));
+        }
+        let mut parsed_checks = Vec::new();
+        for c in checks.unchecked_ref::<Array>().iter() {
+            if !c.is_object() {
+                return Err(type_error("a check must be { key, versionstamp }"));
+            }
+            let key = checked_key(&field(&c, "key"), "read")?;
+            parsed_checks.push((key, versionstamp_from_js(&field(&c, "versionstamp"))?));
+        }
+        let mut writes: Vec<RawWrite> = Vec::new();
+        for m in mutations.unchecked_ref::<Array>().iter() {
+            if !m.is_object() {
+                return Err(type_error("a mutation must be { type, key, value? }"));
+            }
+            let key = checked_key(&field(&m, "key"), "write")?;
+            match field(&m, "type").as_string().as_deref() {
+                Some("set") => {
+                    let value = encode_state(&field(&m, "value"), "value").map_err(|e| type_error(&e.message))?;
+                    let expire = field(&m, "expireIn");
+                    let expire_in_ms = if expire.is_undefined() {
+                        None
+                    } else {
+                        match expire.as_f64() {
+                            Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
+                            _ => return Err(type_error("expireIn must be a non-negative number of milliseconds")),
+                        }
+                    };
+                    writes.push((key, Some((value, expire_in_ms))));
+                }
+                Some("delete") => writes.push((key, None)),
+                _ => return Err(type_error("mutation type must be 'set' or 'delete'")),
+            }
+        }
+        let out = js_sys::Object::new();
+        match self.store.commit_bytes(&parsed_checks, &writes) {
+            Some(stamp) => {
+                let _ = Reflect::set(&out, &"ok".into(), &JsValue::TRUE);
+                let _ = Reflect::set(&out, &"versionstamp".into(), &JsValue::from_str(&stamp));
+            }
+            None => {
+                let _ = Reflect::set(&out, &"ok".into(), &JsValue::FALSE);
+            }
+        }
+        Ok(out.into())
     }
 
-    /// One page of `list({prefix})`: `{entries, cursor}`; cursor is null at the end.
-    #[wasm_bindgen(js_name = "listPage")]
-    pub fn list_page(&self, prefix: JsValue, limit: u32, cursor: Option<String>) -> JsResult<JsValue> {
-        let prefix = if Array::is_array(&prefix) && Array::from(&prefix).length() == 0 {
-            Vec::new()
-        } else {
-            key_from_js(&prefix, "selector.prefix").js()?.parts
-        };
-        let page = self.store.list_now(&prefix, limit.max(1) as usize, cursor.as_deref()).js()?;
-        let entries: Array = page.entries.into_iter().map(|(k, e)| entry_to_js(key_to_js(&k), Some(e))).collect();
-        Ok(object(&[("entries", entries.into()), ("cursor", page.cursor.map(|c| JsValue::from_str(&c)).unwrap_or(JsValue::NULL))]))
+    /// Up to `limit` entries with encoded keys from `start` (inclusive when
+    /// `start_inclusive`) to `end` (exclusive), or from the end with
+    /// `reverse`: `[{key, value, versionstamp, bytes}]`.
+    pub fn scan(&self, start: JsValue, start_inclusive: JsValue, end: JsValue, limit: JsValue, reverse: JsValue) -> Result<Array, JsValue> {
+        let limit = limit.as_f64().filter(|n| n.is_finite() && *n >= 1.0).ok_or_else(|| type_error("limit must be a positive number"))?;
+        let found = self.store.scan(
+            bound(&start, start_inclusive.is_truthy())?,
+            bound(&end, false)?,
+            limit.min(u32::MAX as f64) as usize,
+            reverse.is_truthy(),
+        );
+        let out = Array::new();
+        for (bytes, entry) in found {
+            let item = entry_js(key_to_js(&bytes), stored_to_js(&entry.value)?, JsValue::from_str(&entry.versionstamp));
+            let _ = Reflect::set(&item, &"bytes".into(), &Uint8Array::from(bytes.as_slice()));
+            out.push(&item);
+        }
+        Ok(out)
     }
 
     /// How many live entries the store holds (expired ones are dropped).

@@ -209,5 +209,6 @@ test('openKv reports a path it cannot open as STORE_UNAVAILABLE', async () => {
 
 test('the embedded store refuses key parts with lone surrogates', async () => {
   const { kv } = await storeKinds.embedded();
-  await assert.rejects(kv.set(['a\uD800'], 1), { code: 'INVALID_ARGUMENT' });
+  // A TypeError, as the Deno KV interface throws for keys it cannot take.
+  await assert.rejects(kv.set(['a\uD800'], 1), (e) => e instanceof TypeError && /lone surrogate/.test(e.message));
 });
