@@ -352,7 +352,7 @@ class MemoryListIterator {
     } else {
       throw new TypeError('selector must specify either prefix, start and end, or prefix with start or end');
     }
-    if (cursor !== undefined && cursor !== null && cursor !== '') {
+    if (cursor !== undefined && cursor !== null) {
       const at = concat(this.#base, fromBase64Url(cursor));
       if (compareBytes(at, this.#start) < 0 || compareBytes(at, this.#end) >= 0) throw new TypeError('invalid cursor');
       if (reverse) this.#end = at;
