@@ -43,6 +43,13 @@ export interface KvEntryMaybe<T = unknown> {
   versionstamp: string | null;
 }
 
+/** An entry that exists (what `list` yields). */
+export interface KvEntry<T = unknown> {
+  key: KvKey;
+  value: T;
+  versionstamp: string;
+}
+
 /** The part of Deno KV (`Deno.openKv()`, `@deno/kv`) this package uses. */
 export interface DenoKvLike {
   get(key: KvKey): Promise<KvEntryMaybe>;
@@ -258,26 +265,59 @@ export class VersoriKVAdapter {
   free(): void;
 }
 
+/** A mutation of `atomic().mutate()`. */
+export type KvMutation =
+  | { type: 'set'; key: KvKey; value: unknown; expireIn?: number }
+  | { type: 'delete'; key: KvKey };
+
+/** Which entries `list()` returns: a prefix (optionally cut by start or end), or a range. */
+export type KvListSelector =
+  | { prefix: KvKey }
+  | { prefix: KvKey; start: KvKey }
+  | { prefix: KvKey; end: KvKey }
+  | { start: KvKey; end: KvKey };
+
+export interface KvListOptions {
+  /** At most this many entries (≥ 1). */
+  limit?: number;
+  /** Go on after the entry a previous iterator's `cursor` named. */
+  cursor?: string;
+  /** From the last entry backwards. */
+  reverse?: boolean;
+  /** Entries fetched per batch (≤ 1,000). */
+  batchSize?: number;
+  consistency?: 'strong' | 'eventual';
+}
+
 export interface MemoryAtomicOperation {
   check(...checks: { key: KvKey; versionstamp: string | null }[]): this;
+  mutate(...mutations: KvMutation[]): this;
   set(key: KvKey, value: unknown, options?: { expireIn?: number }): this;
   delete(key: KvKey): this;
   commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
 }
 
+export interface MemoryListIterator<T = unknown> extends AsyncIterableIterator<KvEntry<T>> {
+  /** Where the listing stands (Deno's encoding); throws before the first entry. */
+  readonly cursor: string;
+}
+
 /**
- * The embedded store: Deno KV semantics (versionstamps, atomic checks,
- * list by prefix, expiry) in memory, in every runtime. Keys are arrays of
- * strings; values must be JSON-compatible.
+ * The embedded store: Deno KV's interface and semantics in memory, in every
+ * runtime. Keys are Deno KV keys (string, number, bigint, boolean and
+ * Uint8Array parts, in Deno's order); values are structured-clone values
+ * (JSON, Date, Map, Set, RegExp, bigint, typed arrays, ArrayBuffer,
+ * undefined, NaN, ±Infinity, -0). Deno's limits and TypeErrors apply.
  */
 export class MemoryKv {
-  get<T = unknown>(key: KvKey): Promise<KvEntryMaybe<T>>;
-  getMany(keys: KvKey[]): Promise<KvEntryMaybe[]>;
+  get<T = unknown>(key: KvKey, options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe<T>>;
+  getMany(keys: KvKey[], options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe[]>;
   set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<{ ok: true; versionstamp: string }>;
   delete(key: KvKey): Promise<void>;
-  list<T = unknown>(selector: { prefix: KvKey }, options?: { limit?: number; cursor?: string }): AsyncIterableIterator<KvEntryMaybe<T>> & { cursor: string };
+  list<T = unknown>(selector: KvListSelector, options?: KvListOptions): MemoryListIterator<T>;
   atomic(): MemoryAtomicOperation;
   readonly size: number;
+  /** Later calls reject, as Deno KV's do. */
   close(): void;
 }
 

@@ -57,7 +57,7 @@ function valueSize(value) {
   } catch (e) {
     throw new TypeError(`value cannot be stored: ${e?.message ?? e}`);
   }
-  if (size > MAX_VALUE_BYTES) throw new TypeError(`value too large (max ${MAX_VALUE_BYTES} bytes)`);
+  if (size > MAX_VALUE_BYTES) throw new TypeError(`Value too large (max ${MAX_VALUE_BYTES} bytes)`);
   return size;
 }
 
@@ -69,8 +69,11 @@ function checkKeyShape(key) {
   if (!isKey(key)) throw new TypeError('Key must be an array');
 }
 
+/** What Deno KV throws once closed (Deno.errors.BadResource). */
 function closedError() {
-  return new TypeError('The database is closed');
+  const error = new Error('Bad resource ID: the store is closed');
+  error.name = 'BadResource';
+  return error;
 }
 
 // ---- bytes ----
@@ -117,7 +120,7 @@ function fromBase64Url(text) {
 
 function checkConsistency(options) {
   if (options?.consistency !== undefined && options.consistency !== 'strong' && options.consistency !== 'eventual') {
-    throw new TypeError("consistency must be 'strong' or 'eventual'");
+    throw new TypeError(`unknown variant \`${String(options.consistency)}\`, expected \`strong\` or \`eventual\``);
   }
 }
 
@@ -127,8 +130,8 @@ function checkOptions(options, what) {
 
 function checkExpireIn(options) {
   const expireIn = options?.expireIn;
-  if (expireIn !== undefined && !(typeof expireIn === 'number' && Number.isFinite(expireIn) && expireIn >= 0)) {
-    throw new TypeError('expireIn must be a non-negative number of milliseconds');
+  if (expireIn !== undefined && !(Number.isSafeInteger(expireIn) && expireIn >= 0)) {
+    throw new TypeError(`expireIn must be a non-negative integer: received ${String(expireIn)}`);
   }
   return expireIn;
 }
@@ -160,7 +163,7 @@ export class MemoryKv {
     checkOptions(options, 'options');
     checkConsistency(options);
     if (!Array.isArray(keys)) throw new TypeError('keys must be an array of keys');
-    if (keys.length > MAX_GET_MANY) throw new TypeError(`too many ranges (max ${MAX_GET_MANY})`);
+    if (keys.length > MAX_GET_MANY) throw new TypeError(`Too many ranges (max ${MAX_GET_MANY})`);
     for (const key of keys) checkKeyShape(key);
     return keys.map((key) => engine.get(key));
   }
@@ -196,10 +199,6 @@ export class MemoryKv {
   close() {
     this.#closed = true;
   }
-
-  [Symbol.dispose]() {
-    this.close();
-  }
 }
 
 class MemoryAtomicOperation {
@@ -219,7 +218,7 @@ class MemoryAtomicOperation {
       checkKeyShape(c.key);
       const v = c.versionstamp;
       if (!(v === null || (typeof v === 'string' && /^[0-9a-f]{20}$/i.test(v)))) {
-        throw new TypeError('invalid versionstamp: must be null or 20 hex digits');
+        throw new TypeError('Invalid check: a versionstamp is null or 20 hex digits');
       }
       this.#checks.push({ key: c.key, versionstamp: v });
     }
@@ -232,11 +231,11 @@ class MemoryAtomicOperation {
       checkKeyShape(m.key);
       switch (m.type) {
         case 'set':
-          if (!('value' in m)) throw new TypeError("a 'set' mutation needs a value");
+          if (!('value' in m)) throw new TypeError("Invalid mutation 'set' without value");
           this.#mutations.push({ type: 'set', key: m.key, value: m.value, expireIn: checkExpireIn(m) });
           break;
         case 'delete':
-          if ('value' in m) throw new TypeError("a 'delete' mutation takes no value");
+          if ('value' in m) throw new TypeError("Invalid mutation 'delete' with value");
           this.#mutations.push({ type: 'delete', key: m.key });
           break;
         case 'sum':
@@ -244,7 +243,7 @@ class MemoryAtomicOperation {
         case 'max':
           throw new TypeError(`'${m.type}' mutations need Deno.KvU64 values, which the embedded store does not hold`);
         default:
-          throw new TypeError(`invalid mutation type: ${String(m.type)}`);
+          throw new TypeError('Invalid mutation type');
       }
     }
     return this;
@@ -273,8 +272,8 @@ class MemoryAtomicOperation {
 
   async commit() {
     if (this.#isClosed()) throw closedError();
-    if (this.#checks.length > MAX_CHECKS) throw new TypeError(`too many checks (max ${MAX_CHECKS})`);
-    if (this.#mutations.length > MAX_MUTATIONS) throw new TypeError(`too many mutations (max ${MAX_MUTATIONS})`);
+    if (this.#checks.length > MAX_CHECKS) throw new TypeError(`Too many checks (max ${MAX_CHECKS})`);
+    if (this.#mutations.length > MAX_MUTATIONS) throw new TypeError(`Too many mutations (max ${MAX_MUTATIONS})`);
     let keyBytes = 0;
     let mutationBytes = 0;
     for (const c of this.#checks) keyBytes += this.#engine.encodeKey(c.key, 'read').length;
@@ -283,8 +282,8 @@ class MemoryAtomicOperation {
       keyBytes += size;
       mutationBytes += size + (m.type === 'set' ? valueSize(m.value) : 0);
     }
-    if (keyBytes > MAX_TOTAL_KEY_BYTES) throw new TypeError(`total key size too large (max ${MAX_TOTAL_KEY_BYTES} bytes)`);
-    if (mutationBytes > MAX_TOTAL_MUTATION_BYTES) throw new TypeError(`total mutation size too large (max ${MAX_TOTAL_MUTATION_BYTES} bytes)`);
+    if (keyBytes > MAX_TOTAL_KEY_BYTES) throw new TypeError(`Total key size too large (max ${MAX_TOTAL_KEY_BYTES} bytes)`);
+    if (mutationBytes > MAX_TOTAL_MUTATION_BYTES) throw new TypeError(`Total mutation size too large (max ${MAX_TOTAL_MUTATION_BYTES} bytes)`);
     return this.#engine.commit(this.#checks, this.#mutations);
   }
 }
@@ -309,22 +308,23 @@ class MemoryListIterator {
     if (selector === null || typeof selector !== 'object') throw new TypeError('selector must be an object');
     const { prefix, start, end } = selector;
     const has = (k) => selector[k] !== undefined;
-    const { limit, cursor, reverse = false, batchSize } = options;
+    const { limit, cursor, batchSize } = options;
+    const reverse = Boolean(options.reverse);
     checkConsistency(options);
-    if (limit !== undefined && !(typeof limit === 'number' && limit >= 1 && limit === Math.floor(limit))) {
-      throw new TypeError('limit must be a positive integer');
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) {
+      // Deno throws a plain Error here.
+      throw new Error(`Limit must be a positive integer: received ${String(limit)}`);
     }
     if (batchSize !== undefined) {
-      if (!(typeof batchSize === 'number' && batchSize >= 1 && batchSize === Math.floor(batchSize))) throw new TypeError('batchSize must be a positive integer');
-      if (batchSize > MAX_BATCH) throw new TypeError(`too many entries (max ${MAX_BATCH})`);
+      if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new TypeError(`batchSize must be a positive integer: received ${String(batchSize)}`);
+      if (batchSize > MAX_BATCH) throw new TypeError(`Too many entries (max ${MAX_BATCH})`);
     }
-    if (typeof reverse !== 'boolean') throw new TypeError('reverse must be a boolean');
     const encode = (key, what) => {
       if (!isKey(key)) throw new TypeError(`${what} must be an array`);
       return engine.encodeKey(key, 'list');
     };
     if (has('prefix')) {
-      if (has('start') && has('end')) throw new TypeError('selector must specify either prefix, start and end, or prefix with start or end');
+      if (has('start') && has('end')) throw new TypeError("Selector can not specify both 'start' and 'end' key when specifying 'prefix'");
       const p = encode(prefix, 'prefix');
       this.#base = p;
       this.#start = p;
@@ -332,25 +332,25 @@ class MemoryListIterator {
       this.#end = concat(p, Uint8Array.of(0xff));
       if (has('start')) {
         const s = encode(start, 'start');
-        if (!startsWith(s, p) || s.length === p.length) throw new TypeError('start key is not in the keyspace defined by prefix');
+        if (!startsWith(s, p) || s.length === p.length) throw new TypeError('Start key is not in the keyspace defined by prefix');
         this.#start = s;
         this.#startInclusive = true;
       }
       if (has('end')) {
         const e = encode(end, 'end');
-        if (!startsWith(e, p) || e.length === p.length) throw new TypeError('end key is not in the keyspace defined by prefix');
+        if (!startsWith(e, p) || e.length === p.length) throw new TypeError('End key is not in the keyspace defined by prefix');
         this.#end = e;
       }
     } else if (has('start') && has('end')) {
       const s = encode(start, 'start');
       const e = encode(end, 'end');
-      if (compareBytes(s, e) > 0) throw new TypeError('start key is greater than end key');
+      if (compareBytes(s, e) > 0) throw new TypeError('Start key is greater than end key');
       this.#start = s;
       this.#startInclusive = true;
       this.#end = e;
       this.#base = commonPrefix(s, e);
     } else {
-      throw new TypeError('selector must specify either prefix, start and end, or prefix with start or end');
+      throw new TypeError("Selector must specify either 'prefix' or both 'start' and 'end' key");
     }
     if (cursor !== undefined && cursor !== null) {
       const at = concat(this.#base, fromBase64Url(cursor));

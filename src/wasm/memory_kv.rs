@@ -78,10 +78,17 @@ fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
         }
         return Ok(KeyPart::Int { negative: negative && !magnitude.is_empty(), magnitude });
     }
-    if part.is_instance_of::<Uint8Array>() {
-        return Ok(KeyPart::Bytes(part.unchecked_ref::<Uint8Array>().to_vec()));
+    if js_sys::ArrayBuffer::is_view(part) {
+        // Any ArrayBufferView, as Deno takes: its bytes (read back as a Uint8Array).
+        let buffer = Reflect::get(part, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
+        let offset = Reflect::get(part, &"byteOffset".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+        let length = Reflect::get(part, &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+        if !buffer.is_instance_of::<js_sys::ArrayBuffer>() {
+            return Err(type_error("expected string, number, bigint, ArrayBufferView, boolean"));
+        }
+        return Ok(KeyPart::Bytes(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec()));
     }
-    Err(type_error("Invalid key part type: key parts must be strings, numbers, bigints, booleans or Uint8Arrays"))
+    Err(type_error("expected string, number, bigint, ArrayBufferView, boolean"))
 }
 
 fn part_to_js(part: &KeyPart) -> JsValue {
@@ -117,9 +124,9 @@ fn key_from_js(key: &JsValue) -> Result<Vec<u8>, JsValue> {
 fn checked_key(key: &JsValue, purpose: &str) -> Result<Vec<u8>, JsValue> {
     let bytes = key_from_js(key)?;
     match purpose {
-        "write" if bytes.is_empty() => Err(type_error("Key cannot be empty")),
-        "write" if bytes.len() > MAX_WRITE_KEY => Err(type_error(&format!("key too large for write (max {MAX_WRITE_KEY} bytes)"))),
-        "read" if bytes.len() > MAX_READ_KEY => Err(type_error(&format!("key too large for read (max {MAX_READ_KEY} bytes)"))),
+        "write" if bytes.is_empty() => Err(type_error("key cannot be empty")),
+        "write" if bytes.len() > MAX_WRITE_KEY => Err(type_error(&format!("Key too large for write (max {MAX_WRITE_KEY} bytes)"))),
+        "read" if bytes.len() > MAX_READ_KEY => Err(type_error(&format!("Key too large for read (max {MAX_READ_KEY} bytes)"))),
         _ => Ok(bytes),
     }
 }
@@ -156,7 +163,7 @@ fn versionstamp_from_js(stamp: &JsValue) -> Result<Option<String>, JsValue> {
     }
     match stamp.as_string() {
         Some(s) if s.len() == 20 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Some(s.to_ascii_lowercase())),
-        _ => Err(type_error("invalid versionstamp: must be null or 20 hex digits")),
+        _ => Err(type_error("Invalid check: a versionstamp is null or 20 hex digits")),
     }
 }
 
@@ -238,13 +245,13 @@ impl EmbeddedEngine {
                     } else {
                         match expire.as_f64() {
                             Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
-                            _ => return Err(type_error("expireIn must be a non-negative number of milliseconds")),
+                            _ => return Err(type_error("expireIn must be a non-negative integer")),
                         }
                     };
                     writes.push((key, Some((value, expire_in_ms))));
                 }
                 Some("delete") => writes.push((key, None)),
-                _ => return Err(type_error("mutation type must be 'set' or 'delete'")),
+                _ => return Err(type_error("Invalid mutation type")),
             }
         }
         let out = js_sys::Object::new();
