@@ -274,11 +274,16 @@ class MemoryAtomicOperation {
     if (this.#isClosed()) throw closedError();
     if (this.#checks.length > MAX_CHECKS) throw new TypeError(`Too many checks (max ${MAX_CHECKS})`);
     if (this.#mutations.length > MAX_MUTATIONS) throw new TypeError(`Too many mutations (max ${MAX_MUTATIONS})`);
+    // Every key is at most 2,049 bytes and every value 65,536 (both checked
+    // one by one): the totals can only be exceeded by larger commits, so
+    // only those are measured key by key.
+    const keys = this.#checks.length + this.#mutations.length;
+    const measureKeys = keys * 2049 > MAX_TOTAL_KEY_BYTES || this.#mutations.length * (2049 + MAX_VALUE_BYTES) > MAX_TOTAL_MUTATION_BYTES;
     let keyBytes = 0;
     let mutationBytes = 0;
-    for (const c of this.#checks) keyBytes += this.#engine.encodeKey(c.key, 'read').length;
+    if (measureKeys) for (const c of this.#checks) keyBytes += this.#engine.encodeKey(c.key, 'read').length;
     for (const m of this.#mutations) {
-      const size = this.#engine.encodeKey(m.key, 'write').length;
+      const size = measureKeys ? this.#engine.encodeKey(m.key, 'write').length : 0;
       keyBytes += size;
       mutationBytes += size + (m.type === 'set' ? valueSize(m.value) : 0);
     }

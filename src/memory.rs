@@ -74,13 +74,13 @@ impl MemoryStore {
                 Mutation::Delete { key } => (kvkey::encode_strings(&key.parts), None),
             })
             .collect();
-        self.commit_bytes(&checks, &writes)
+        self.commit_bytes(&checks, writes)
     }
 
     /// [`Self::commit_now`] on encoded keys: every check `(key, versionstamp
     /// or None for absent)` must pass, then the writes apply in order, all
     /// with one new versionstamp, which is returned.
-    pub fn commit_bytes(&self, checks: &[(Vec<u8>, Option<String>)], writes: &[RawWrite]) -> Option<String> {
+    pub fn commit_bytes(&self, checks: &[(Vec<u8>, Option<String>)], writes: Vec<RawWrite>) -> Option<String> {
         let mut data = self.data.borrow_mut();
         for (key, expected) in checks {
             let current = data.get(key).filter(|s| self.live(s)).map(|s| versionstamp(s.version));
@@ -95,10 +95,10 @@ impl MemoryStore {
             match write {
                 Some((value, expire_in_ms)) => {
                     let expires_at_ms = expire_in_ms.map(|ms| now.saturating_add(ms.min(i64::MAX as u64) as i64));
-                    data.insert(key.clone(), Slot { value: value.clone(), version, expires_at_ms });
+                    data.insert(key, Slot { value, version, expires_at_ms });
                 }
                 None => {
-                    data.remove(key);
+                    data.remove(&key);
                 }
             }
         }
@@ -177,13 +177,12 @@ impl Store for MemoryStore {
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        let mutation = Mutation::set_expiring(key.clone(), value.clone(), expire_in_ms);
-        self.commit_now(&[], &[mutation]);
+        self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), Some((value.clone(), expire_in_ms)))]);
         Ok(())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        self.commit_now(&[], &[Mutation::delete(key.clone())]);
+        self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), None)]);
         Ok(())
     }
 

@@ -255,7 +255,7 @@ impl EmbeddedEngine {
             }
         }
         let out = js_sys::Object::new();
-        match self.store.commit_bytes(&parsed_checks, &writes) {
+        match self.store.commit_bytes(&parsed_checks, writes) {
             Some(stamp) => {
                 let _ = Reflect::set(&out, &"ok".into(), &JsValue::TRUE);
                 let _ = Reflect::set(&out, &"versionstamp".into(), &JsValue::from_str(&stamp));
