@@ -99,7 +99,8 @@ fn part_to_js(part: &KeyPart) -> JsValue {
             let hex = if magnitude.is_empty() { "0".to_string() } else { crate::values::hex(magnitude) };
             let text = format!("{}0x{hex}", if *negative { "-" } else { "" });
             // "-0x…" is not valid BigInt syntax: negate after parsing.
-            let positive = js_sys::BigInt::new(&JsValue::from_str(text.trim_start_matches('-'))).unwrap_or_else(|_| js_sys::BigInt::from(0));
+            let positive =
+                js_sys::BigInt::new(&JsValue::from_str(text.trim_start_matches('-'))).unwrap_or_else(|_| js_sys::BigInt::from(0));
             if *negative {
                 (js_sys::BigInt::from(0) - positive).into()
             } else {

@@ -139,8 +139,9 @@ impl StateService {
 
     /// The fencing token of a lock this instance holds, else undefined.
     #[wasm_bindgen(js_name = "getLockToken")]
-    pub fn get_lock_token(&self, lock_name: &str) -> Option<f64> {
-        self.inner.locks.held(lock_name).map(|h| h.fencing_token as f64)
+    pub fn get_lock_token(&self, lock_name: JsValue) -> JsResult<Option<f64>> {
+        let name = args::name("lockName", &lock_name).js()?;
+        Ok(self.inner.locks.held(&name).map(|h| h.fencing_token as f64))
     }
 
     /// Acquires, runs `fn({lockName, lockId, fencingToken, expiresAt})`,

@@ -59,6 +59,7 @@ function calls(kv, a, b, c) {
     () => kv.atomic().mutate({ type: 'set', key: ['a'], value: a }), () => kv.atomic().set(a, b), () => kv.atomic().set(['a'], a, b),
     () => kv.atomic().delete(a), () => kv.atomic().sum(a, b), () => kv.atomic().min(['a'], a), () => kv.atomic().max(a, b),
     () => describeKey(a, b, c), () => describeKey(['lock:', 'x'], a, b), () => describeStore(a),
+    () => new StateService(null).getLockToken(a),
   ];
 }
 
