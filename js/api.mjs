@@ -17,7 +17,7 @@ export {
   decodeState,
 } from '../pkg/connector_state.js';
 export { StateError } from './errors.mjs';
-export { MemoryKv } from './memory.mjs';
+export { MemoryKv, KvU64 } from './memory.mjs';
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker: same constructor and methods. */
 export class VersoriFileTracker extends FileTracker {

@@ -265,10 +265,20 @@ export class VersoriKVAdapter {
   free(): void;
 }
 
+/** A 64-bit unsigned integer, the values `sum`, `min` and `max` work on
+ *  (`Deno.KvU64` itself in Deno). */
+export class KvU64 {
+  constructor(value: bigint);
+  readonly value: bigint;
+  valueOf(): bigint;
+  toString(): string;
+}
+
 /** A mutation of `atomic().mutate()`. */
 export type KvMutation =
   | { type: 'set'; key: KvKey; value: unknown; expireIn?: number }
-  | { type: 'delete'; key: KvKey };
+  | { type: 'delete'; key: KvKey }
+  | { type: 'sum' | 'min' | 'max'; key: KvKey; value: KvU64 };
 
 /** Which entries `list()` returns: a prefix (optionally cut by start or end), or a range. */
 export type KvListSelector =
@@ -294,6 +304,10 @@ export interface MemoryAtomicOperation {
   mutate(...mutations: KvMutation[]): this;
   set(key: KvKey, value: unknown, options?: { expireIn?: number }): this;
   delete(key: KvKey): this;
+  /** Adds `n` to the KvU64 at `key` (wrapping at 2^64; `n` alone where there is none). */
+  sum(key: KvKey, n: bigint): this;
+  min(key: KvKey, n: bigint): this;
+  max(key: KvKey, n: bigint): this;
   commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
 }
 

@@ -4,7 +4,38 @@
 // (structured-clone values) and come back as themselves. Arguments are
 // checked here and in the engine, and rejected with the TypeErrors Deno KV
 // throws: no input reaches the module unchecked.
-import { EmbeddedEngine } from '../pkg/connector_state.js';
+import { EmbeddedEngine, __registerKvU64Class } from '../pkg/connector_state.js';
+
+const U64_END = 1n << 64n;
+
+/** A 64-bit unsigned integer, the values `sum`, `min` and `max` work on
+ *  (Deno's `Deno.KvU64`, for runtimes that lack it). */
+class PackageKvU64 {
+  constructor(value) {
+    if (typeof value !== 'bigint') throw new TypeError('Value must be a bigint');
+    if (value < 0n) throw new RangeError('Value must be a positive bigint');
+    if (value >= U64_END) throw new RangeError('Value must fit in a 64-bit unsigned integer');
+    /** The number (a bigint). */
+    Object.defineProperty(this, 'value', { value, enumerable: true });
+    Object.freeze(this);
+  }
+
+  valueOf() {
+    return this.value;
+  }
+
+  toString() {
+    return String(this.value);
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Deno.KvU64';
+  }
+}
+
+/** `Deno.KvU64` where the runtime has it (Deno), else the package's own. */
+export const KvU64 = globalThis.Deno?.KvU64 ?? PackageKvU64;
+let registered = false;
 
 /** Deno KV's limits. */
 const MAX_VALUE_BYTES = 65_536;
@@ -137,7 +168,17 @@ function checkExpireIn(options) {
 }
 
 export class MemoryKv {
-  #engine = new EmbeddedEngine();
+  #engine = MemoryKv.#makeEngine();
+
+  static #makeEngine() {
+    // After the module is initialised (the entry points do that first).
+    if (!registered) {
+      __registerKvU64Class(KvU64);
+      registered = true;
+    }
+    return new EmbeddedEngine();
+  }
+
   #closed = false;
 
   /** Lets this package's classes call the engine directly. */
@@ -241,7 +282,13 @@ class MemoryAtomicOperation {
         case 'sum':
         case 'min':
         case 'max':
-          throw new TypeError(`'${m.type}' mutations need Deno.KvU64 values, which the embedded store does not hold`);
+          if (!(m.value instanceof KvU64)) {
+            // Deno's own words, which differ between sum and min / max.
+            const kind = m.value === null ? 'Null' : m.value === undefined ? 'Undefined' : (m.value.constructor?.name ?? typeof m.value);
+            throw new TypeError(m.type === 'sum' ? `Cannot sum KvU64 with ${kind}` : `Failed to perform '${m.type}' mutation on a non-U64 operand`);
+          }
+          this.#mutations.push({ type: m.type, key: m.key, value: m.value });
+          break;
         default:
           throw new TypeError('Invalid mutation type');
       }
@@ -258,16 +305,17 @@ class MemoryAtomicOperation {
     return this.mutate({ type: 'delete', key });
   }
 
+  /** Adds the bigint `n` to the `KvU64` at `key` (wrapping at 2^64). */
   sum(key, n) {
-    return this.mutate({ type: 'sum', key, value: n });
+    return this.mutate({ type: 'sum', key, value: new KvU64(n) });
   }
 
   min(key, n) {
-    return this.mutate({ type: 'min', key, value: n });
+    return this.mutate({ type: 'min', key, value: new KvU64(n) });
   }
 
   max(key, n) {
-    return this.mutate({ type: 'max', key, value: n });
+    return this.mutate({ type: 'max', key, value: new KvU64(n) });
   }
 
   async commit() {

@@ -34,9 +34,41 @@ pub fn versionstamp(version: u64) -> String {
     format!("{version:020x}")
 }
 
-/// One write of [`MemoryStore::commit_bytes`]: a key's bytes, and the value
-/// with its expiry (`None`: delete).
-pub type RawWrite = (Vec<u8>, Option<(Value, Option<u64>)>);
+/// What one write of [`MemoryStore::commit_bytes`] does to its key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Stores the value, expiring after the milliseconds given.
+    Set(Value, Option<u64>),
+    /// Removes the key.
+    Delete,
+    /// Deno KV's `sum` / `min` / `max` of a 64-bit unsigned value.
+    U64(U64Op, u64),
+}
+
+/// The arithmetic of a [`Write::U64`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum U64Op {
+    /// Adds, wrapping around at 2^64.
+    Sum,
+    /// Keeps the smaller.
+    Min,
+    /// Keeps the larger.
+    Max,
+}
+
+impl U64Op {
+    /// The operation's name, as Deno's messages give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            U64Op::Sum => "sum",
+            U64Op::Min => "min",
+            U64Op::Max => "max",
+        }
+    }
+}
+
+/// One write of [`MemoryStore::commit_bytes`]: a key's bytes and what to do.
+pub type RawWrite = (Vec<u8>, Write);
 
 impl MemoryStore {
     /// An empty store whose expiries follow `clock`.
@@ -70,39 +102,78 @@ impl MemoryStore {
         let writes: Vec<RawWrite> = mutations
             .iter()
             .map(|m| match m {
-                Mutation::Set { key, value, expire_in_ms } => (kvkey::encode_strings(&key.parts), Some((value.clone(), *expire_in_ms))),
-                Mutation::Delete { key } => (kvkey::encode_strings(&key.parts), None),
+                Mutation::Set { key, value, expire_in_ms } => (kvkey::encode_strings(&key.parts), Write::Set(value.clone(), *expire_in_ms)),
+                Mutation::Delete { key } => (kvkey::encode_strings(&key.parts), Write::Delete),
             })
             .collect();
-        self.commit_bytes(&checks, writes)
+        // Sets and deletes cannot fail; only U64 arithmetic can.
+        self.commit_bytes(&checks, writes).unwrap_or(None)
     }
 
     /// [`Self::commit_now`] on encoded keys: every check `(key, versionstamp
     /// or None for absent)` must pass, then the writes apply in order, all
-    /// with one new versionstamp, which is returned.
-    pub fn commit_bytes(&self, checks: &[(Vec<u8>, Option<String>)], writes: Vec<RawWrite>) -> Option<String> {
+    /// with one new versionstamp, which is returned. A `sum` / `min` / `max`
+    /// on a value that is not a 64-bit unsigned one fails the whole commit
+    /// (Err with Deno's message) before anything is written.
+    pub fn commit_bytes(&self, checks: &[(Vec<u8>, Option<String>)], writes: Vec<RawWrite>) -> std::result::Result<Option<String>, String> {
         let mut data = self.data.borrow_mut();
         for (key, expected) in checks {
             let current = data.get(key).filter(|s| self.live(s)).map(|s| versionstamp(s.version));
             if current != *expected {
-                return None;
+                return Ok(None);
             }
+        }
+        // Arithmetic first, against the commit's own earlier writes.
+        let mut pending: std::collections::HashMap<Vec<u8>, Option<Value>> = std::collections::HashMap::new();
+        let mut resolved = Vec::with_capacity(writes.len());
+        for (key, write) in writes {
+            let write = match write {
+                Write::U64(op, operand) => {
+                    let current = match pending.get(&key) {
+                        Some(v) => v.clone(),
+                        None => data.get(&key).filter(|s| self.live(s)).map(|s| s.value.clone()),
+                    };
+                    let next = match current {
+                        None => operand,
+                        Some(v) => {
+                            let n = crate::values::as_u64(&v).ok_or_else(|| {
+                                format!("Failed to perform '{}' mutation on a non-U64 value in the database", op.as_str())
+                            })?;
+                            match op {
+                                U64Op::Sum => n.wrapping_add(operand),
+                                U64Op::Min => n.min(operand),
+                                U64Op::Max => n.max(operand),
+                            }
+                        }
+                    };
+                    Write::Set(crate::values::u64_value(next), None)
+                }
+                other => other,
+            };
+            pending.insert(
+                key.clone(),
+                match &write {
+                    Write::Set(v, _) => Some(v.clone()),
+                    _ => None,
+                },
+            );
+            resolved.push((key, write));
         }
         let version = self.version.get() + 1;
         self.version.set(version);
         let now = self.clock.now_ms();
-        for (key, write) in writes {
+        for (key, write) in resolved {
             match write {
-                Some((value, expire_in_ms)) => {
+                Write::Set(value, expire_in_ms) => {
                     let expires_at_ms = expire_in_ms.map(|ms| now.saturating_add(ms.min(i64::MAX as u64) as i64));
                     data.insert(key, Slot { value, version, expires_at_ms });
                 }
-                None => {
+                Write::Delete | Write::U64(..) => {
                     data.remove(&key);
                 }
             }
         }
-        Some(versionstamp(version))
+        Ok(Some(versionstamp(version)))
     }
 
     /// Up to `limit` live entries with keys in `(start, end)`, in key order
@@ -177,12 +248,12 @@ impl Store for MemoryStore {
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), Some((value.clone(), expire_in_ms)))]);
+        let _ = self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), Write::Set(value.clone(), expire_in_ms))]);
         Ok(())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), None)]);
+        let _ = self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), Write::Delete)]);
         Ok(())
     }
 
@@ -260,5 +331,34 @@ mod tests {
             }
             assert_eq!(seen, (0..25).collect::<Vec<_>>());
         });
+    }
+
+    #[test]
+    fn u64_arithmetic_is_atomic_and_a_wrong_type_writes_nothing() {
+        let (_, s) = store();
+        let k = kvkey::encode_strings(&["n"]);
+        let other = kvkey::encode_strings(&["other"]);
+        let u64_write = |op, n| vec![(k.clone(), Write::U64(op, n))];
+        assert!(s.commit_bytes(&[], u64_write(U64Op::Sum, 5)).unwrap().is_some(), "absent: the operand is stored");
+        s.commit_bytes(&[], u64_write(U64Op::Sum, u64::MAX)).unwrap();
+        assert_eq!(crate::values::as_u64(&s.get_bytes(&k).unwrap().value), Some(4), "wraps at 2^64");
+        s.commit_bytes(&[], u64_write(U64Op::Max, 9)).unwrap();
+        s.commit_bytes(&[], u64_write(U64Op::Min, 7)).unwrap();
+        assert_eq!(crate::values::as_u64(&s.get_bytes(&k).unwrap().value), Some(7));
+        // A sum over a JSON value fails the whole commit, earlier writes included.
+        s.commit_bytes(&[], vec![(k.clone(), Write::Set(json!("text"), None))]).unwrap();
+        let err =
+            s.commit_bytes(&[], vec![(other.clone(), Write::Set(json!(1), None)), (k.clone(), Write::U64(U64Op::Sum, 1))]).unwrap_err();
+        assert_eq!(err, "Failed to perform 'sum' mutation on a non-U64 value in the database");
+        assert!(s.get_bytes(&other).is_none());
+        // Within one commit, arithmetic sees the commit's own earlier writes.
+        let stamp = s
+            .commit_bytes(
+                &[],
+                vec![(k.clone(), Write::Delete), (k.clone(), Write::U64(U64Op::Sum, 2)), (k.clone(), Write::U64(U64Op::Sum, 3))],
+            )
+            .unwrap();
+        assert!(stamp.is_some());
+        assert_eq!(crate::values::as_u64(&s.get_bytes(&k).unwrap().value), Some(5));
     }
 }

@@ -49,3 +49,18 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
 }
+
+/// How a 64-bit unsigned value (Deno's `KvU64`) is stored: tagged as the
+/// embedded store's structured values are.
+pub fn u64_value(n: u64) -> Value {
+    serde_json::json!({ "$cs": "KvU64", "value": n.to_string() })
+}
+
+/// The number a stored `KvU64` holds, if `value` is one.
+pub fn as_u64(value: &Value) -> Option<u64> {
+    let object = value.as_object()?;
+    if object.len() != 2 || object.get("$cs")?.as_str()? != "KvU64" {
+        return None;
+    }
+    object.get("value")?.as_str()?.parse().ok()
+}

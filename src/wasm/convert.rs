@@ -199,6 +199,9 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
             }
             return Ok(tagged("Map", Some(("entries", Value::Array(entries)))));
         }
+        if let Some(n) = crate::wasm::memory_kv::kv_u64_of(value) {
+            return Ok(crate::values::u64_value(n));
+        }
         if js_sys::ArrayBuffer::is_view(value) {
             let view: &js_sys::Object = value.unchecked_ref();
             let buffer = Reflect::get(view, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
@@ -390,6 +393,10 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize)
             }
         }
         "RegExp" => js_sys::RegExp::new(text("source")?, text("flags")?).into(),
+        "KvU64" => {
+            let n: u64 = text("value")?.parse().map_err(|_| bad_tag(path, "a KvU64 that is not a 64-bit unsigned number"))?;
+            crate::wasm::memory_kv::kv_u64_to_js(n).ok_or_else(|| bad_tag(path, "a KvU64, but no KvU64 class is registered"))?
+        }
         other => return Err(bad_tag(path, &format!("unknown type tag {other:?}"))),
     })
 }

@@ -8,7 +8,7 @@
 //! fails the same way on Deno KV.
 
 use crate::kvkey::{self, KeyPart};
-use crate::memory::{MemoryStore, RawWrite};
+use crate::memory::{MemoryStore, RawWrite, U64Op, Write};
 use crate::wasm::convert::{encode_state, revive, well_formed};
 use crate::wasm::env::JsClock;
 use js_sys::{Array, Reflect, Uint8Array};
@@ -26,6 +26,7 @@ const MAX_WRITE_KEY: usize = 2048;
 const MAX_READ_KEY: usize = 2049;
 
 thread_local! {
+    static KV_U64: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
     static ENGINES: RefCell<HashMap<u32, Weak<MemoryStore>>> = RefCell::new(HashMap::new());
     static NEXT_ID: Cell<u32> = const { Cell::new(1) };
 }
@@ -37,6 +38,38 @@ pub fn store_of(handle: &JsValue) -> Option<Rc<MemoryStore>> {
     }
     let id = Reflect::get(handle, &ENGINE_ID.into()).ok()?.as_f64()? as u32;
     ENGINES.with(|e| e.borrow().get(&id).and_then(Weak::upgrade))
+}
+
+/// Called once by js/memory.mjs with the `KvU64` class values of that type
+/// are made with (`Deno.KvU64` in Deno, the package's own elsewhere).
+#[wasm_bindgen(js_name = "__registerKvU64Class")]
+pub fn register_kv_u64_class(class: JsValue) {
+    if let Ok(class) = class.dyn_into::<js_sys::Function>() {
+        KV_U64.with(|c| *c.borrow_mut() = Some(class));
+    }
+}
+
+/// The number inside `value` when it is a `KvU64`.
+pub fn kv_u64_of(value: &JsValue) -> Option<u64> {
+    if !value.is_object() {
+        return None;
+    }
+    let class = KV_U64.with(|c| c.borrow().clone())?;
+    let prototype = Reflect::get(&class, &"prototype".into()).ok()?;
+    if !js_sys::Object::is(&js_sys::Object::get_prototype_of(value).into(), &prototype) {
+        return None;
+    }
+    let inner = Reflect::get(value, &"value".into()).ok()?;
+    if !inner.is_bigint() {
+        return None;
+    }
+    String::from(inner.unchecked_into::<js_sys::BigInt>().to_string(10).ok()?).parse().ok()
+}
+
+/// A new `KvU64` holding `n`, of the registered class.
+pub fn kv_u64_to_js(n: u64) -> Option<JsValue> {
+    let class = KV_U64.with(|c| c.borrow().clone())?;
+    Reflect::construct(&class, &Array::of1(&js_sys::BigInt::from(n).into())).ok()
 }
 
 #[wasm_bindgen(js_name = "EmbeddedEngine")]
@@ -249,14 +282,24 @@ impl EmbeddedEngine {
                             _ => return Err(type_error("expireIn must be a non-negative integer")),
                         }
                     };
-                    writes.push((key, Some((value, expire_in_ms))));
+                    writes.push((key, Write::Set(value, expire_in_ms)));
                 }
-                Some("delete") => writes.push((key, None)),
+                Some("delete") => writes.push((key, Write::Delete)),
+                Some(kind @ ("sum" | "min" | "max")) => {
+                    let op = match kind {
+                        "sum" => U64Op::Sum,
+                        "min" => U64Op::Min,
+                        _ => U64Op::Max,
+                    };
+                    let operand = kv_u64_of(&field(&m, "value"))
+                        .ok_or_else(|| type_error(&format!("Failed to perform '{kind}' mutation on a non-U64 operand")))?;
+                    writes.push((key, Write::U64(op, operand)));
+                }
                 _ => return Err(type_error("Invalid mutation type")),
             }
         }
         let out = js_sys::Object::new();
-        match self.store.commit_bytes(&parsed_checks, writes) {
+        match self.store.commit_bytes(&parsed_checks, writes).map_err(|message| type_error(&message))? {
             Some(stamp) => {
                 let _ = Reflect::set(&out, &"ok".into(), &JsValue::TRUE);
                 let _ = Reflect::set(&out, &"versionstamp".into(), &JsValue::from_str(&stamp));

@@ -12,7 +12,9 @@
 //   key size of a commit, or an empty versionstamp;
 // - its cursors are base64 JSON, not Deno's key bytes ('AmIA');
 // - a reverse listing under a prefix includes the prefix key itself;
-// - bytes come back as Node Buffers (a Uint8Array subclass).
+// - bytes come back as Node Buffers (a Uint8Array subclass);
+// - its KvU64 throws plain Errors where Deno's throws RangeErrors and does
+//   not unbox (valueOf).
 // On such a reference the cases check only what it does right; the
 // embedded store always follows Deno.
 import assert from 'node:assert/strict';
@@ -38,7 +40,7 @@ const keysOf = (entries) => entries.map((e) => e.key);
 
 
 /** Registers every case for one store: `open()` gives a fresh store. */
-export function kvConformance({ open, quirky = false, test }) {
+export function kvConformance({ open, quirky = false, test, KvU64 }) {
   /** Deno's error: a TypeError with Deno's message (on the reference, any rejection). */
   const denoRejects = (promise, message) => (quirky ? assert.rejects(promise) : assert.rejects(promise, { name: 'TypeError', message }));
   /** Deno's refusal, which the reference does not make. */
@@ -159,6 +161,62 @@ export function kvConformance({ open, quirky = false, test }) {
     for (const versionstamp of ['', 'xx'.repeat(10), 'aa'.repeat(11), 5, {}]) {
       await denoRefuses((async () => kv.atomic().check({ key: ['a'], versionstamp }).commit())(), typeof versionstamp === 'string' ? /Invalid check/ : /./);
     }
+  });
+
+  kvTest('KvU64 values, and sum / min / max through their helpers', async (kv) => {
+    await kv.set(['t'], new KvU64(42n));
+    assert.deepEqual((await kv.get(['t'])).value, new KvU64(42n));
+    await kv.atomic().sum(['t'], 1n).commit();
+    assert.deepEqual((await kv.get(['t'])).value, new KvU64(43n));
+    await kv.atomic().min(['t'], 1n).commit();
+    assert.deepEqual((await kv.get(['t'])).value, new KvU64(1n));
+    await kv.atomic().min(['t'], 2n).commit();
+    assert.deepEqual((await kv.get(['t'])).value, new KvU64(1n));
+    await kv.atomic().max(['t'], 41n).commit();
+    assert.deepEqual((await kv.get(['t'])).value, new KvU64(41n));
+    await kv.atomic().max(['t'], 40n).commit();
+    assert.deepEqual((await kv.get(['t'])).value, new KvU64(41n));
+  });
+
+  for (const [type, start, operand, expected] of [['sum', 10n, 1n, 11n], ['min', 10n, 5n, 5n], ['max', 10n, 15n, 15n], ['max', 10n, 5n, 10n]]) {
+    kvTest(`mutate ${type}: ${start} with ${operand} gives ${expected}; on no value it stores the operand`, async (kv) => {
+      await kv.set(['a'], new KvU64(start));
+      assert.ok((await kv.atomic().mutate({ key: ['a'], value: new KvU64(operand), type }).commit()).ok);
+      assert.deepEqual((await kv.get(['a'])).value, new KvU64(expected));
+      assert.ok((await kv.atomic().mutate({ key: ['none'], value: new KvU64(operand), type }).commit()).ok);
+      assert.deepEqual((await kv.get(['none'])).value, new KvU64(operand));
+    });
+  }
+
+  kvTest('mutate sum wraps around at 2^64', async (kv) => {
+    await kv.set(['a'], new KvU64(0xffffffffffffffffn));
+    await kv.atomic().mutate({ key: ['a'], value: new KvU64(10n), type: 'sum' }).commit();
+    assert.deepEqual((await kv.get(['a'])).value, new KvU64(9n));
+    await kv.atomic().mutate({ key: ['a'], value: new KvU64(0xffffffffffffffffn), type: 'sum' }).commit();
+    assert.deepEqual((await kv.get(['a'])).value, new KvU64(8n));
+  });
+
+  for (const type of ['sum', 'min', 'max']) {
+    kvTest(`mutate ${type} on a value that is not a KvU64, or with an operand that is not, is refused`, async (kv) => {
+      await kv.set(['a'], 1);
+      await denoRejects(kv.atomic().mutate({ key: ['a'], value: new KvU64(1n), type }).commit(), new RegExp(`Failed to perform '${type}' mutation on a non-U64 value in the database`));
+      assert.equal((await kv.get(['a'])).value, 1, 'nothing written');
+      await kv.set(['b'], new KvU64(1n));
+      const operand = type === 'sum' ? /Cannot sum KvU64 with Number/ : new RegExp(`Failed to perform '${type}' mutation on a non-U64 operand`);
+      await denoRejects((async () => kv.atomic().mutate({ key: ['b'], value: 1, type }).commit())(), operand);
+    });
+  }
+
+  test('KvU64: equality by value, bounds, unboxing', () => {
+    assert.deepEqual(new KvU64(1n), new KvU64(1n));
+    assert.notDeepEqual(new KvU64(1n), new KvU64(2n));
+    assert.throws(() => new KvU64(2n ** 64n), quirky ? Error : RangeError);
+    assert.throws(() => new KvU64(-1n), quirky ? Error : RangeError);
+    assert.equal(new KvU64(1n).value, 1n);
+    if (quirky) return; // @deno/kv's KvU64 does not unbox.
+    assert.equal(new KvU64(1n).valueOf(), 1n);
+    assert.equal(new KvU64(1n) + 1n, 2n);
+    assert.equal(new KvU64(1n).toString(), '1');
   });
 
   kvTest('getMany answers in the order asked, at most 10 keys', async (kv) => {
