@@ -119,7 +119,20 @@ fn unsupported(path: &str, what: &str, hint: &str) -> StateError {
     StateError::invalid(path, &format!("is {what}, which JSON cannot hold; {hint}"))
 }
 
+/// Objects met so far in a Tagged walk, numbered in the order met: a value
+/// met again is written as a reference to its number, so values that refer
+/// to themselves (or share a part) keep that shape, as structured clone does.
+#[derive(Default)]
+struct Seen {
+    objects: Option<js_sys::Map>,
+    count: u32,
+}
+
 fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Value> {
+    convert_in(value, path, depth, mode, &mut Seen::default())
+}
+
+fn convert_in(value: &JsValue, path: &str, depth: usize, mode: Mode, seen: &mut Seen) -> Result<Value> {
     if depth > MAX_DEPTH {
         return Err(StateError::invalid(path, "nests too deep (over 100 levels, or refers to itself)"));
     }
@@ -176,11 +189,19 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
     if value.is_symbol() {
         return Err(unsupported(path, "a Symbol", "store data only"));
     }
+    if mode == Mode::Tagged {
+        let objects = seen.objects.get_or_insert_with(js_sys::Map::new);
+        if let Some(id) = objects.get(value).as_f64() {
+            return Ok(tagged("Ref", Some(("id", Value::from(id as u64)))));
+        }
+        objects.set(value, &JsValue::from(seen.count));
+        seen.count += 1;
+    }
     if Array::is_array(value) {
         let array: &Array = value.unchecked_ref();
         let mut out = Vec::with_capacity(array.length() as usize);
         for (i, item) in array.iter().enumerate() {
-            out.push(convert(&item, &format!("{path}[{i}]"), depth + 1, mode)?);
+            out.push(convert_in(&item, &format!("{path}[{i}]"), depth + 1, mode, seen)?);
         }
         return Ok(Value::Array(out));
     }
@@ -193,8 +214,8 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
             let mut entries = Vec::with_capacity(map.size() as usize);
             for (i, entry) in map.entries().into_iter().enumerate() {
                 let pair: Array = entry.map_err(|_| StateError::invalid(path, "could not be iterated"))?.unchecked_into();
-                let key = convert(&pair.get(0), &format!("{path}[key {i}]"), depth + 1, mode)?;
-                let item = convert(&pair.get(1), &format!("{path}[value {i}]"), depth + 1, mode)?;
+                let key = convert_in(&pair.get(0), &format!("{path}[key {i}]"), depth + 1, mode, seen)?;
+                let item = convert_in(&pair.get(1), &format!("{path}[value {i}]"), depth + 1, mode, seen)?;
                 entries.push(Value::Array(vec![key, item]));
             }
             return Ok(tagged("Map", Some(("entries", Value::Array(entries)))));
@@ -236,7 +257,7 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
             let mut values = Vec::with_capacity(set.size() as usize);
             for (i, item) in set.values().into_iter().enumerate() {
                 let item = item.map_err(|_| StateError::invalid(path, "could not be iterated"))?;
-                values.push(convert(&item, &format!("{path}[item {i}]"), depth + 1, mode)?);
+                values.push(convert_in(&item, &format!("{path}[item {i}]"), depth + 1, mode, seen)?);
             }
             return Ok(tagged("Set", Some(("values", Value::Array(values)))));
         }
@@ -265,7 +286,7 @@ fn convert(value: &JsValue, path: &str, depth: usize, mode: Mode) -> Result<Valu
         if item.is_undefined() && mode != Mode::Tagged {
             continue; // as JSON.stringify does
         }
-        let converted = convert(&item, &format!("{path}.{name}"), depth + 1, mode)?;
+        let converted = convert_in(&item, &format!("{path}.{name}"), depth + 1, mode, seen)?;
         if mode == Mode::Tagged && is_tag_like(&name) {
             out.insert(format!("{name}$"), converted);
         } else {
@@ -307,24 +328,32 @@ fn bad_tag(path: &str, problem: &str) -> StateError {
 }
 
 pub fn revive(value: &Value, path: &str, depth: usize) -> Result<JsValue> {
+    revive_in(value, path, depth, &mut Vec::new())
+}
+
+/// [`revive`], numbering the objects it makes in the order [`convert`]
+/// met them, so `Ref` tags find theirs.
+fn revive_in(value: &Value, path: &str, depth: usize, made: &mut Vec<JsValue>) -> Result<JsValue> {
     if depth > MAX_DEPTH {
         return Err(StateError::invalid(path, "nests too deep (over 100 levels)"));
     }
     match value {
         Value::Array(items) => {
             let out = Array::new_with_length(items.len() as u32);
+            made.push(out.clone().into());
             for (i, item) in items.iter().enumerate() {
-                out.set(i as u32, revive(item, &format!("{path}[{i}]"), depth + 1)?);
+                out.set(i as u32, revive_in(item, &format!("{path}[{i}]"), depth + 1, made)?);
             }
             Ok(out.into())
         }
         Value::Object(fields) => match fields.get(TAG) {
-            Some(kind) => revive_tag(kind.as_str().unwrap_or(""), fields, path, depth),
+            Some(kind) => revive_tag(kind.as_str().unwrap_or(""), fields, path, depth, made),
             None => {
                 let out = Object::new();
+                made.push(out.clone().into());
                 for (name, item) in fields {
                     let name = if is_tag_like(name) { &name[..name.len() - 1] } else { name.as_str() };
-                    set_own(&out, name, &revive(item, &format!("{path}.{name}"), depth + 1)?);
+                    set_own(&out, name, &revive_in(item, &format!("{path}.{name}"), depth + 1, made)?);
                 }
                 Ok(out.into())
             }
@@ -333,12 +362,21 @@ pub fn revive(value: &Value, path: &str, depth: usize) -> Result<JsValue> {
     }
 }
 
-fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize) -> Result<JsValue> {
+fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize, made: &mut Vec<JsValue>) -> Result<JsValue> {
     let text =
         |field: &str| fields.get(field).and_then(Value::as_str).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
     let list =
         |field: &str| fields.get(field).and_then(Value::as_array).ok_or_else(|| bad_tag(path, &format!("a {kind} without its {field}")));
+    // Objects without parts are numbered once made; containers before their parts.
+    let leaf = |made: &mut Vec<JsValue>, value: JsValue| {
+        made.push(value.clone());
+        value
+    };
     Ok(match kind {
+        "Ref" => {
+            let id = fields.get("id").and_then(Value::as_u64).ok_or_else(|| bad_tag(path, "a Ref without its id"))?;
+            made.get(id as usize).cloned().ok_or_else(|| bad_tag(path, &format!("a Ref to object {id}, which does not come before it")))?
+        }
         "undefined" => JsValue::UNDEFINED,
         "Number" => JsValue::from_f64(match text("value")? {
             "NaN" => f64::NAN,
@@ -351,35 +389,40 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize)
             js_sys::BigInt::new(&JsValue::from_str(text("value")?)).map_err(|_| bad_tag(path, "a BigInt that is not an integer"))?.into()
         }
         "Date" => match fields.get("iso") {
-            Some(Value::String(iso)) => js_sys::Date::new(&JsValue::from_str(iso)).into(),
-            Some(Value::Null) => js_sys::Date::new(&JsValue::from_f64(f64::NAN)).into(),
+            Some(Value::String(iso)) => leaf(made, js_sys::Date::new(&JsValue::from_str(iso)).into()),
+            Some(Value::Null) => leaf(made, js_sys::Date::new(&JsValue::from_f64(f64::NAN)).into()),
             _ => return Err(bad_tag(path, "a Date without its iso")),
         },
         "Map" => {
             let map = js_sys::Map::new();
+            made.push(map.clone().into());
             for (i, pair) in list("entries")?.iter().enumerate() {
                 let pair =
                     pair.as_array().filter(|p| p.len() == 2).ok_or_else(|| bad_tag(path, "a Map entry that is not a [key, value] pair"))?;
                 map.set(
-                    &revive(&pair[0], &format!("{path}[key {i}]"), depth + 1)?,
-                    &revive(&pair[1], &format!("{path}[value {i}]"), depth + 1)?,
+                    &revive_in(&pair[0], &format!("{path}[key {i}]"), depth + 1, made)?,
+                    &revive_in(&pair[1], &format!("{path}[value {i}]"), depth + 1, made)?,
                 );
             }
             map.into()
         }
         "Set" => {
             let set = js_sys::Set::new(&JsValue::UNDEFINED);
+            made.push(set.clone().into());
             for (i, item) in list("values")?.iter().enumerate() {
-                set.add(&revive(item, &format!("{path}[item {i}]"), depth + 1)?);
+                set.add(&revive_in(item, &format!("{path}[item {i}]"), depth + 1, made)?);
             }
             set.into()
         }
-        "ArrayBuffer" => {
-            js_sys::Uint8Array::from(unhex(text("hex")?).ok_or_else(|| bad_tag(path, "bytes that are not hex"))?.as_slice()).buffer().into()
-        }
+        "ArrayBuffer" => leaf(
+            made,
+            js_sys::Uint8Array::from(unhex(text("hex")?).ok_or_else(|| bad_tag(path, "bytes that are not hex"))?.as_slice())
+                .buffer()
+                .into(),
+        ),
         "View" => {
             let bytes = js_sys::Uint8Array::from(unhex(text("hex")?).ok_or_else(|| bad_tag(path, "bytes that are not hex"))?.as_slice());
-            match text("type")? {
+            let view = match text("type")? {
                 "Uint8Array" => bytes.into(),
                 kind => {
                     // Another typed array or a DataView, over the same bytes.
@@ -390,12 +433,13 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize)
                     Reflect::construct(&class, &Array::of1(&bytes.buffer()))
                         .map_err(|_| bad_tag(path, &format!("a {kind} of a length it cannot take")))?
                 }
-            }
+            };
+            leaf(made, view)
         }
-        "RegExp" => js_sys::RegExp::new(text("source")?, text("flags")?).into(),
+        "RegExp" => leaf(made, js_sys::RegExp::new(text("source")?, text("flags")?).into()),
         "KvU64" => {
             let n: u64 = text("value")?.parse().map_err(|_| bad_tag(path, "a KvU64 that is not a 64-bit unsigned number"))?;
-            crate::wasm::memory_kv::kv_u64_to_js(n).ok_or_else(|| bad_tag(path, "a KvU64, but no KvU64 class is registered"))?
+            leaf(made, crate::wasm::memory_kv::kv_u64_to_js(n).ok_or_else(|| bad_tag(path, "a KvU64, but no KvU64 class is registered"))?)
         }
         other => return Err(bad_tag(path, &format!("unknown type tag {other:?}"))),
     })

@@ -81,6 +81,19 @@ export function kvConformance({ open, quirky = false, test, KvU64 }) {
     });
   }
 
+  kvTest('a value that refers to itself keeps its shape, and shared parts stay shared', async (kv) => {
+    const value = { a: undefined, list: [1, 2] };
+    value.a = value;
+    value.again = value.list;
+    value.byName = new Map([['me', value]]);
+    await kv.set(['a'], value);
+    const back = (await kv.get(['a'])).value;
+    assert.ok(back.a === back);
+    assert.ok(back.again === back.list);
+    assert.ok(back.byName.get('me') === back);
+    assert.deepEqual(back.list, [1, 2]);
+  });
+
   for (const [kind, value] of Object.entries({ function: () => {}, symbol: Symbol('s'), WeakMap: new WeakMap(), WeakSet: new WeakSet() })) {
     kvTest(`a ${kind} value is refused and nothing is stored`, async (kv) => {
       await assert.rejects(kv.set(['a'], value), Error);
