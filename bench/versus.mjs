@@ -25,7 +25,7 @@ const REPS = Number(process.argv.find((a) => a.startsWith('--reps='))?.slice(7) 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const builds = {
   before: await import(pathToFileURL(resolve(other, 'js', 'node.mjs')).href),
-  after: await import(pathToFileURL(resolve('js', 'node.mjs')).href),
+  after: await import(new URL('../js/node.mjs', import.meta.url).href),
 };
 
 /** A Versori-style store: JSON values, get/set/delete only. */

@@ -70,6 +70,10 @@ impl U64Op {
 /// One write of [`MemoryStore::commit_bytes`]: a key's bytes and what to do.
 pub type RawWrite = (Vec<u8>, Write);
 
+/// A write once its arithmetic is done: the value with its expiry, or `None`
+/// to delete.
+type PlainWrite = (Vec<u8>, Option<(Value, Option<u64>)>);
+
 impl MemoryStore {
     /// An empty store whose expiries follow `clock`.
     pub fn new(clock: Rc<dyn Clock>) -> Self {
@@ -99,15 +103,14 @@ impl MemoryStore {
     pub fn commit_now(&self, checks: &[Check], mutations: &[Mutation]) -> Option<String> {
         let checks: Vec<(Vec<u8>, Option<String>)> =
             checks.iter().map(|c| (kvkey::encode_strings(&c.key.parts), c.versionstamp.clone())).collect();
-        let writes: Vec<RawWrite> = mutations
+        let writes = mutations
             .iter()
             .map(|m| match m {
-                Mutation::Set { key, value, expire_in_ms } => (kvkey::encode_strings(&key.parts), Write::Set(value.clone(), *expire_in_ms)),
-                Mutation::Delete { key } => (kvkey::encode_strings(&key.parts), Write::Delete),
+                Mutation::Set { key, value, expire_in_ms } => (kvkey::encode_strings(&key.parts), Some((value.clone(), *expire_in_ms))),
+                Mutation::Delete { key } => (kvkey::encode_strings(&key.parts), None),
             })
             .collect();
-        // Sets and deletes cannot fail; only U64 arithmetic can.
-        self.commit_bytes(&checks, writes).unwrap_or(None)
+        self.commit_plain(&checks, writes)
     }
 
     /// [`Self::commit_now`] on encoded keys: every check `(key, versionstamp
@@ -117,20 +120,18 @@ impl MemoryStore {
     /// (Err with Deno's message) before anything is written.
     pub fn commit_bytes(&self, checks: &[(Vec<u8>, Option<String>)], writes: Vec<RawWrite>) -> std::result::Result<Option<String>, String> {
         let mut data = self.data.borrow_mut();
-        for (key, expected) in checks {
-            let current = data.get(key).filter(|s| self.live(s)).map(|s| versionstamp(s.version));
-            if current != *expected {
-                return Ok(None);
-            }
+        if !self.checks_pass(&data, checks) {
+            return Ok(None);
         }
-        // Arithmetic first, against the commit's own earlier writes.
-        let mut pending: std::collections::HashMap<Vec<u8>, Option<Value>> = std::collections::HashMap::new();
-        let mut resolved = Vec::with_capacity(writes.len());
+        let mut plain: Vec<PlainWrite> = Vec::with_capacity(writes.len());
         for (key, write) in writes {
-            let write = match write {
+            let stored = match write {
+                Write::Set(value, expire_in_ms) => Some((value, expire_in_ms)),
+                Write::Delete => None,
                 Write::U64(op, operand) => {
-                    let current = match pending.get(&key) {
-                        Some(v) => v.clone(),
+                    // Against the commit's own earlier writes, else the store.
+                    let current = match plain.iter().rev().find(|(k, _)| *k == key) {
+                        Some((_, earlier)) => earlier.as_ref().map(|(v, _)| v.clone()),
                         None => data.get(&key).filter(|s| self.live(s)).map(|s| s.value.clone()),
                     };
                     let next = match current {
@@ -146,34 +147,41 @@ impl MemoryStore {
                             }
                         }
                     };
-                    Write::Set(crate::values::u64_value(next), None)
+                    Some((crate::values::u64_value(next), None))
                 }
-                other => other,
             };
-            pending.insert(
-                key.clone(),
-                match &write {
-                    Write::Set(v, _) => Some(v.clone()),
-                    _ => None,
-                },
-            );
-            resolved.push((key, write));
+            plain.push((key, stored));
         }
+        Ok(Some(self.apply(&mut data, plain)))
+    }
+
+    /// Sets and deletes (`None`), checked: they cannot fail.
+    fn commit_plain(&self, checks: &[(Vec<u8>, Option<String>)], writes: Vec<PlainWrite>) -> Option<String> {
+        let mut data = self.data.borrow_mut();
+        self.checks_pass(&data, checks).then(|| self.apply(&mut data, writes))
+    }
+
+    fn checks_pass(&self, data: &BTreeMap<Vec<u8>, Slot>, checks: &[(Vec<u8>, Option<String>)]) -> bool {
+        checks.iter().all(|(key, expected)| data.get(key).filter(|s| self.live(s)).map(|s| versionstamp(s.version)) == *expected)
+    }
+
+    /// Writes under one new versionstamp, which it returns.
+    fn apply(&self, data: &mut BTreeMap<Vec<u8>, Slot>, writes: Vec<PlainWrite>) -> String {
         let version = self.version.get() + 1;
         self.version.set(version);
         let now = self.clock.now_ms();
-        for (key, write) in resolved {
+        for (key, write) in writes {
             match write {
-                Write::Set(value, expire_in_ms) => {
+                Some((value, expire_in_ms)) => {
                     let expires_at_ms = expire_in_ms.map(|ms| now.saturating_add(ms.min(i64::MAX as u64) as i64));
                     data.insert(key, Slot { value, version, expires_at_ms });
                 }
-                Write::Delete | Write::U64(..) => {
+                None => {
                     data.remove(&key);
                 }
             }
         }
-        Ok(Some(versionstamp(version)))
+        versionstamp(version)
     }
 
     /// Up to `limit` live entries with keys in `(start, end)`, in key order
@@ -248,12 +256,12 @@ impl Store for MemoryStore {
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        let _ = self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), Write::Set(value.clone(), expire_in_ms))]);
+        self.commit_plain(&[], vec![(kvkey::encode_strings(&key.parts), Some((value.clone(), expire_in_ms)))]);
         Ok(())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        let _ = self.commit_bytes(&[], vec![(kvkey::encode_strings(&key.parts), Write::Delete)]);
+        self.commit_plain(&[], vec![(kvkey::encode_strings(&key.parts), None)]);
         Ok(())
     }
 
