@@ -75,11 +75,11 @@ export interface KVStoreLike {
 }
 
 /** Any KV handle the classes accept. */
-export type KvHandle = DenoKvLike | VersoriKvLike | KVStoreLike | VersoriKVAdapter | MemoryKv;
+export type KvHandle = DenoKvLike | VersoriKvLike | KVStoreLike | VersoriKVAdapter | MemoryKv | ServerKv;
 
 /** What a handle can do; 'exact' guarantees need compare-and-set. */
 export interface StoreCapabilities {
-  kind: 'deno-kv' | 'versori' | 'kv-store' | 'memory';
+  kind: 'deno-kv' | 'versori' | 'kv-store' | 'memory' | 'postgres' | 'redis';
   compareAndSet: boolean;
   list: boolean;
   expiry: boolean;
@@ -337,12 +337,47 @@ export class MemoryKv {
 
 /**
  * Opens a store. No path or ':memory:' → the embedded in-memory store
- * (every runtime). A file path or KV Connect URL → Deno KV (Deno.openKv in
- * Deno, @deno/kv in Node; browsers cannot).
+ * (every runtime). A postgres:// or redis:// URL → the PostgreSQL or Redis
+ * store (Node and Deno, with the pg or ioredis package). A file path or KV
+ * Connect URL → Deno KV (Deno.openKv in Deno, @deno/kv in Node; browsers
+ * cannot).
  */
 export function openKv(): Promise<MemoryKv>;
 export function openKv(path: ':memory:'): Promise<MemoryKv>;
+export function openKv(url: `postgres://${string}` | `postgresql://${string}`, options?: PostgresKvUrlOptions): Promise<ServerKv>;
+export function openKv(url: `redis://${string}` | `rediss://${string}`, options?: RedisKvUrlOptions): Promise<ServerKv>;
 export function openKv(path: string): Promise<DenoKvLike | MemoryKv>;
+
+/** openKv's options for a postgres:// URL (the pg package must be installed). */
+export interface PostgresKvUrlOptions {
+  /** Isolates this store's keys from other namespaces in the same table (default 'default'). */
+  namespace?: string;
+  /** The table, created if missing (default 'connector_state_kv'). */
+  table?: string;
+}
+
+/** openKv's options for a redis:// URL (the ioredis package must be installed). */
+export interface RedisKvUrlOptions {
+  /** Isolates this store's keys from other namespaces on the same server (default 'default'). */
+  namespace?: string;
+}
+
+/**
+ * A store on PostgreSQL or Redis / Valkey with Deno KV's interface and the
+ * embedded store's semantics (keys, values, limits, errors); compare-and-set
+ * is exact. Failures of the server reject with a StateError whose code is
+ * STORE_UNAVAILABLE.
+ */
+export interface ServerKv {
+  get<T = unknown>(key: KvKey, options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe<T>>;
+  getMany(keys: KvKey[], options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe[]>;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<{ ok: true; versionstamp: string }>;
+  delete(key: KvKey): Promise<void>;
+  list<T = unknown>(selector: KvListSelector, options?: KvListOptions): MemoryListIterator<T>;
+  atomic(): MemoryAtomicOperation;
+  /** Later calls reject; closes the connection the store opened (never a pool or client you passed in). */
+  close(): Promise<void>;
+}
 
 /** What a KV handle can do: `{kind, compareAndSet, list, expiry, guarantee}`. */
 export function describeStore(kv: KvHandle): StoreCapabilities;

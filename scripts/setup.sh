@@ -60,6 +60,15 @@ fi
 # 2. Headless Chrome for the browser tests (Debian's, never a download).
 [ -n "$build_only" ] || apt_install chromium chromium-driver
 
+# 2b. PostgreSQL and Redis servers for the server-store tests (Debian's;
+# the tests start their own, on 127.0.0.1, in temporary folders).
+if [ -z "$build_only" ]; then
+  command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || apt_install redis-server
+  if ! { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then
+    apt_install postgresql
+  fi
+fi
+
 # 3. wasm-bindgen-cli at exactly the version Cargo.lock pins, and wasm-pack.
 export PATH="$HOME/.cargo/bin:$PATH"
 [ -f Cargo.lock ] || cargo generate-lockfile -q

@@ -93,6 +93,10 @@ pub enum StoreKind {
     KvStore,
     /// The core's in-memory store: `openKv()`'s embedded store, native tests.
     Memory,
+    /// This package's PostgreSQL store (Deno KV's interface).
+    Postgres,
+    /// This package's Redis / Valkey store (Deno KV's interface).
+    Redis,
 }
 
 impl StoreKind {
@@ -103,7 +107,15 @@ impl StoreKind {
             StoreKind::Versori => "versori",
             StoreKind::KvStore => "kv-store",
             StoreKind::Memory => "memory",
+            StoreKind::Postgres => "postgres",
+            StoreKind::Redis => "redis",
         }
+    }
+
+    /// Whether the handle has Deno KV's interface and semantics (called
+    /// through JavaScript): Deno KV itself and this package's server stores.
+    pub fn speaks_deno_kv(self) -> bool {
+        matches!(self, StoreKind::DenoKv | StoreKind::Postgres | StoreKind::Redis)
     }
 }
 

@@ -38,7 +38,7 @@ impl Adapter {
         let (value, stamp) = match self.store.capabilities().kind {
             StoreKind::Versori => (got.clone(), stamp_of(&got)),
             // Deno KV and the embedded store: {key, value, versionstamp}.
-            StoreKind::DenoKv | StoreKind::Memory => {
+            StoreKind::DenoKv | StoreKind::Postgres | StoreKind::Redis | StoreKind::Memory => {
                 let stamp = field(&got, "versionstamp", "get")?;
                 if stamp.is_null() {
                     return Ok(JsValue::NULL);

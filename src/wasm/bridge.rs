@@ -19,6 +19,9 @@ use wasm_bindgen_futures::JsFuture;
 
 /// Property our VersoriKVAdapter exposes with the handle it wraps.
 pub const ADAPTER_INNER: &str = "__connectorStateKv";
+/// Property through which this package's PostgreSQL and Redis stores name
+/// their kind.
+const STORE_KIND: &str = "__connectorStateKind";
 
 /// A write with JS keys and values, for [`JsStore::commit_js`].
 pub enum RawMutation {
@@ -116,7 +119,13 @@ impl JsStore {
         }
         let methods = Methods::of(handle).ok_or_else(not_a_store)?;
         let caps = if methods.atomic.is_some() && methods.list.is_some() {
-            Capabilities { kind: StoreKind::DenoKv, compare_and_set: true, list: true, expiry: true }
+            // This package's server stores name their kind; they behave as Deno KV.
+            let kind = match Reflect::get(handle, &STORE_KIND.into()).ok().and_then(|k| k.as_string()).as_deref() {
+                Some("postgres") => StoreKind::Postgres,
+                Some("redis") => StoreKind::Redis,
+                _ => StoreKind::DenoKv,
+            };
+            Capabilities { kind, compare_and_set: true, list: true, expiry: true }
         } else if methods.atomic.is_some() {
             // Its check() may do nothing (0.1.56's adapter): trust none.
             Capabilities { kind: StoreKind::KvStore, compare_and_set: false, list: false, expiry: false }
@@ -266,13 +275,13 @@ impl Store for JsStore {
         }
         let got = self.call_store("get", &[self.key_to_js(key)]).await?;
         match self.caps.kind {
-            StoreKind::DenoKv | StoreKind::KvStore | StoreKind::Memory => {
+            StoreKind::DenoKv | StoreKind::Postgres | StoreKind::Redis | StoreKind::KvStore | StoreKind::Memory => {
                 if got.is_null() || got.is_undefined() {
                     return Ok(None);
                 }
                 let stamp = field(&got, "versionstamp", "get")?;
                 let raw = field(&got, "value", "get")?;
-                if self.caps.kind == StoreKind::DenoKv && stamp.is_null() {
+                if self.caps.kind.speaks_deno_kv() && stamp.is_null() {
                     return Ok(None);
                 }
                 if raw.is_undefined() {
@@ -319,7 +328,7 @@ impl Store for JsStore {
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         let list = match &self.backend {
             Backend::Memory(m) => return m.list(prefix, limit, cursor).await,
-            Backend::Js(Methods { list: Some(f), .. }) if self.caps.list && self.caps.kind == StoreKind::DenoKv => f,
+            Backend::Js(Methods { list: Some(f), .. }) if self.caps.list && self.caps.kind.speaks_deno_kv() => f,
             Backend::Js(_) => return Err(StateError::invalid("kv", "cannot list keys by prefix; use a Deno KV store")),
         };
         let selector = object(&[("prefix", prefix.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into())]);

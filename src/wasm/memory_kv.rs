@@ -209,6 +209,55 @@ fn bound(bytes: &JsValue, inclusive: bool) -> Result<Bound<Vec<u8>>, JsValue> {
     Ok(if inclusive { Bound::Included(bytes) } else { Bound::Excluded(bytes) })
 }
 
+/// The Deno KV encoding of `key`, checked for `purpose` ('read', 'write'
+/// or 'list'): TypeError for anything Deno KV refuses. Every store with
+/// Deno KV's interface in this package (embedded, PostgreSQL, Redis) keys
+/// its entries by these bytes, whose byte order is Deno KV's key order.
+#[wasm_bindgen(js_name = "__kvEncodeKey")]
+pub fn kv_encode_key(key: JsValue, purpose: JsValue) -> Result<Uint8Array, JsValue> {
+    let purpose = purpose.as_string().unwrap_or_else(|| "read".into());
+    Ok(Uint8Array::from(checked_key(&key, &purpose)?.as_slice()))
+}
+
+/// The key whose encoding is `bytes` (as read back from a store).
+#[wasm_bindgen(js_name = "__kvDecodeKey")]
+pub fn kv_decode_key(bytes: JsValue) -> Result<JsValue, JsValue> {
+    let bytes = bytes.dyn_ref::<Uint8Array>().ok_or_else(|| type_error("a key's bytes must be a Uint8Array"))?.to_vec();
+    let parts = kvkey::decode(&bytes).map_err(|_| type_error("the store holds a key that is not a Deno KV key encoding"))?;
+    Ok(parts.iter().map(part_to_js).collect::<Array>().into())
+}
+
+/// First byte of a stored `KvU64`: `u` then 16 hex digits. Anything else
+/// is the JSON text of the value in the embedded store's tagged form
+/// (which never starts with `u`).
+const U64_MARK: u8 = b'u';
+
+/// A value as the remote stores keep it: a top-level `KvU64` as `u` and 16
+/// hex digits (so a Redis script can do sum / min / max on it), any other
+/// value as the JSON text of the embedded store's value model.
+#[wasm_bindgen(js_name = "__kvEncodeValue")]
+pub fn kv_encode_value(value: JsValue) -> Result<Uint8Array, JsValue> {
+    if let Some(n) = kv_u64_of(&value) {
+        return Ok(Uint8Array::from(format!("u{n:016x}").as_bytes()));
+    }
+    let tagged = encode_state(&value, "value").map_err(|e| type_error(&e.message))?;
+    let text = serde_json::to_vec(&tagged).map_err(|e| type_error(&e.to_string()))?;
+    Ok(Uint8Array::from(text.as_slice()))
+}
+
+/// The value whose stored form is `bytes` (see [`kv_encode_value`]).
+#[wasm_bindgen(js_name = "__kvDecodeValue")]
+pub fn kv_decode_value(bytes: JsValue) -> Result<JsValue, JsValue> {
+    let bytes = bytes.dyn_ref::<Uint8Array>().ok_or_else(|| type_error("a value's bytes must be a Uint8Array"))?.to_vec();
+    let corrupt = || type_error("the store holds a value this package did not write (not a Deno KV value encoding)");
+    if bytes.first() == Some(&U64_MARK) {
+        let n = std::str::from_utf8(&bytes[1..]).ok().and_then(|hex| u64::from_str_radix(hex, 16).ok()).ok_or_else(corrupt)?;
+        return kv_u64_to_js(n).ok_or_else(|| type_error("a KvU64, but no KvU64 class is registered"));
+    }
+    let tagged: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| corrupt())?;
+    stored_to_js(&tagged)
+}
+
 #[wasm_bindgen(js_class = "EmbeddedEngine")]
 impl EmbeddedEngine {
     #[wasm_bindgen(constructor)]
@@ -230,14 +279,6 @@ impl EmbeddedEngine {
     #[wasm_bindgen(getter = id)]
     pub fn id(&self) -> u32 {
         self.id
-    }
-
-    /// The Deno KV encoding of `key`, checked for `purpose` ('read',
-    /// 'write' or 'list'): TypeError for anything Deno KV refuses.
-    #[wasm_bindgen(js_name = "encodeKey")]
-    pub fn encode_key(&self, key: JsValue, purpose: JsValue) -> Result<Uint8Array, JsValue> {
-        let purpose = purpose.as_string().unwrap_or_else(|| "read".into());
-        Ok(Uint8Array::from(checked_key(&key, &purpose)?.as_slice()))
     }
 
     /// `{key, value, versionstamp}`, with null value and versionstamp when absent.

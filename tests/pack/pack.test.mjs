@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ test('npm pack installs and runs in Node (import, require), Deno and TypeScript'
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack made no tarball');
     const listing = run('tar', ['tzf', join(dir, tarball)], dir);
-    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs', 'package/js/testing.mjs', 'package/js/testing.d.ts', 'package/bin/connector-state.mjs']) {
+    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs', 'package/js/testing.mjs', 'package/js/testing.d.ts', 'package/js/postgres.mjs', 'package/js/postgres.d.ts', 'package/js/redis.mjs', 'package/js/redis.d.ts', 'package/bin/connector-state.mjs']) {
       assert.ok(listing.includes(file), `${file} is missing from the tarball`);
     }
     const app = join(dir, 'app');
@@ -56,8 +56,13 @@ test('npm pack installs and runs in Node (import, require), Deno and TypeScript'
     assert.match(run(join(app, 'node_modules', '.bin', 'connector-state'), ['help'], app), /connector-state inspect <store>/);
     writeFileSync(join(app, 'harness.mjs'), `import { createVersoriContext } from 'connector-state/testing';\nimport { VersoriFileTracker } from 'connector-state';\nconst ctx = createVersoriContext();\nawait new VersoriFileTracker(ctx.openKv(), 'p').markFileProcessed('x');\nconsole.log(ctx.openKv().entries().length);\n`);
     assert.equal(run('node', ['harness.mjs'], app).trim(), '1');
+    // pg and ioredis are optional peers: not installed here, the package
+    // still imports (its subpaths too), and a URL names the package to install.
+    assert.ok(!existsSync(join(app, 'node_modules', 'pg')) && !existsSync(join(app, 'node_modules', 'ioredis')), 'npm installed an optional peer');
+    writeFileSync(join(app, 'drivers.mjs'), `import { openKv } from 'connector-state';\nimport { openPostgresKv } from 'connector-state/postgres';\nimport { openRedisKv } from 'connector-state/redis';\nconst out = [];\nfor (const open of [() => openKv('postgres://u:pw@127.0.0.1:1/db'), () => openKv('redis://127.0.0.1:1'), () => openPostgresKv({ connectionString: 'postgres://127.0.0.1:1/x' }), () => openRedisKv({ url: 'redis://127.0.0.1:1' })]) {\n  const e = await open().then(() => null, (e) => e);\n  out.push(e.code + ' ' + (/npm install (pg|ioredis)/.exec(e.message) ?? ['none'])[0] + (e.message.includes('pw') ? ' LEAK' : ''));\n}\nconsole.log(JSON.stringify(out));\n`);
+    assert.deepEqual(JSON.parse(run('node', ['drivers.mjs'], app).trim()), ['STORE_UNAVAILABLE npm install pg', 'STORE_UNAVAILABLE npm install ioredis', 'STORE_UNAVAILABLE npm install pg', 'STORE_UNAVAILABLE npm install ioredis']);
     writeFileSync(join(app, 'harness.ts'), `import { createVersoriContext, type TestVersoriContext } from 'connector-state/testing';\nexport const ctx: TestVersoriContext = createVersoriContext({ now: 0 });\n`);
-    writeFileSync(join(app, 'typed.ts'), `import { StateService, openKv, type LockInfo } from 'connector-state';\nexport async function f(): Promise<LockInfo | null> { const kv = await openKv(); const s = new StateService(console); await s.acquireLock('t', kv, 1); return s.getLockInfo('t', kv); }\n`);
+    writeFileSync(join(app, 'typed.ts'), `import { StateService, openKv, type LockInfo, type ServerKv } from 'connector-state';\nimport { openPostgresKv } from 'connector-state/postgres';\nimport { openRedisKv } from 'connector-state/redis';\nexport async function f(): Promise<LockInfo | null> { const kv = await openKv(); const s = new StateService(console); await s.acquireLock('t', kv, 1); return s.getLockInfo('t', kv); }\nexport async function g(): Promise<ServerKv[]> { return [await openKv('postgres://h/db', { namespace: 'n', table: 't' }), await openPostgresKv({ connectionString: 'postgres://h/db' }), await openRedisKv({ url: 'redis://h', namespace: 'n' })]; }\n`);
     writeFileSync(join(app, 'typed.cts'), `import cs = require('connector-state');\nexport const make = (): cs.StateService => new cs.StateService();\n`);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: [] }, files: ['typed.ts', 'typed.cts', 'harness.ts'] }));
     run(bin('tsc'), ['-p', 'tsconfig.json'], app);

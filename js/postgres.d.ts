@@ -1,0 +1,21 @@
+import type { ServerKv } from './index.js';
+
+/** The part of a `pg.Pool` the store uses. */
+export interface PgPoolLike {
+  connect(): Promise<unknown>;
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+export interface PostgresKvOptions {
+  /** Your pg.Pool: the store uses it and close() leaves it open. */
+  pool?: PgPoolLike;
+  /** Or a postgres:// URL: the store opens a pool and close() ends it. */
+  connectionString?: string;
+  /** The table, created if missing (default 'connector_state_kv'). */
+  table?: string;
+  /** Isolates this store's keys from other namespaces in the table (default 'default'). */
+  namespace?: string;
+}
+
+/** A Deno KV store on PostgreSQL (exact compare-and-set). */
+export function openPostgresKv(options: PostgresKvOptions): Promise<ServerKv>;
