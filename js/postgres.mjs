@@ -81,6 +81,11 @@ class PostgresBackend {
     } catch (error) {
       throw unavailable(`PostgreSQL (${what})`, error);
     }
+    // A checked-out client that loses its connection emits 'error': the
+    // query in flight rejects with it, so the event itself is not needed
+    // (and unhandled, it would end the process).
+    const ignore = () => {};
+    client.on('error', ignore);
     let committing = false;
     try {
       await client.query('BEGIN');
@@ -90,10 +95,12 @@ class PostgresBackend {
         committing = true;
         await client.query('COMMIT');
       }
+      client.off('error', ignore);
       client.release();
       return out;
     } catch (error) {
       // The connection may be broken: never hand it back to the pool.
+      client.off('error', ignore);
       client.release(true);
       if (error instanceof TypeError || error instanceof StateError) throw error;
       throw unavailable(`PostgreSQL (${what})`, error, committing

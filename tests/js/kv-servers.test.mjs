@@ -32,6 +32,31 @@ for (const [kind, start] of [['postgres', startPostgres], ['redis', startRedis]]
     test('agrees with the embedded store on 12 random sequences of 100 operations', (t) =>
       agree(t, { sequences: 12, steps: 100, openOurs: () => openKv(server.url, { namespace: fresh() }), openRef: () => openKv(), refTimeoutMs: 60_000, name: `the ${kind} store` }));
 
+    test('400 concurrent increments from 4 connections: none lost with a check, some lost without (the control)', async () => {
+      const ns = fresh();
+      const stores = await Promise.all([1, 2, 3, 4].map(() => openKv(server.url, { namespace: ns })));
+      const increment = async (kv, checked) => {
+        for (;;) {
+          const current = await kv.get(['count', checked]);
+          const op = kv.atomic();
+          if (checked) op.check(current);
+          if ((await op.set(['count', checked], (current.value ?? 0) + 1).commit()).ok) return;
+        }
+      };
+      try {
+        for (const checked of [true, false]) {
+          await Promise.all(stores.map(async (kv) => {
+            for (let i = 0; i < 100; i++) await increment(kv, checked);
+          }));
+        }
+        assert.equal((await stores[0].get(['count', true])).value, 400);
+        const unchecked = (await stores[0].get(['count', false])).value;
+        assert.ok(unchecked < 400, `the unchecked run lost nothing (${unchecked}): the test could not fail`);
+      } finally {
+        await Promise.all(stores.map((kv) => kv.close()));
+      }
+    });
+
     test('describeStore: exact compare-and-set, its own kind', async () => {
       const kv = await openKv(server.url, { namespace: fresh() });
       try {

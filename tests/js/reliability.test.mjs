@@ -7,20 +7,48 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { fileContention, lockContention, pausedHolder, scratch } from '../reliability/contention.mjs';
+import { fileContention, lockContention, pausedHolder, scratch, serverOutage } from '../reliability/contention.mjs';
 import { faultRun } from '../reliability/faults.mjs';
 import { startDenoKv } from '../reliability/stores.mjs';
-import { faultViolations, fileViolations, lockViolations, pauseViolations } from '../reliability/checks.mjs';
+import { faultViolations, fileViolations, lockViolations, outageFileViolations, outageLockViolations, pauseViolations } from '../reliability/checks.mjs';
+import { startPostgres, startRedis } from '../servers.mjs';
 
 const dir = scratch();
 let server;
-before(async () => { server = await startDenoKv(join(dir.dir, 'server.sqlite'), { lifetimeSeconds: 600 }); });
-after(() => { server?.stop(); dir.remove(); });
+let postgres;
+let redis;
+before(async () => {
+  [server, postgres, redis] = await Promise.all([startDenoKv(join(dir.dir, 'server.sqlite'), { lifetimeSeconds: 600 }), startPostgres(), startRedis()]);
+});
+after(() => { server?.stop(); postgres?.remove(); redis?.remove(); dir.remove(); });
 
 const stores = {
   'a @deno/kv SQLite file': () => ({ kind: 'sqlite', path: join(dir.dir, 'state.sqlite') }),
   'a denokv server': () => server.spec,
+  'PostgreSQL': () => ({ kind: 'postgres', url: postgres.url, namespace: 'reliability' }),
+  'Redis': () => ({ kind: 'redis', url: redis.url, namespace: 'reliability' }),
 };
+
+// The server killed with SIGKILL in the middle of the 4-process runs, and
+// restarted on its data.
+for (const [name, handle] of [['PostgreSQL', () => postgres], ['Redis', () => redis]]) {
+  describe(`4 processes on ${name}, killed and restarted mid-run`, () => {
+    const spec = () => ({ kind: name === 'PostgreSQL' ? 'postgres' : 'redis', url: handle().url, namespace: 'outage' });
+
+    test('200 lock acquisitions: no overlap, tokens rising, the outage reported as STORE_UNAVAILABLE, the run completes', async (t) => {
+      const r = await lockContention({ impl: 'ours', store: spec(), acquisitions: 200, dir: dir.dir, variant: 'outage', during: serverOutage(handle(), { after: 50 }) });
+      t.diagnostic(`down ${r.outageMs} ms, run ${r.ms} ms, errors ${JSON.stringify(r.errorsByCode)}, most holders ${r.maxHolders}`);
+      assert.deepEqual(outageLockViolations(r, 200), []);
+      assert.ok(r.outageMs >= 1000);
+    });
+
+    test('300 files: each processed once, every acknowledged mark kept and listed, the outage reported as STORE_UNAVAILABLE', async (t) => {
+      const r = await fileContention({ impl: 'ours', store: spec(), files: 300, dir: dir.dir, variant: 'outage', prefix: 'outage', during: serverOutage(handle(), { after: 60 }) });
+      t.diagnostic(`down ${r.outageMs} ms, run ${r.ms} ms, errors ${JSON.stringify(r.errorsByCode)}, duplicates ${r.duplicates}, missing from listing ${r.missingFromListing}`);
+      assert.deepEqual(outageFileViolations(r, 300), []);
+    });
+  });
+}
 
 for (const [name, store] of Object.entries(stores)) {
   describe(`4 processes on ${name}`, () => {
@@ -58,6 +86,14 @@ describe('negative controls: each checker catches a deliberately broken variant'
     assert.ok(r.fencingViolations > 0, `fencingViolations: ${r.fencingViolations}`);
     assert.notDeepEqual(lockViolations(r, 60), []);
   });
+
+  for (const [name, spec] of [['PostgreSQL', () => ({ kind: 'postgres', url: postgres.url, namespace: 'control' })], ['Redis', () => ({ kind: 'redis', url: redis.url, namespace: 'control' })]]) {
+    test(`a lock taken by a blind write on ${name}: the same run sees overlaps`, async () => {
+      const r = await lockContention({ impl: 'ours', store: spec(), acquisitions: 60, dir: dir.dir, variant: 'no-check' });
+      assert.ok(r.overlapping > 0 && r.maxHolders > 1, `overlapping: ${r.overlapping}, maxHolders: ${r.maxHolders}`);
+      assert.notDeepEqual(lockViolations(r, 60), []);
+    });
+  }
 
   test('a holder that logs its exit after releasing: the overlap is seen', async () => {
     const r = await lockContention({ impl: 'ours', store: sqlite(), acquisitions: 60, dir: dir.dir, variant: 'late-exit' });

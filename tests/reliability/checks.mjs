@@ -61,3 +61,26 @@ export function faultViolations(r) {
   want(out, 'module alive', r.moduleAlive, true);
   return out;
 }
+
+/** The outage reached the workers, and only as STORE_UNAVAILABLE. */
+function outageErrors(out, r) {
+  if (!(r.storeErrors > 0)) out.push('the outage never reached the workers');
+  const codes = Object.keys(r.errorsByCode);
+  if (codes.some((c) => c !== 'STORE_UNAVAILABLE')) out.push(`errors other than STORE_UNAVAILABLE: ${JSON.stringify(r.errorsByCode)}`);
+}
+
+/** A lock run through a server restart: every promise of lockViolations
+ *  but the errors, which must be STORE_UNAVAILABLE only. */
+export function outageLockViolations(r, acquisitions) {
+  const out = lockViolations(r, acquisitions).filter((v) => !v.startsWith('errors'));
+  outageErrors(out, r);
+  return out;
+}
+
+/** A files run through a server restart: each file processed once and
+ *  listed; errors STORE_UNAVAILABLE only. */
+export function outageFileViolations(r, files) {
+  const out = fileViolations(r, files).filter((v) => !v.startsWith('errors'));
+  outageErrors(out, r);
+  return out;
+}

@@ -37,14 +37,15 @@ function readLog(path) {
  * what the log shows: the most holders inside at once, how many entries
  * overlapped another holder, and fencing tokens that did not rise.
  */
-export async function lockContention({ impl, store, processes = 4, acquisitions = 1000, dir, variant }) {
+export async function lockContention({ impl, store, processes = 4, acquisitions = 1000, dir, variant, during }) {
   const log = join(dir, `locks-${impl}-${store.kind}${variant ? `-${variant}` : ''}.log`);
   writeFileSync(log, '');
   const started = Date.now();
   const quota = Math.ceil(acquisitions / processes);
-  const summaries = await Promise.all(
-    Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}${variant ? `-${variant}` : ''}`, quota, log, variant, processes })),
-  );
+  const [summaries, disturbance] = await settled([
+    Promise.all(Array.from({ length: processes }, () => runWorker({ impl, store, task: 'lock', lockName: `contended-${impl}${variant ? `-${variant}` : ''}`, quota, log, variant, processes }))),
+    during?.(log),
+  ]);
   const ms = Date.now() - started;
   const inside = new Set();
   let maxHolders = 0;
@@ -77,6 +78,7 @@ export async function lockContention({ impl, store, processes = 4, acquisitions 
     overlapping,
     fencingViolations: impl === 'ours' ? fencingViolations : null,
     ms,
+    ...(disturbance ?? {}),
   };
 }
 
@@ -85,11 +87,14 @@ export async function lockContention({ impl, store, processes = 4, acquisitions 
  * the ones they win. Every file must be processed exactly once and be in the
  * indexed tracker's listing afterwards.
  */
-export async function fileContention({ impl, store, processes = 4, files = 2000, dir, variant, prefix = 'rel' }) {
+export async function fileContention({ impl, store, processes = 4, files = 2000, dir, variant, prefix = 'rel', during }) {
   const log = join(dir, `files-${impl}-${store.kind}${variant ? `-${variant}` : ''}.log`);
   writeFileSync(log, '');
   const started = Date.now();
-  const summaries = await Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log, variant, prefix, processes })));
+  const [summaries, disturbance] = await settled([
+    Promise.all(Array.from({ length: processes }, (_, i) => runWorker({ impl, store, task: 'files', files, seed: i + 1, log, variant, prefix, processes }))),
+    during?.(log),
+  ]);
   const ms = Date.now() - started;
   const times = new Map();
   for (const [event, , name] of readLog(log)) {
@@ -113,7 +118,37 @@ export async function fileContention({ impl, store, processes = 4, files = 2000,
     missing,
     missingFromListing,
     ms,
+    ...(disturbance ?? {}),
   };
+}
+
+/**
+ * A `during` for the runs above: once the log shows `after` critical
+ * sections, kills the server with SIGKILL, waits `downMs`, and starts it
+ * again on the same data. Reports how long it was down.
+ */
+export function serverOutage(server, { after = 50, downMs = 1000 } = {}) {
+  return async (log) => {
+    const deadline = Date.now() + 120_000;
+    while (readLog(log).filter(([e]) => e === 'enter' || e === 'process').length < after) {
+      if (Date.now() > deadline) throw new Error('the run never got going');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const killed = Date.now();
+    await server.kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    await server.start();
+    return { outageMs: Date.now() - killed };
+  };
+}
+
+/** Promise.all that waits for every promise (a disturbance still running
+ *  must not outlive its test), then throws the first failure. */
+async function settled(promises) {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => r.value);
 }
 
 function mergeCounts(list) {

@@ -13,9 +13,16 @@ import { openKv } from '@deno/kv';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Opens the store a spec names: { kind: 'sqlite', path } or { kind: 'denokv', url, token }. */
+/** Opens the store a spec names: { kind: 'sqlite', path }, { kind:
+ *  'denokv', url, token }, or { kind: 'postgres' | 'redis', url, namespace }
+ *  (this package's server stores, which 0.1.56 reaches through a
+ *  Versori-style view of the same store). */
 export async function openStore(spec) {
   if (spec.kind === 'sqlite') return openKv(spec.path);
+  if (spec.kind === 'postgres' || spec.kind === 'redis') {
+    const { openKv: openServerKv } = await import('connector-state');
+    return openServerKv(spec.url, { namespace: spec.namespace });
+  }
   if (spec.kind === 'denokv') {
     process.env.DENO_KV_ACCESS_TOKEN = spec.token;
     return openKv(spec.url);

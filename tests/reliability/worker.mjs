@@ -8,7 +8,17 @@ import { openStore, loadImpl, shuffled, sleep, versoriView } from './stores.mjs'
 const job = JSON.parse(process.argv[2]);
 const log = (line) => appendFileSync(job.log, `${line}\n`);
 const impl = await loadImpl(job.impl);
-const store = await openStore(job.store);
+// Through an outage, opening is retried too, as a scheduled run would be.
+const store = await (async () => {
+  for (let i = 0; ; i++) {
+    try {
+      return await openStore(job.store);
+    } catch (e) {
+      if (job.variant !== 'outage' || i > 600) throw e;
+      await sleep(100);
+    }
+  }
+})();
 // 0.1.56 runs as its users run it: through its VersoriKVAdapter (its lock
 // code calls check() with an array, which a raw Deno KV handle rejects, so
 // on one it never takes a lock at all).
@@ -22,8 +32,17 @@ const summary = { pid: process.pid, acquired: 0, attempts: 0, errors: 0, errorsB
 //   'no-mark'      files order-00000, -00025, -00050 … are never added to the listing
 //   'blind-release' release deletes the lock key whoever holds it
 //   'flaky-acquire' every 5th acquire throws CORRUPT_STATE
+// And one scenario, not a broken variant:
+//   'outage'       the server is killed and restarted during the run: store
+//                  errors are expected (counted by code, retried after a
+//                  pause), locks live 3 s (a lock taken by a commit whose
+//                  answer was lost frees itself soon), and the files are
+//                  walked again until each is processed, as the next run
+//                  of a workflow would.
 const variant = job.variant ?? null;
-const MAX_ERRORS = 100;
+const outage = variant === 'outage';
+const MAX_ERRORS = outage ? Infinity : 100;
+const errorPause = () => sleep(outage ? 50 : 1 + Math.random() * 4);
 
 /** Counts an unexpected error by its code; too many end the run. */
 function countError(e) {
@@ -69,7 +88,7 @@ async function persist(fn) {
       return await fn();
     } catch (e) {
       countError(e);
-      await sleep(1 + Math.random() * 4);
+      await errorPause();
     }
   }
 }
@@ -93,7 +112,7 @@ function lockCalls(state) {
   return {
     acquire: variant === 'no-check'
       ? async () => { await raw.set(['lock:', job.lockName], { blind: process.pid }); blindTokens += 1; return true; }
-      : () => state.acquireLock(job.lockName, kv, 1),
+      : () => state.acquireLock(job.lockName, kv, outage ? 0.05 : 1),
     token: () => (job.impl !== 'ours' ? '-' : variant === 'no-check' ? blindTokens : state.getLockToken(job.lockName)),
     release: variant === 'no-check' || variant === 'blind-release'
       ? async () => { await raw.delete(['lock:', job.lockName]); return true; }
@@ -115,7 +134,7 @@ async function lockTask() {
     } catch (e) {
       // Not an expected outcome: counted by code, and the test asserts none.
       countError(e);
-      await sleep(2);
+      await (outage ? errorPause() : sleep(2));
       continue;
     }
     if (!won) {
@@ -147,6 +166,7 @@ async function filesTask() {
   if (job.impl === 'ours') {
     const files = new impl.FileTracker(kv, { prefix: job.prefix ?? 'rel' });
     const indexed = new impl.IndexedFileTracker(kv, { prefix: job.prefix ?? 'rel' });
+    if (outage) return filesThroughOutage(names, files, indexed);
     for (const name of names) {
       if (variant === 'no-claim') {
         if (await persist(() => files.isProcessed(name))) continue;
@@ -173,6 +193,39 @@ async function filesTask() {
       await persist(() => indexed.markFileProcessed(name, { by: process.pid }));
       await persist(() => state.updateSyncState(kv, [{ fileName: name, lastModified: new Date().toISOString() }], job.prefix ?? 'rel'));
     }
+  }
+}
+
+// The files while the server goes away and comes back: walks the names
+// until every one is processed. A claim whose answer was lost is held by
+// nobody who knows it until it expires (15 s), and is then claimed again.
+async function filesThroughOutage(names, files, indexed) {
+  const deadline = Date.now() + 300_000;
+  let left = names;
+  while (left.length > 0) {
+    if (Date.now() > deadline) throw new Error(`${left.length} files never processed`);
+    const next = [];
+    for (const name of left) {
+      if (await persist(() => files.isProcessed(name))) continue;
+      const claim = await persist(() => files.claim(name, { ttlMs: 15_000 }));
+      if (!claim.claimed) {
+        next.push(name);
+        continue;
+      }
+      log(`process ${process.pid} ${name}`);
+      summary.processed += 1;
+      await persist(() => indexed.mark(name, { by: process.pid }));
+      // A completion whose answer was lost: done if the record says so.
+      await persist(async () => {
+        try {
+          await files.complete(name, { by: process.pid });
+        } catch (e) {
+          if (!(await files.isProcessed(name))) throw e;
+        }
+      });
+    }
+    left = next;
+    if (left.length > 0) await sleep(100);
   }
 }
 
