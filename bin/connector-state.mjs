@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // connector-state: look into a store, and the operator actions that go with
 // it. Run `connector-state help` for usage.
+import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import {
   CheckpointStore, FileTracker, IndexedFileTracker, RetryTracker, StateService, describeKey, openKv,
 } from '../js/node.mjs';
+import { __kvEncodeKey, __kvEncodeValue } from '../pkg/connector_state.js';
+import { redactUrl } from '../js/kv.mjs';
 
 const USAGE = `connector-state: inspect and repair connector-state stores
 
@@ -14,9 +17,13 @@ usage:
   connector-state forget-file <store> <prefix> <file-name> [--yes]
   connector-state requeue <store> <namespace> <item> [--yes]
   connector-state clear-checkpoint <store> <namespace> <name> [--yes]
+  connector-state copy <from-store> <to-store> [--include-locks] [--into-non-empty]
 
-<store> is a SQLite file written through Deno KV (@deno/kv, Deno.openKv) or a
-denokv URL (http://host:port); for a URL, set DENO_KV_ACCESS_TOKEN.
+<store> is a SQLite file written through Deno KV (@deno/kv, Deno.openKv), a
+denokv URL (http://host:port; set DENO_KV_ACCESS_TOKEN), or a PostgreSQL or
+Redis URL (postgres://…, redis://…) with --namespace NAME (default
+'default') and, for PostgreSQL, --table NAME. copy takes --from-namespace,
+--to-namespace, --from-table and --to-table for each side.
 Actions ask before changing anything; --yes answers for you (needed when
 there is no terminal to ask).`;
 
@@ -26,10 +33,32 @@ const HOUR = 3_600_000;
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** Flags each command takes; anything else is a usage error. */
+const SERVER = ['--namespace', '--table'];
 const FLAGS = {
-  inspect: ['--json', '--stuck-minutes'],
-  'release-lock': ['--yes'], 'forget-file': ['--yes'], requeue: ['--yes'], 'clear-checkpoint': ['--yes'],
+  inspect: ['--json', '--stuck-minutes', ...SERVER],
+  'release-lock': ['--yes', ...SERVER], 'forget-file': ['--yes', ...SERVER], requeue: ['--yes', ...SERVER], 'clear-checkpoint': ['--yes', ...SERVER],
+  copy: ['--include-locks', '--into-non-empty', '--from-namespace', '--to-namespace', '--from-table', '--to-table'],
 };
+/** Flags that take a value (`--flag value` or `--flag=value`). */
+const VALUED = ['--stuck-minutes', '--namespace', '--table', '--from-namespace', '--to-namespace', '--from-table', '--to-table'];
+
+/** Opens a store the way the commands name it; options only for the server stores. */
+async function openStore(store, namespace, table) {
+  const server = /^(postgres(ql)?|rediss?):\/\//i.test(store);
+  if (!server && (namespace !== undefined || table !== undefined)) {
+    throw new UsageError('--namespace and --table are for PostgreSQL and Redis stores (postgres://…, redis://…)');
+  }
+  if (/^rediss?:/i.test(store) && table !== undefined) throw new UsageError('--table is for PostgreSQL stores');
+  try {
+    if (!server) return await openKv(store);
+    return await openKv(store, /^redis/i.test(store) ? { namespace } : { namespace, table });
+  } catch (e) {
+    if (/^https?:/.test(store) && /\b401\b/.test(e.message)) {
+      e.message += ' (set DENO_KV_ACCESS_TOKEN to the server\'s access token)';
+    }
+    throw e;
+  }
+}
 
 function checkFlags(command, argv) {
   const allowed = [...(FLAGS[command] ?? []), '--help'];
@@ -59,7 +88,12 @@ async function main(argv) {
   const values = Object.fromEntries(argv.filter((a) => a.startsWith('--') && a.includes('=')).map((a) => a.slice(2).split(/=(.*)/s).slice(0, 2)));
   const args = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--stuck-minutes') { values['stuck-minutes'] = argv[++i]; continue; }
+    if (VALUED.includes(argv[i])) {
+      if (i + 1 >= argv.length) throw new UsageError(`${argv[i]} needs a value`);
+      values[argv[i].slice(2)] = argv[++i];
+      flags.delete(argv[i - 1]);
+      continue;
+    }
     if (!argv[i].startsWith('--')) args.push(argv[i]);
   }
   const [command, store, ...rest] = args;
@@ -67,32 +101,128 @@ async function main(argv) {
     console.log(USAGE);
     return 0;
   }
-  const actions = { 'release-lock': 1, 'forget-file': 2, requeue: 2, 'clear-checkpoint': 2 };
+  const actions = { 'release-lock': 1, 'forget-file': 2, requeue: 2, 'clear-checkpoint': 2, copy: 1 };
   if (command !== 'inspect' && !(command in actions)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   checkFlags(command, argv);
-  if (!store) throw new UsageError(`${command} needs a store: a SQLite file path or a denokv URL`);
+  if (!store) throw new UsageError(`${command} needs a store: a SQLite file path, a denokv URL, or a postgres:// or redis:// URL`);
   if (command !== 'inspect' && rest.length !== actions[command]) throw new UsageError(`${command} takes ${actions[command] + 1} arguments`);
-  let kv;
-  try {
-    kv = await openKv(store);
-  } catch (e) {
-    if (/^https?:/.test(store) && /\b401\b/.test(e.message)) {
-      e.message += ' (set DENO_KV_ACCESS_TOKEN to the server\'s access token)';
-    }
-    throw e;
-  }
+  if (command === 'copy') return copy(store, rest[0], values, flags);
+  const kv = await openStore(store, values.namespace, values.table);
   try {
     if (command === 'inspect') {
       const minutes = values['stuck-minutes'] === undefined ? 60 : Number(values['stuck-minutes']);
       if (!(minutes > 0)) throw new UsageError('--stuck-minutes must be a positive number');
       const report = await inspect(kv, { stuckMs: minutes * 60_000 });
-      console.log(flags.has('--json') ? JSON.stringify(report, null, 2) : render(report, store));
+      console.log(flags.has('--json') ? JSON.stringify(report, null, 2) : render(report, redactUrl(store)));
       return 0;
     }
     return await act(kv, command, rest, flags.has('--yes'));
   } finally {
-    kv.close?.();
+    await kv.close?.();
   }
+}
+
+// ---- copy ----
+
+/** The key a copy in progress leaves in its target, so that a rerun after
+ *  an interruption may go on into a target that is not empty. */
+const COPY_MARK = ['cs:copy', 'in-progress'];
+const BATCH_ENTRIES = 100;
+const BATCH_BYTES = 400_000;
+
+/**
+ * Copies every entry the package keeps from one store to another (locks
+ * only with --include-locks), in atomic batches, then lists both and
+ * compares counts and a checksum of keys and values. Refuses a target with
+ * entries unless --into-non-empty, or unless the entries are an
+ * interrupted copy from the same source (then it goes on: writing an entry
+ * again is harmless). Expiry times are not copied (Deno KV does not list
+ * them): copied entries do not expire.
+ */
+async function copy(fromStore, toStore, values, flags) {
+  const from = await openStore(fromStore, values['from-namespace'], values['from-table']);
+  let to;
+  try {
+    to = await openStore(toStore, values['to-namespace'], values['to-table']);
+    const source = `${redactUrl(fromStore)}${values['from-namespace'] ? ` (namespace ${values['from-namespace']})` : ''}`;
+    const mark = (await to.get(COPY_MARK)).value;
+    const resuming = mark?.source === source;
+    if (!resuming && !flags.has('--into-non-empty')) {
+      for await (const _ of to.list({ prefix: [] }, { limit: 1 })) {
+        throw Object.assign(new Error(`the target ${redactUrl(toStore)} is not empty: add --into-non-empty to copy into it anyway`), { code: 'TARGET_NOT_EMPTY' });
+      }
+    }
+    if (resuming) console.error(`going on with the interrupted copy from ${source} (started ${mark.startedAt})`);
+    await to.set(COPY_MARK, { source, startedAt: mark?.startedAt ?? new Date().toISOString() });
+    const includeLocks = flags.has('--include-locks');
+    const wanted = (key, value) => !(key.length === 2 && key[0] === COPY_MARK[0]) && (includeLocks || describeKey(key, value)?.kind !== 'lock');
+    let batch = [];
+    let bytes = 0;
+    let copied = 0;
+    let skipped = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const op = to.atomic();
+      for (const [key, value] of batch) op.set(key, value);
+      const res = await op.commit();
+      if (!res.ok) throw new Error('a batch of the copy was refused by the target');
+      copied += batch.length;
+      if (Math.floor(copied / 1000) !== Math.floor((copied - batch.length) / 1000)) console.error(`copied ${copied} entries…`);
+      batch = [];
+      bytes = 0;
+    };
+    const sourceSum = checksum();
+    for await (const { key, value } of from.list({ prefix: [] })) {
+      if (!wanted(key, value)) {
+        skipped += 1;
+        continue;
+      }
+      sourceSum.add(key, value);
+      const size = __kvEncodeKey(key, 'write').length + __kvEncodeValue(value).length;
+      if (batch.length >= BATCH_ENTRIES || bytes + size > BATCH_BYTES) await flush();
+      batch.push([key, value]);
+      bytes += size;
+    }
+    await flush();
+    // Verify: the target holds the same entries (it may hold more with --into-non-empty).
+    const targetSum = checksum();
+    for await (const { key, value } of to.list({ prefix: [] })) {
+      if (!wanted(key, value)) continue;
+      targetSum.add(key, value);
+    }
+    const a = sourceSum.done();
+    const b = targetSum.done();
+    const exact = a.count === b.count && a.digest === b.digest;
+    if (!exact && !flags.has('--into-non-empty')) {
+      throw Object.assign(new Error(`verification failed: the source has ${a.count} entries (checksum ${a.digest.slice(0, 16)}), the target ${b.count} (${b.digest.slice(0, 16)}). Did the source change during the copy? Stop its workers and run copy again.`), { code: 'COPY_NOT_VERIFIED' });
+    }
+    await to.delete(COPY_MARK);
+    console.log(`copied ${copied} entries from ${source} to ${redactUrl(toStore)}${skipped ? ` (${skipped} left out: locks${includeLocks ? '' : ' (add --include-locks to copy them)'})` : ''}; verified: ${a.count} entries, checksum ${a.digest.slice(0, 16)}${exact ? '' : ' (the target holds other entries too)'}`);
+    return 0;
+  } finally {
+    await from.close?.();
+    await to?.close?.();
+  }
+}
+
+/** Count and SHA-256 of entries in key order: each key's and value's
+ *  encoding, length-prefixed. */
+function checksum() {
+  const hash = createHash('sha256');
+  let count = 0;
+  const part = (bytes) => {
+    hash.update(String(bytes.length));
+    hash.update(':');
+    hash.update(bytes);
+  };
+  return {
+    add(key, value) {
+      count += 1;
+      part(__kvEncodeKey(key, 'read'));
+      part(__kvEncodeValue(value));
+    },
+    done: () => ({ count, digest: hash.digest('hex') }),
+  };
 }
 
 // ---- inspect ----

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// npm run reliability: cross-process contention on a @deno/kv SQLite file and
-// a denokv server, a paused lock holder, and injected store faults, for this
-// package and for fc-connect-sdk 0.1.56 side by side. `--quick` runs the
-// shorter version npm test uses.
+// npm run reliability: cross-process contention on a @deno/kv SQLite file, a
+// denokv server, PostgreSQL and Redis, a paused lock holder, a server killed
+// and restarted mid-run, and injected store faults, for this package and for
+// fc-connect-sdk 0.1.56 side by side. `--quick` runs the shorter version npm
+// test uses.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileContention, lockContention, pausedHolder, scratch } from './contention.mjs';
+import { fileContention, lockContention, pausedHolder, scratch, serverOutage } from './contention.mjs';
+import { startPostgres, startRedis } from '../servers.mjs';
 import { faultRun, legacyFaultRun } from './faults.mjs';
 import { haveLegacy, loadImpl, root, startDenoKv } from './stores.mjs';
-import { faultViolations, fileViolations, lockViolations, pauseViolations } from './checks.mjs';
+import { faultViolations, fileViolations, lockViolations, outageFileViolations, outageLockViolations, pauseViolations } from './checks.mjs';
 
 const quick = process.argv.includes('--quick');
 const size = quick
@@ -24,14 +26,19 @@ if (!haveLegacy()) {
 const impls = ['ours', '0.1.56'];
 const results = { size, when: new Date().toISOString(), node: process.version, rows: {} };
 const s = scratch();
-const server = await startDenoKv(join(s.dir, 'server.sqlite'));
+const [server, postgres, redis] = await Promise.all([startDenoKv(join(s.dir, 'server.sqlite')), startPostgres({ lifetimeSeconds: 3600 }), startRedis({ lifetimeSeconds: 3600 })]);
 const stores = {
   'sqlite file': { kind: 'sqlite', path: join(s.dir, 'state.sqlite') },
   'denokv server': server.spec,
+  postgres: { kind: 'postgres', url: postgres.url },
+  redis: { kind: 'redis', url: redis.url },
 };
+const servers = { postgres, redis };
 try {
-  for (const [storeName, store] of Object.entries(stores)) {
+  for (const [storeName, shared] of Object.entries(stores)) {
     for (const impl of impls) {
+      // Each implementation in its own namespace on the server stores.
+      const store = shared.url && servers[storeName] ? { ...shared, namespace: `rel-${impl}` } : shared;
       const say = (what) => console.error(`[reliability] ${impl} · ${storeName} · ${what}`);
       say(`${size.acquisitions} lock acquisitions by 4 processes`);
       const lock = await lockContention({ impl, store, acquisitions: size.acquisitions, dir: s.dir });
@@ -42,6 +49,15 @@ try {
       results.rows[`${impl}|${storeName}`] = { lock, files, pause };
     }
   }
+  for (const [storeName, handle] of Object.entries(servers)) {
+    const store = { ...stores[storeName], namespace: 'outage' };
+    const say = (what) => console.error(`[reliability] ours · ${storeName} killed (SIGKILL) and restarted mid-run · ${what}`);
+    say(`${size.acquisitions} lock acquisitions by 4 processes`);
+    const lock = await lockContention({ impl: 'ours', store, acquisitions: size.acquisitions, dir: s.dir, variant: 'outage', during: serverOutage(handle, { after: Math.floor(size.acquisitions / 4) }) });
+    say(`${size.files} files claimed by 4 processes`);
+    const files = await fileContention({ impl: 'ours', store, files: size.files, dir: s.dir, variant: 'outage', prefix: 'outage', during: serverOutage(handle, { after: Math.floor(size.files / 4) }) });
+    results.rows[`ours|restart ${storeName}`] = { outage: { lock, files } };
+  }
   for (const store of ['deno-kv', 'versori']) {
     console.error(`[reliability] ours · ${store} · ${size.operations} operations at 20% store faults`);
     results.rows[`ours|faults ${store}`] = { faults: await faultRun({ store, operations: size.operations }) };
@@ -50,6 +66,8 @@ try {
   results.rows['0.1.56|faults versori'] = { faults: await legacyFaultRun(await loadImpl('0.1.56'), { operations: size.operations }) };
 } finally {
   server.stop();
+  postgres.remove();
+  redis.remove();
   s.remove();
 }
 
@@ -68,6 +86,8 @@ for (const [row, r] of Object.entries(results.rows)) {
   if (!row.startsWith('ours|')) continue;
   const found = r.faults
     ? faultViolations(r.faults)
+    : r.outage
+    ? [...outageLockViolations(r.outage.lock, size.acquisitions), ...outageFileViolations(r.outage.files, size.files)]
     : [...lockViolations(r.lock, size.acquisitions), ...fileViolations(r.files, size.files), ...pauseViolations(r.pause)];
   for (const v of found) violations.push(`${row.slice(5)}: ${v}`);
 }
@@ -105,6 +125,16 @@ function render({ rows, size }) {
     row(`files: missing from the listing`, store, (r) => r.files.missingFromListing);
     row(`paused holder: extend after takeover`, store, (r) => r.pause.extend);
     row(`paused holder: new holder kept its lock`, store, (r) => yes(r.pause.newHolderKeptLock));
+  }
+  for (const store of Object.keys(servers)) {
+    const r = rows[`ours|restart ${store}`]?.outage;
+    if (!r) continue;
+    const line = (label, value) => lines.push(`| restart: ${label} | ${store}, killed mid-run | ${value} | – |`);
+    line('server down (ms), lock run / files run', `${r.lock.outageMs} / ${r.files.outageMs}`);
+    line('lock: acquisitions, most holders at once, overlapping entries', `${r.lock.acquisitions}, ${r.lock.maxHolders}, ${r.lock.overlapping}`);
+    line('lock: fencing tokens not rising', r.lock.fencingViolations);
+    line('files: processed, twice, missing from the listing', `${r.files.processed}, ${r.files.duplicates}, ${r.files.missingFromListing}`);
+    line('errors reaching the workers (all STORE_UNAVAILABLE)', `${r.lock.storeErrors + r.files.storeErrors} (${(r.lock.errorsByCode.STORE_UNAVAILABLE ?? 0) + (r.files.errorsByCode.STORE_UNAVAILABLE ?? 0)})`);
   }
   const faults = (label, f) => {
     for (const store of ['deno-kv', 'versori']) {

@@ -1,0 +1,133 @@
+// The command on the PostgreSQL and Redis stores: inspect with --namespace
+// (never printing a URL's password), and copy from a @deno/kv SQLite file
+// to PostgreSQL and Redis: everything the package keeps arrives and works
+// through the package's classes; locks only when asked; a non-empty target
+// is refused; an interrupted copy goes on when run again.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openKv as openDenoKv } from '@deno/kv';
+import { CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService, openKv } from 'connector-state';
+import { startPostgres, startRedis } from '../servers.mjs';
+
+const bin = fileURLToPath(new URL('../../bin/connector-state.mjs', import.meta.url));
+const cli = (...args) => new Promise((resolve) => {
+  execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+});
+
+let pg;
+let redis;
+let dir;
+let sqlite;
+before(async () => {
+  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  dir = mkdtempSync(join(tmpdir(), 'cs-copy-'));
+  sqlite = join(dir, 'state.sqlite');
+  const kv = await openDenoKv(sqlite);
+  const state = new StateService(null);
+  await state.acquireLock('nightly-import', kv, 15);
+  const files = new FileTracker(kv, { prefix: 'inventory' });
+  for (let i = 0; i < 250; i++) await files.markProcessed(`file-${i}.csv`, { recordCount: i });
+  const indexed = new IndexedFileTracker(kv, { prefix: 'orders' });
+  for (let i = 0; i < 40; i++) await indexed.mark(`order-${i}.json`);
+  const checkpoint = new CheckpointStore(kv, 'sync').open('products', { version: 3 });
+  await checkpoint.load();
+  await checkpoint.save({ cursor: 'abc', rows: Array.from({ length: 500 }, (_, i) => i) }, { position: 120 });
+  await new RetryTracker(kv, { namespace: 'uploads', policy: { maxAttempts: 1 } }).recordFailure('broken.csv', 'parse error');
+  await new JobTracker(kv, null).createJob('job-1');
+  await state.updateSyncState(kv, [{ fileName: 'file-249.csv', lastModified: '2026-11-01T00:00:00Z' }]);
+  kv.close();
+});
+after(() => {
+  pg?.remove();
+  redis?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** What the package reads back from a store the copy wrote. */
+async function readBack(kv) {
+  const state = new StateService(null);
+  const files = new FileTracker(kv, { prefix: 'inventory' });
+  const indexed = new IndexedFileTracker(kv, { prefix: 'orders' });
+  const checkpoint = new CheckpointStore(kv, 'sync').open('products', { version: 3 });
+  const loaded = await checkpoint.load();
+  return {
+    processed: (await Promise.all([0, 100, 249].map((i) => files.isProcessed(`file-${i}.csv`)))).every(Boolean),
+    record: (await files.getRecord('file-7.csv'))?.metadata?.recordCount,
+    indexed: (await indexed.stats()).totalFiles,
+    checkpoint: loaded.data?.cursor,
+    retry: (await new RetryTracker(kv, { namespace: 'uploads' }).get('broken.csv'))?.status,
+    job: (await new JobTracker(kv, null).getJob('job-1'))?.status,
+    sync: (await state.getSyncState(kv)).lastProcessedFile,
+    locked: Boolean((await state.getLockInfo('nightly-import', kv))?.isLocked),
+  };
+}
+
+const expected = { processed: true, record: 7, indexed: 40, checkpoint: 'abc', retry: 'exhausted', job: 'queued', sync: 'file-249.csv' };
+
+test('copy from a SQLite file to PostgreSQL: everything but locks arrives and works; a second copy is refused', async () => {
+  const target = pg.url.replace('postgres@', 'postgres:not-printed@');
+  const done = await cli('copy', sqlite, target, '--to-namespace', 'moved');
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stdout, /copied \d+ entries .*verified: \d+ entries, checksum [0-9a-f]{16}/);
+  assert.match(done.stdout, /1 left out: locks/);
+  assert.doesNotMatch(done.stdout + done.stderr, /not-printed/);
+  const kv = await openKv(pg.url, { namespace: 'moved' });
+  try {
+    assert.deepEqual(await readBack(kv), { ...expected, locked: false });
+  } finally {
+    await kv.close();
+  }
+  const again = await cli('copy', sqlite, target, '--to-namespace', 'moved');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /TARGET_NOT_EMPTY: .*not empty: add --into-non-empty/);
+  assert.doesNotMatch(again.stderr, /not-printed/);
+  const into = await cli('copy', sqlite, pg.url, '--to-namespace', 'moved', '--into-non-empty', '--include-locks');
+  assert.equal(into.code, 0, into.stderr);
+  const withLock = await openKv(pg.url, { namespace: 'moved' });
+  try {
+    assert.equal((await readBack(withLock)).locked, true);
+  } finally {
+    await withLock.close();
+  }
+});
+
+test('an interrupted copy to Redis goes on when run again, and verifies', async () => {
+  // What an interruption leaves: the copy's mark and a part of the entries.
+  const kv = await openKv(redis.url, { namespace: 'half' });
+  await kv.set(['cs:copy', 'in-progress'], { source: sqlite, startedAt: '2026-11-29T00:00:00.000Z' });
+  await kv.set(['some', 'partial'], 1);
+  await kv.close();
+  const other = await cli('copy', sqlite, redis.url, '--to-namespace', 'other-half');
+  assert.equal(other.code, 0, other.stderr);
+  const resumed = await cli('copy', sqlite, redis.url, '--to-namespace', 'half', '--into-non-empty');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /going on with the interrupted copy/);
+  const moved = await openKv(redis.url, { namespace: 'half' });
+  try {
+    assert.deepEqual(await readBack(moved), { ...expected, locked: false });
+    assert.equal((await moved.get(['cs:copy', 'in-progress'])).value, null, 'the mark is gone once verified');
+  } finally {
+    await moved.close();
+  }
+});
+
+test('inspect on PostgreSQL and Redis with --namespace; the password is never printed', async () => {
+  const url = pg.url.replace('postgres@', 'postgres:s3cret-pw@');
+  const out = await cli('inspect', url, '--namespace', 'moved');
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /Tracked files \(2\d\d\)/);
+  assert.match(out.stdout, /store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+  assert.doesNotMatch(out.stdout + out.stderr, /s3cret-pw/);
+  const json = JSON.parse((await cli('inspect', redis.url, '--namespace', 'other-half', '--json')).stdout);
+  assert.equal(json.checkpoints.length, 1);
+  const empty = await cli('inspect', redis.url, '--namespace', 'nothing-here');
+  assert.match(empty.stdout, /Locks \(0\)/);
+  const wrong = await cli('inspect', sqlite, '--namespace', 'x');
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--namespace and --table are for PostgreSQL and Redis/);
+});
