@@ -3,17 +3,31 @@
 // `npx connector-state` lines of ```sh blocks through the package's bin.
 // The other ```sh lines are the install and the two top commands, which
 // CI itself runs.
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assertPrints, expectedOutput } from './output.mjs';
+import { startPostgres, startRedis } from '../servers.mjs';
 
 const root = new URL('../..', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
 const blocks = (lang) => [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
 const scratch = new URL('tests/tmp/readme/', root); // inside the package, so 'connector-state' resolves to it
+// The examples that name $DATABASE_URL / $REDIS_URL run against servers
+// the test starts (on 127.0.0.1, in temporary folders).
+let servers = [];
+before(async () => {
+  const all = readme;
+  if (all.includes('DATABASE_URL') || all.includes('REDIS_URL')) {
+    servers = await Promise.all([startPostgres(), startRedis()]);
+    process.env.DATABASE_URL = servers[0].url;
+    process.env.REDIS_URL = servers[1].url;
+  }
+});
+after(() => servers.forEach((s) => s.remove()));
+
 const title = (code) => code.split('\n').find((l) => l.trim() && !l.startsWith('import') && !l.startsWith('//'))?.trim().slice(0, 60);
 
 test('the README has runnable examples in each language, with their output', () => {
@@ -61,9 +75,11 @@ test('the README connector-state commands run on a store', async () => {
   const lines = blocks('sh').flatMap((b) => b.split('\n')).filter((l) => l.startsWith('npx connector-state '));
   assert.ok(lines.length >= 2);
   for (const line of lines) {
-    const args = line.replace(/#.*$/, '').trim().split(/\s+/).slice(2);
+    // As a shell would: "$NAME" is the variable's value.
+    const args = line.replace(/#.*$/, '').trim().split(/\s+/).slice(2).map((a) => a.replace(/^"?\$([A-Z_]+)"?$/, (_, name) => process.env[name] ?? ''));
     const out = execFileSync(process.execPath, [fileURLToPath(new URL('bin/connector-state.mjs', root)), ...args], { cwd: fileURLToPath(dir), encoding: 'utf8', timeout: 30_000 });
-    assert.match(out, /nightly/, line);
+    // copy moves the files (not the lock); inspect then shows them.
+    assert.match(out, args[0] === 'copy' ? /verified: \d+ entries/ : args.includes('--namespace') ? /Tracked files \(1\)/ : /nightly/, line);
   }
 });
 
