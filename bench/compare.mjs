@@ -21,6 +21,7 @@ import * as ours from '../js/node.mjs';
 import { createVersoriKv } from '../js/testing.mjs';
 import { startDenoKv, versoriView, root } from '../tests/reliability/stores.mjs';
 import { scratch } from '../tests/reliability/contention.mjs';
+import { startPostgres, startRedis } from '../tests/servers.mjs';
 
 const require = createRequire(join(root, 'bench', 'package.json'));
 const theirs = await import(pathToFileURL(require.resolve('@fluentcommerce/fc-connect-sdk')).href);
@@ -229,12 +230,17 @@ async function measure(store, opDef) {
 async function main() {
   const tmp = scratch();
   const server = await startDenoKv(join(tmp.dir, 'server.sqlite'));
+  // The PostgreSQL and Redis servers start only for their own rows.
+  const servers = {};
+  const on = async (name, start) => (servers[name] ??= await start());
   let n = 0;
   const sqliteFresh = () => openDenoKv(join(tmp.dir, `bench-${n++}.sqlite`));
   const stores = [
     { name: 'embedded', kind: 'deno', batch: 200, fresh: async () => ours.openKv() },
     { name: 'deno-kv sqlite', kind: 'deno', batch: 100, fresh: sqliteFresh },
     { name: 'denokv server', kind: 'deno', batch: 50, fresh: async () => { process.env.DENO_KV_ACCESS_TOKEN = server.spec.token; return openDenoKv(server.spec.url); } },
+    { name: 'postgres', kind: 'deno', batch: 50, fresh: async () => ours.openKv((await on('postgres', startPostgres)).url, { namespace: `bench-${n++}` }) },
+    { name: 'redis', kind: 'deno', batch: 100, fresh: async () => ours.openKv((await on('redis', startRedis)).url, { namespace: `bench-${n++}` }) },
     { name: 'remote, 1 ms/call', kind: 'versori', latencyMs: 1 },
   ];
   const rows = [];
@@ -252,6 +258,7 @@ async function main() {
     }
   } finally {
     server.stop();
+    for (const s of Object.values(servers)) s.remove();
     tmp.remove();
   }
   return rows;
@@ -314,7 +321,7 @@ if (storeArg) {
   process.exit(0);
 }
 const rows = [];
-for (const name of ['embedded', 'deno-kv sqlite', 'denokv server', 'remote, 1 ms/call']) {
+for (const name of ['embedded', 'deno-kv sqlite', 'denokv server', 'postgres', 'redis', 'remote, 1 ms/call']) {
   const args = [fileURLToPath(import.meta.url), `--store=${name}`, ...process.argv.slice(2)];
   const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   rows.push(...JSON.parse(out));
