@@ -1,4 +1,4 @@
-import type { ServerKv } from './index.js';
+import type { ServerKv } from './index.d.ts';
 
 /** The part of a `pg.Pool` the store uses. */
 export interface PgPoolLike {

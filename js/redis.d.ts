@@ -1,4 +1,4 @@
-import type { ServerKv } from './index.js';
+import type { ServerKv } from './index.d.ts';
 
 /** The part of an ioredis client (Redis or Cluster) the store uses. */
 export interface IoredisLike {

@@ -164,6 +164,27 @@ for (const [kind, start] of [['postgres', startPostgres], ['redis', startRedis]]
   });
 }
 
+test('PostgreSQL: 8 processes\' worth of stores creating one new table at once all succeed and share it', async () => {
+  const server = await startPostgres();
+  try {
+    const stores = await Promise.all(Array.from({ length: 8 }, (_, i) => openKv(server.url, { table: 'created_at_once', namespace: `n${i % 2}` })));
+    try {
+      await Promise.all(stores.map((kv, i) => kv.set(['from', i], i)));
+      let seen = 0;
+      for await (const _ of stores[0].list({ prefix: ['from'] })) seen += 1;
+      assert.equal(seen, 4, 'namespace n0 holds the 4 writes made in it');
+      // Opening again on the existing table is harmless too.
+      const again = await openKv(server.url, { table: 'created_at_once', namespace: 'n0' });
+      assert.equal((await again.get(['from', 2])).value, 2);
+      await again.close();
+    } finally {
+      await Promise.all(stores.map((kv) => kv.close()));
+    }
+  } finally {
+    server.remove();
+  }
+});
+
 test('Redis: versionstamps never repeat after a restart that lost the data', async () => {
   const server = await startRedis();
   try {
