@@ -316,6 +316,19 @@ export interface MemoryListIterator<T = unknown> extends AsyncIterableIterator<K
   readonly cursor: string;
 }
 
+/** Deno KV's interface, as this package's stores (embedded, PostgreSQL,
+ *  Redis) have it. */
+export interface DenoKvInterface {
+  get<T = unknown>(key: KvKey, options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe<T>>;
+  getMany(keys: KvKey[], options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe[]>;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<{ ok: true; versionstamp: string }>;
+  delete(key: KvKey): Promise<void>;
+  list<T = unknown>(selector: KvListSelector, options?: KvListOptions): MemoryListIterator<T>;
+  atomic(): MemoryAtomicOperation;
+}
+
+export interface MemoryKv extends DenoKvInterface {}
+
 /**
  * The embedded store: Deno KV's interface and semantics in memory, in every
  * runtime. Keys are Deno KV keys (string, number, bigint, boolean and
@@ -324,12 +337,6 @@ export interface MemoryListIterator<T = unknown> extends AsyncIterableIterator<K
  * undefined, NaN, ±Infinity, -0). Deno's limits and TypeErrors apply.
  */
 export class MemoryKv {
-  get<T = unknown>(key: KvKey, options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe<T>>;
-  getMany(keys: KvKey[], options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe[]>;
-  set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<{ ok: true; versionstamp: string }>;
-  delete(key: KvKey): Promise<void>;
-  list<T = unknown>(selector: KvListSelector, options?: KvListOptions): MemoryListIterator<T>;
-  atomic(): MemoryAtomicOperation;
   readonly size: number;
   /** Later calls reject, as Deno KV's do. */
   close(): void;
@@ -368,13 +375,7 @@ export interface RedisKvUrlOptions {
  * is exact. Failures of the server reject with a StateError whose code is
  * STORE_UNAVAILABLE.
  */
-export interface ServerKv {
-  get<T = unknown>(key: KvKey, options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe<T>>;
-  getMany(keys: KvKey[], options?: { consistency?: 'strong' | 'eventual' }): Promise<KvEntryMaybe[]>;
-  set(key: KvKey, value: unknown, options?: { expireIn?: number }): Promise<{ ok: true; versionstamp: string }>;
-  delete(key: KvKey): Promise<void>;
-  list<T = unknown>(selector: KvListSelector, options?: KvListOptions): MemoryListIterator<T>;
-  atomic(): MemoryAtomicOperation;
+export interface ServerKv extends DenoKvInterface {
   /** Later calls reject; closes the connection the store opened (never a pool or client you passed in). */
   close(): Promise<void>;
 }

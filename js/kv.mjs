@@ -329,6 +329,35 @@ export class KvFront {
   }
 }
 
+/**
+ * The PostgreSQL and Redis stores: a KvFront that names its kind (for
+ * describeStore) and shows where it is connected without credentials
+ * (inspect, JSON).
+ */
+export class ServerKvFront extends KvFront {
+  #kind;
+  #description;
+
+  constructor(backend, kind, description) {
+    super(backend);
+    this.#kind = kind;
+    this.#description = description;
+  }
+
+  /** Lets describeStore name this kind. */
+  get __connectorStateKind() {
+    return this.#kind;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `${this.constructor.name} ${JSON.stringify(this.#description)}`;
+  }
+
+  toJSON() {
+    return { kind: this.#kind, ...this.#description };
+  }
+}
+
 function entryOf(key, found) {
   return found ? { key, value: found.value, versionstamp: found.versionstamp } : { key, value: null, versionstamp: null };
 }

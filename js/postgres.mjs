@@ -15,7 +15,7 @@
 import './node.mjs';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
-import { KvFront, checkNamespace, checkStoreOptions, encodeKey, notU64, redactUrl, u64Apply, unavailable } from './kv.mjs';
+import { ServerKvFront, checkNamespace, checkStoreOptions, encodeKey, notU64, redactUrl, u64Apply, unavailable } from './kv.mjs';
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
 const DEFAULT_TABLE = 'connector_state_kv';
@@ -209,25 +209,9 @@ class PostgresBackend {
 }
 
 /** A Deno KV store on PostgreSQL (see README, "Outgrowing one machine"). */
-export class PostgresKv extends KvFront {
-  #description;
-
+export class PostgresKv extends ServerKvFront {
   constructor(backend, description) {
-    super(backend);
-    this.#description = description;
-  }
-
-  /** Lets describeStore name this kind. */
-  get __connectorStateKind() {
-    return 'postgres';
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')]() {
-    return `PostgresKv ${JSON.stringify(this.#description)}`;
-  }
-
-  toJSON() {
-    return { kind: 'postgres', ...this.#description };
+    super(backend, 'postgres', description);
   }
 }
 

@@ -20,7 +20,7 @@ import './node.mjs';
 import { createHash } from 'node:crypto';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
-import { KvFront, checkNamespace, checkStoreOptions, encodeKey, notU64, redactUrl, unavailable } from './kv.mjs';
+import { ServerKvFront, checkNamespace, checkStoreOptions, encodeKey, notU64, redactUrl, unavailable } from './kv.mjs';
 
 async function loadIoredis() {
   try {
@@ -260,25 +260,9 @@ class RedisBackend {
 }
 
 /** A Deno KV store on Redis or Valkey (see README, "Outgrowing one machine"). */
-export class RedisKv extends KvFront {
-  #description;
-
+export class RedisKv extends ServerKvFront {
   constructor(backend, description) {
-    super(backend);
-    this.#description = description;
-  }
-
-  /** Lets describeStore name this kind. */
-  get __connectorStateKind() {
-    return 'redis';
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')]() {
-    return `RedisKv ${JSON.stringify(this.#description)}`;
-  }
-
-  toJSON() {
-    return { kind: 'redis', ...this.#description };
+    super(backend, 'redis', description);
   }
 }
 

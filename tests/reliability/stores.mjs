@@ -3,12 +3,12 @@
 // fc-connect-sdk 0.1.56 (installed in bench/ only).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openKv } from '@deno/kv';
+import { freePort } from '../servers.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,17 +79,6 @@ export function seeded(seed) {
 export function denokvBinary() {
   const candidates = [process.env.DENOKV_BIN, join(homedir(), '.cargo', 'bin', 'denokv')].filter(Boolean);
   return candidates.find((p) => existsSync(p)) ?? null;
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
