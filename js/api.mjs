@@ -1,9 +1,8 @@
 // What every entry point exports once the wasm module is initialised.
-import { FileTracker, IndexedFileTracker } from '../pkg/connector_state.js';
+import { FileTracker as CoreFileTracker, IndexedFileTracker, StateService as CoreStateService } from '../pkg/connector_state.js';
+import { claimWithLease, lock, withLease } from './lease.mjs';
 
 export {
-  StateService,
-  FileTracker,
   IndexedFileTracker,
   RetryTracker,
   JobTracker,
@@ -18,6 +17,37 @@ export {
 } from '../pkg/connector_state.js';
 export { StateError } from './errors.mjs';
 export { MemoryKv, KvU64 } from './memory.mjs';
+
+/** Locks, sync state, processed files and the daily job, with the same
+ *  methods and keys as fc-connect-sdk 0.1.56; `lock()` gives leases. */
+export class StateService extends CoreStateService {
+  /** A lease on `lockName` (null when another run holds it and `waitMs`
+   *  ran out): renews every third of `ttlMs` unless `renew: false`. */
+  lock(lockName, kv, options) {
+    return lock(this, lockName, kv, options);
+  }
+
+  /** Runs `fn({ lockName, lockId, fencingToken, expiresAt, signal })`
+   *  under a lease (renewed by default); LOCK_HELD when another run holds
+   *  it; releases however `fn` ends. */
+  withLock(lockName, kv, fn, options) {
+    return withLease(this, lockName, kv, fn, options);
+  }
+}
+
+/** Processed files and claims; a won claim renews itself (see lease.mjs). */
+export class FileTracker extends CoreFileTracker {
+  /** `claim(fileName, { ttlMs, renew })`: a won claim renews itself every
+   *  third of `ttlMs` (unless `renew: false`) and has `signal`, `extend`,
+   *  `complete`, `release` and `[Symbol.asyncDispose]`. */
+  claim(fileName, options) {
+    return claimWithLease(this, (name, o) => super.claim(name, o), fileName, options, {
+      complete: (name, metadata) => super.complete(name, metadata),
+      release: (name) => super.release(name),
+      extendClaim: (name, o) => super.extendClaim(name, o),
+    });
+  }
+}
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker: same constructor and methods. */
 export class VersoriFileTracker extends FileTracker {

@@ -158,8 +158,53 @@ export interface HeldLock {
  *   try { await work() } finally { await state.releaseLock('inventory-sync', kv) }
  * }
  */
+declare global {
+  // ES2023's Symbol.asyncDispose (TypeScript 5.2+ types it with lib
+  // esnext.disposable; Node 20 and Deno have it at run time).
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
+/** Options of `state.lock()`. */
+export interface LockOptions {
+  /** How long the lock lives unless renewed (default 15 minutes). */
+  ttlMs?: number;
+  /** Keep trying, with jittered pauses, for this long before giving up with null (default 0: one try). */
+  waitMs?: number;
+  /** Renew every third of `ttlMs` in the background until released (default true). */
+  renew?: boolean;
+  /** Stops a wait: lock() then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A held lock that renews itself. `signal` aborts, with a StateError whose
+ * code is LOCK_NOT_HELD as its reason, as soon as the lock is known lost:
+ * taken over, force-released, or renewals failing until expiry is near.
+ * `await using lease = await state.lock(…)` releases it at the end of the block.
+ */
+export interface Lease {
+  readonly lockName: string;
+  readonly lockId: string;
+  readonly fencingToken: number;
+  /** When the lock expires unless renewed (ISO 8601); moves on with each renewal. */
+  readonly expiresAt: string;
+  readonly signal: AbortSignal;
+  /** Renews now for `ttlMs` (default: the lease's); resolves the new expiresAt; rejects LOCK_NOT_HELD when lost. */
+  extend(ttlMs?: number): Promise<string>;
+  /** Stops renewing and releases; false when the lock was no longer this lease's. */
+  release(): Promise<boolean>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 export class StateService {
-  constructor(logger?: Logger | null);
+  /** `now()` (epoch milliseconds) replaces `Date.now()` for this service's lock and state times (tests of clock skew). */
+  constructor(logger?: Logger | null, options?: { now?: () => number });
+  /** A lease on `lockName`, or null when another run holds it (after `waitMs`, if given). */
+  lock(lockName: string, kv: KvHandle, options?: LockOptions): Promise<Lease | null>;
+  /** `{ lockName, lockId, fencingToken, expiresAt }` of a lock this instance holds, else null. */
+  getHeldLock(lockName: string): HeldLock | null;
   /** What `kv` can do and the guarantee that gives. */
   describeStore(kv: KvHandle): StoreCapabilities;
   /** True if this call took the lock; false if another run holds it. Rejects on store failure. */
@@ -173,8 +218,13 @@ export class StateService {
   getLockInfo(lockName: string, kv: KvHandle): Promise<LockInfo | null>;
   /** Fencing token of a lock this instance holds, else undefined. */
   getLockToken(lockName: string): number | undefined;
-  /** Acquire, run, always release. Rejects with LOCK_HELD when another run holds the lock. */
-  withLock<T>(lockName: string, kv: KvHandle, fn: (lock: HeldLock) => T | Promise<T>, options?: { timeoutMinutes?: number }): Promise<T>;
+  /** Acquire (a lease, renewed by default), run, always release. Rejects with LOCK_HELD when another run holds the lock. */
+  withLock<T>(
+    lockName: string,
+    kv: KvHandle,
+    fn: (lock: HeldLock & { signal: AbortSignal }) => T | Promise<T>,
+    options?: { timeoutMinutes?: number; ttlMs?: number; waitMs?: number; renew?: boolean; signal?: AbortSignal },
+  ): Promise<T>;
   getSyncState(kv: KvHandle, workflowId?: string): Promise<SyncState>;
   updateSyncState(kv: KvHandle, processedFiles: ProcessedFileInput[], workflowId?: string): Promise<void>;
   getDailyJob(kv: KvHandle, workflowId: string): Promise<DailyJob | null>;
@@ -196,10 +246,25 @@ export interface FileRecord {
 
 export type FileStatus = 'new' | 'in-progress' | 'processed';
 
+/** A won claim: renews itself every third of its TTL (unless `renew: false`).
+ *  `signal` aborts with a CLAIM_NOT_HELD StateError once the claim is known
+ *  lost; `await using` releases it unless completed. */
+export interface ClaimLease {
+  claimed: true;
+  status: 'claimed';
+  claimId: string;
+  expiresAt: string;
+  readonly signal: AbortSignal;
+  extend(ttlMs?: number): Promise<string>;
+  complete(metadata?: JsonObject): Promise<void>;
+  release(): Promise<boolean>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 export type ClaimResult =
-  | { claimed: true; status: 'claimed'; claimId: string; expiresAt: string }
-  | { claimed: false; status: 'processed' }
-  | { claimed: false; status: 'in-progress'; expiresAt: string };
+  | ClaimLease
+  | { claimed: false; status: 'processed'; [Symbol.asyncDispose](): Promise<void> }
+  | { claimed: false; status: 'in-progress'; expiresAt: string; [Symbol.asyncDispose](): Promise<void> };
 
 /**
  * Processed-file tracking with claims.
@@ -209,7 +274,7 @@ export type ClaimResult =
  * if (claim.claimed) { await ingest(); await files.complete('stock.csv', { recordCount: 10 }) }
  */
 export class FileTracker {
-  constructor(kv: KvHandle, options?: { prefix?: string } | string);
+  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number } | string);
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   isProcessed(fileName: string): Promise<boolean>;
@@ -218,8 +283,10 @@ export class FileTracker {
   /** Removes the record and any claim; resolves true if there was a record. */
   forget(fileName: string): Promise<boolean>;
   status(fileName: string): Promise<FileStatus>;
-  /** Marks the file in progress for `ttlMs` (default 15 minutes) unless processed or claimed by another run. */
-  claim(fileName: string, options?: { ttlMs?: number }): Promise<ClaimResult>;
+  /** Marks the file in progress for `ttlMs` (default 15 minutes) unless processed or claimed by another run; a won claim renews itself unless `renew: false`. */
+  claim(fileName: string, options?: { ttlMs?: number; renew?: boolean }): Promise<ClaimResult>;
+  /** Pushes this tracker's claim out to `ttlMs` from now; resolves the new expiresAt; CLAIM_NOT_HELD when lost. */
+  extendClaim(fileName: string, options?: { ttlMs?: number }): Promise<string>;
   /** Records the claimed file as processed and ends the claim; CLAIM_NOT_HELD if another run took it over. */
   complete(fileName: string, metadata?: JsonObject): Promise<void>;
   /** Ends this tracker's claim without recording the file. */

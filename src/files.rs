@@ -288,6 +288,48 @@ impl FileTracker {
         .await
     }
 
+    /// Pushes this tracker's claim on `name` out to `ttl_ms` from now (the
+    /// renewal of a long job); returns the new expiry. CLAIM_NOT_HELD when
+    /// the claim is gone or another run's replaced it.
+    pub async fn extend_claim<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64) -> Result<i64> {
+        if ttl_ms <= 0 {
+            return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
+        }
+        check_file_name(name)?;
+        let mine = self.claims.borrow().get(name).cloned();
+        let Some(mine) = mine else {
+            return Err(not_claimed(name, "this tracker does not hold a claim on it (claim() it first)"));
+        };
+        retrying(
+            store,
+            || format!("the claim on {name:?}"),
+            async || {
+                let now = clock.now_ms();
+                let (key, entry, _) = self.live_claim(store, now, name).await?;
+                let theirs = match &entry {
+                    Some(e) => Claim::parse(&key, &e.value)?.claim_id != mine,
+                    None => true,
+                };
+                if theirs {
+                    self.claims.borrow_mut().remove(name);
+                    return Err(not_claimed(name, "its claim expired and was removed or taken by another run"));
+                }
+                let Some(e) = entry else { return Ok(None) };
+                let expires_at_ms = now.saturating_add(ttl_ms);
+                let mut value = e.value.clone();
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("expiresAt".into(), Value::String(iso_from_ms(expires_at_ms)));
+                }
+                let write = Mutation::set_expiring(key.clone(), value, Some(ttl_ms as u64));
+                if store.atomic(&[Check::of(&key, Some(&e))], &[write]).await? {
+                    return Ok(Some(expires_at_ms));
+                }
+                Ok(None)
+            },
+        )
+        .await
+    }
+
     /// Gives up this tracker's claim without marking the file, so another
     /// run may take it at once. False if the claim was not ours any more.
     pub async fn release<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<bool> {

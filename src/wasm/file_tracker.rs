@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
-use crate::wasm::env::JsClock;
+use crate::wasm::env::InjectedClock;
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
 use js_sys::Promise;
@@ -21,6 +21,7 @@ const DEFAULT_CLAIM_TTL_MS: f64 = 15.0 * 60_000.0;
 struct Tracker {
     core: files::FileTracker,
     store: JsStore,
+    clock: InjectedClock,
 }
 
 /// Tracks processed files under a prefix, with claims for files in progress.
@@ -31,13 +32,15 @@ pub struct FileTracker {
 
 #[wasm_bindgen]
 impl FileTracker {
-    /// `new FileTracker(kv, { prefix })`; a string second argument is the prefix.
+    /// `new FileTracker(kv, { prefix, now })`; a string second argument is
+    /// the prefix. `now()` (epoch milliseconds) replaces `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix"]).js()?;
+        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "now"]).js()?;
+        let clock = InjectedClock::new(if options.is_object() { args::option(&options, "now").js()? } else { JsValue::UNDEFINED }).js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
-        Ok(FileTracker { inner: Rc::new(Tracker { core, store }) })
+        Ok(FileTracker { inner: Rc::new(Tracker { core, store, clock }) })
     }
 
     pub fn capabilities(&self) -> JsValue {
@@ -64,7 +67,7 @@ impl FileTracker {
         promise(async move {
             let name = args::name("fileName", &file_name)?;
             let metadata = args::metadata("metadata", &metadata)?;
-            t.core.mark_processed(&t.store, &JsClock, &name, metadata.as_ref()).await?;
+            t.core.mark_processed(&t.store, &t.clock, &name, metadata.as_ref()).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -100,7 +103,7 @@ impl FileTracker {
         let t = self.inner.clone();
         promise(async move {
             let name = args::name("fileName", &file_name)?;
-            Ok(JsValue::from_str(t.core.status(&t.store, &JsClock, &name).await?.as_str()))
+            Ok(JsValue::from_str(t.core.status(&t.store, &t.clock, &name).await?.as_str()))
         })
     }
 
@@ -111,7 +114,7 @@ impl FileTracker {
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs"])?;
             let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
-            let outcome = t.core.claim(&t.store, &JsClock, &name, ttl as i64, random_id()?).await?;
+            let outcome = t.core.claim(&t.store, &t.clock, &name, ttl as i64, random_id()?).await?;
             Ok(match outcome {
                 ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[
                     ("claimed", JsValue::TRUE),
@@ -135,8 +138,23 @@ impl FileTracker {
         promise(async move {
             let name = args::name("fileName", &file_name)?;
             let metadata = args::metadata("metadata", &metadata)?;
-            t.core.complete(&t.store, &JsClock, &name, metadata.as_ref()).await?;
+            t.core.complete(&t.store, &t.clock, &name, metadata.as_ref()).await?;
             Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Pushes this tracker's claim on the file out to `ttlMs` from now
+    /// (default 15 minutes): resolves the new `expiresAt`; CLAIM_NOT_HELD
+    /// when the claim is no longer this tracker's.
+    #[wasm_bindgen(js_name = "extendClaim")]
+    pub fn extend_claim(&self, file_name: JsValue, options: JsValue) -> Promise {
+        let t = self.inner.clone();
+        promise(async move {
+            let name = args::name("fileName", &file_name)?;
+            args::known("options", &options, &["ttlMs"])?;
+            let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
+            let expires_at_ms = t.core.extend_claim(&t.store, &t.clock, &name, ttl as i64).await?;
+            Ok(JsValue::from_str(&iso_from_ms(expires_at_ms)))
         })
     }
 
@@ -145,7 +163,7 @@ impl FileTracker {
         let t = self.inner.clone();
         promise(async move {
             let name = args::name("fileName", &file_name)?;
-            Ok(JsValue::from_bool(t.core.release(&t.store, &JsClock, &name).await?))
+            Ok(JsValue::from_bool(t.core.release(&t.store, &t.clock, &name).await?))
         })
     }
 

@@ -9,7 +9,7 @@ use crate::sync_state;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
-use crate::wasm::env::{host_name, JsClock, JsLogger};
+use crate::wasm::env::{host_name, InjectedClock, JsLogger};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
 use crate::wasm::promise::{call_back, promise, promise_passing};
 use js_sys::{Array, Function, Promise};
@@ -23,6 +23,8 @@ const MINUTE_MS: f64 = 60_000.0;
 struct Service {
     locks: Locks,
     log: JsLogger,
+    /// `options.now` when given (tests of clock skew), else `Date.now()`.
+    clock: InjectedClock,
     /// Handles seen, with what they can do: detected once per handle.
     stores: RefCell<Vec<(JsValue, Rc<JsStore>)>>,
 }
@@ -66,12 +68,25 @@ pub fn lock_info_to_js(name: &str, info: &LockInfo) -> JsValue {
     ])
 }
 
+fn held_to_js(name: &str, held: &crate::locks::Held) -> JsValue {
+    object(&[
+        ("lockName", JsValue::from_str(name)),
+        ("lockId", JsValue::from_str(&held.lock_id)),
+        ("fencingToken", JsValue::from_f64(held.fencing_token as f64)),
+        ("expiresAt", JsValue::from_str(&crate::clock::iso_from_ms(held.expires_at_ms))),
+    ])
+}
+
 #[wasm_bindgen]
 impl StateService {
+    /// `new StateService(logger?, { now? })`: `now()` (epoch milliseconds)
+    /// replaces `Date.now()` for this service's lock and state times.
     #[wasm_bindgen(constructor)]
-    pub fn new(logger: JsValue) -> JsResult<StateService> {
+    pub fn new(logger: JsValue, options: JsValue) -> JsResult<StateService> {
+        args::known("options", &options, &["now"]).js()?;
+        let clock = InjectedClock::new(args::option(&options, "now").js()?).js()?;
         let owner = random_id().js()?;
-        let inner = Service { locks: Locks::new(owner, host_name()), log: JsLogger::new(logger), stores: RefCell::new(Vec::new()) };
+        let inner = Service { locks: Locks::new(owner, host_name()), log: JsLogger::new(logger), clock, stores: RefCell::new(Vec::new()) };
         Ok(StateService { inner: Rc::new(inner) })
     }
 
@@ -88,7 +103,8 @@ impl StateService {
             let name = args::name("lockName", &lock_name)?;
             let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
             let store = inner.store(&kv)?;
-            let acquired = inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id()?).await?;
+            let acquired =
+                inner.locks.acquire(&*store, &inner.clock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id()?).await?;
             Ok(JsValue::from_bool(acquired))
         })
     }
@@ -99,7 +115,7 @@ impl StateService {
         promise(async move {
             let name = args::name("lockName", &lock_name)?;
             let store = inner.store(&kv)?;
-            Ok(JsValue::from_bool(inner.locks.release(&*store, &JsClock, &inner.log, &name).await?))
+            Ok(JsValue::from_bool(inner.locks.release(&*store, &inner.clock, &inner.log, &name).await?))
         })
     }
 
@@ -109,7 +125,7 @@ impl StateService {
         promise(async move {
             let name = args::name("lockName", &lock_name)?;
             let store = inner.store(&kv)?;
-            Ok(JsValue::from_bool(inner.locks.force_release(&*store, &JsClock, &inner.log, &name).await?))
+            Ok(JsValue::from_bool(inner.locks.force_release(&*store, &inner.clock, &inner.log, &name).await?))
         })
     }
 
@@ -120,8 +136,8 @@ impl StateService {
             let name = args::name("lockName", &lock_name)?;
             let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
             let store = inner.store(&kv)?;
-            inner.locks.extend(&*store, &JsClock, &name, (minutes * MINUTE_MS) as i64).await?;
-            let info = inner.locks.info(&*store, &JsClock, &name).await?;
+            inner.locks.extend(&*store, &inner.clock, &name, (minutes * MINUTE_MS) as i64).await?;
+            let info = inner.locks.info(&*store, &inner.clock, &name).await?;
             Ok(info.map(|i| lock_info_to_js(&name, &i)).unwrap_or(JsValue::NULL))
         })
     }
@@ -132,9 +148,17 @@ impl StateService {
         promise(async move {
             let name = args::name("lockName", &lock_name)?;
             let store = inner.store(&kv)?;
-            let info = inner.locks.info(&*store, &JsClock, &name).await?;
+            let info = inner.locks.info(&*store, &inner.clock, &name).await?;
             Ok(info.map(|i| lock_info_to_js(&name, &i)).unwrap_or(JsValue::NULL))
         })
+    }
+
+    /// `{ lockName, lockId, fencingToken, expiresAt }` of a lock this
+    /// instance holds (as of its last acquire or extend), else null.
+    #[wasm_bindgen(js_name = "getHeldLock")]
+    pub fn get_held_lock(&self, lock_name: JsValue) -> JsResult<JsValue> {
+        let name = args::name("lockName", &lock_name).js()?;
+        Ok(self.inner.locks.held(&name).map_or(JsValue::NULL, |h| held_to_js(&name, &h)))
     }
 
     /// The fencing token of a lock this instance holds, else undefined.
@@ -157,8 +181,11 @@ impl StateService {
             let minutes =
                 args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0, args::MAX_MINUTES).js()?;
             let store = inner.store(&kv).js()?;
-            let acquired =
-                inner.locks.acquire(&*store, &JsClock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?).await.js()?;
+            let acquired = inner
+                .locks
+                .acquire(&*store, &inner.clock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?)
+                .await
+                .js()?;
             let held = match inner.locks.held(&name) {
                 Some(h) if acquired => h,
                 _ => {
@@ -168,14 +195,9 @@ impl StateService {
                     )))
                 }
             };
-            let lock = object(&[
-                ("lockName", JsValue::from_str(&name)),
-                ("lockId", JsValue::from_str(&held.lock_id)),
-                ("fencingToken", JsValue::from_f64(held.fencing_token as f64)),
-                ("expiresAt", JsValue::from_str(&crate::clock::iso_from_ms(held.expires_at_ms))),
-            ]);
+            let lock = held_to_js(&name, &held);
             let outcome = call_back(&work, Some(&lock)).await;
-            let released = inner.locks.release(&*store, &JsClock, &inner.log, &name).await;
+            let released = inner.locks.release(&*store, &inner.clock, &inner.log, &name).await;
             match (outcome, released) {
                 (Ok(value), Ok(_)) => Ok(value),
                 (Ok(_), Err(e)) => Err(to_js(e)),
@@ -217,7 +239,7 @@ impl StateService {
                 .collect::<crate::error::Result<_>>()?;
             let workflow = args::optional_name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
-            sync_state::update_sync_state(&*store, &JsClock, &inner.log, &files, workflow.as_deref()).await?;
+            sync_state::update_sync_state(&*store, &inner.clock, &inner.log, &files, workflow.as_deref()).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -228,7 +250,7 @@ impl StateService {
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
-            let job = DailyJobs::new(&*store, &JsClock, &inner.log, &workflow)?.get().await?;
+            let job = DailyJobs::new(&*store, &inner.clock, &inner.log, &workflow)?.get().await?;
             Ok(job.as_ref().map(json_to_js).unwrap_or(JsValue::NULL))
         })
     }
@@ -241,7 +263,7 @@ impl StateService {
             let job = args::name("jobId", &job_id)?;
             let hours = args::positive("expirationHours", &expiration_hours, 24.0, args::MAX_HOURS)?;
             let store = inner.store(&kv)?;
-            Ok(json_to_js(&DailyJobs::new(&*store, &JsClock, &inner.log, &workflow)?.set(&job, hours).await?))
+            Ok(json_to_js(&DailyJobs::new(&*store, &inner.clock, &inner.log, &workflow)?.set(&job, hours).await?))
         })
     }
 
@@ -253,7 +275,7 @@ impl StateService {
             let workflow = args::name("workflowId", &workflow_id)?;
             let by = args::batch_increment(&by)?;
             let store = inner.store(&kv)?;
-            let count = DailyJobs::new(&*store, &JsClock, &inner.log, &workflow)?.increment(by).await?;
+            let count = DailyJobs::new(&*store, &inner.clock, &inner.log, &workflow)?.increment(by).await?;
             Ok(JsValue::from_f64(count as f64))
         })
     }
@@ -285,7 +307,7 @@ impl StateService {
         promise(async move {
             let workflow = args::name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
-            sync_state::clear_state(&*store, &JsClock, &inner.log, &workflow).await?;
+            sync_state::clear_state(&*store, &inner.clock, &inner.log, &workflow).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

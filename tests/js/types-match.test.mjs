@@ -31,11 +31,14 @@ test('every class of index.d.ts that the wasm module exports has the members the
   const ours = classMembers(read('js/index.d.ts'));
   const generated = classMembers(read('pkg/connector_state.d.ts'));
   const internal = new Set(['EmbeddedEngine']);
+  // Members js/api.mjs adds in its subclasses (leases, in js/lease.mjs).
+  const addedInJs = { StateService: ['lock'] };
   let compared = 0;
   for (const [name, members] of generated) {
     if (internal.has(name)) continue;
     assert.ok(ours.has(name), `index.d.ts lacks class ${name}`);
-    assert.deepEqual(ours.get(name), members, `members of ${name}`);
+    const declared = ours.get(name).filter((m) => !(addedInJs[name] ?? []).includes(m));
+    assert.deepEqual(declared, members, `members of ${name}`);
     compared += 1;
   }
   assert.ok(compared >= 10, `${compared} classes compared`);

@@ -1,0 +1,356 @@
+// Leases: a lock or a claim that renews itself while the work runs and
+// tells the work, through an AbortSignal, as soon as it is known lost.
+// Built on StateService's acquireLock / extendLock / releaseLock and
+// FileTracker's claim / extendClaim / complete / release; the core keeps
+// the records and the fencing tokens, this file keeps the timers.
+import { StateError } from './errors.mjs';
+
+const MINUTE = 60_000;
+const DEFAULT_TTL_MS = 15 * MINUTE;
+/** Ten years, the longest lifetime the core accepts. */
+const MAX_MS = 10 * 366 * 24 * 60 * MINUTE;
+/** Longest pause between two tries of a waiting lock(). */
+const MAX_PAUSE_MS = 200;
+const asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose');
+
+const invalid = (argument, problem) => new StateError('INVALID_ARGUMENT', `${argument} ${problem}`);
+
+/** Refuses options other than `known`, naming the one to use. */
+export function checkOptions(argument, options, known) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw invalid(argument, 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => distance(k, key) <= 2);
+    throw invalid(`${argument}.${key}`, `is not an option here (${near ? `did you mean ${argument}.${near}?` : `the options here are ${known.join(', ')}`})`);
+  }
+  return options;
+}
+
+/** Edit distance, for did-you-mean hints. */
+function distance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+function positive(argument, value, fallback, max = MAX_MS) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(argument, 'must be a positive number');
+  if (value > max) throw invalid(argument, `must be at most ${max}`);
+  return value;
+}
+
+function checkSignal(argument, signal) {
+  if (signal === undefined) return undefined;
+  if (typeof signal?.aborted !== 'boolean' || typeof signal?.addEventListener !== 'function') throw invalid(argument, 'must be an AbortSignal');
+  return signal;
+}
+
+function checkBoolean(argument, value, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(argument, 'must be true or false');
+  return value;
+}
+
+/** A timer that never keeps a Node or Deno process alive. */
+function background(fn, ms) {
+  const id = setTimeout(fn, Math.max(0, ms));
+  if (typeof id === 'object') id?.unref?.();
+  else globalThis.Deno?.unrefTimer?.(id);
+  return id;
+}
+
+/** Waits `ms`, or rejects with `signal.reason` when it aborts first. */
+function pause(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(id);
+      reject(signal.reason);
+    };
+    const id = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Milliseconds on a clock that only moves forward (for local deadlines). */
+const monotonic = () => globalThis.performance?.now() ?? Date.now();
+
+/**
+ * What a lease renews and ends: `extend(ttlMs)` → new expiresAt (ISO),
+ * rejecting LOCK_NOT_HELD / CLAIM_NOT_HELD when lost; `end()` → boolean.
+ */
+class Renewal {
+  #extend;
+  #lostCode;
+  #ttlMs;
+  #renew;
+  #timer = null;
+  #controller = new AbortController();
+  #ended = false;
+  /** Local (monotonic) time by which the lease is surely expired. */
+  #deadline;
+  expiresAt;
+
+  constructor({ extend, lostCode, ttlMs, renew, expiresAt, startedAt }) {
+    this.#extend = extend;
+    this.#lostCode = lostCode;
+    this.#ttlMs = ttlMs;
+    this.#renew = renew;
+    this.expiresAt = expiresAt;
+    this.#deadline = startedAt + ttlMs;
+    this.#plan();
+  }
+
+  get signal() {
+    return this.#controller.signal;
+  }
+
+  /** Aborts the signal with a StateError saying why the lease is lost. */
+  lose(message) {
+    this.#stop();
+    if (!this.#controller.signal.aborted) this.#controller.abort(new StateError(this.#lostCode, message));
+  }
+
+  #stop() {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The next renewal a third of the TTL from now, or (without renewal)
+   *  the abort shortly before the lease expires. */
+  #plan() {
+    this.#stop();
+    if (this.#ended) return;
+    const margin = this.#ttlMs / 6;
+    if (this.#renew) this.#timer = background(() => this.#renewNow(), this.#ttlMs / 3);
+    else this.#timer = background(() => this.lose('the lease reached its expiry without renewal'), this.#deadline - margin - monotonic());
+  }
+
+  async #renewNow() {
+    this.#timer = null;
+    if (this.#ended || this.signal.aborted) return;
+    try {
+      await this.extend();
+    } catch (error) {
+      if (this.signal.aborted || this.#ended) return;
+      // The store failed: try again soon, and give the lease up (abort)
+      // before it can expire under the work.
+      const left = this.#deadline - monotonic();
+      const margin = this.#ttlMs / 6;
+      if (left <= margin) {
+        this.lose(`renewals kept failing and the lease expires in ${Math.max(0, Math.round(left))} ms: stop the work (last error: ${error?.message ?? error})`);
+        return;
+      }
+      this.#timer = background(() => this.#renewNow(), Math.min(this.#ttlMs / 12, left - margin));
+    }
+  }
+
+  /** Renews now (for `ttlMs`, the lease's own TTL by default). */
+  async extend(ttlMs = this.#ttlMs) {
+    if (this.#ended) throw new StateError(this.#lostCode, 'the lease was released');
+    const startedAt = monotonic();
+    try {
+      this.expiresAt = await this.#extend(ttlMs);
+    } catch (error) {
+      if (error?.code === this.#lostCode) this.lose(error.message);
+      throw error;
+    }
+    this.#ttlMs = ttlMs;
+    this.#deadline = startedAt + ttlMs;
+    this.#plan();
+    return this.expiresAt;
+  }
+
+  /** Stops renewing (the caller then releases or completes). */
+  end() {
+    this.#ended = true;
+    this.#stop();
+  }
+}
+
+/**
+ * A held lock: `lockName`, `lockId`, `fencingToken`, `expiresAt`, `signal`
+ * (aborts with a LOCK_NOT_HELD StateError as soon as the lock is known
+ * lost), `extend(ttlMs?)`, `release()`, and `[Symbol.asyncDispose]`.
+ */
+export class Lease {
+  #state;
+  #kv;
+  #renewal;
+  #held;
+
+  constructor(state, kv, held, { ttlMs, renew, startedAt }) {
+    this.#state = state;
+    this.#kv = kv;
+    this.#held = held;
+    this.#renewal = new Renewal({
+      lostCode: 'LOCK_NOT_HELD',
+      ttlMs,
+      renew,
+      startedAt,
+      expiresAt: held.expiresAt,
+      extend: async (ms) => {
+        await state.extendLock(held.lockName, kv, ms / MINUTE);
+        return state.getHeldLock(held.lockName)?.expiresAt ?? held.expiresAt;
+      },
+    });
+  }
+
+  get lockName() {
+    return this.#held.lockName;
+  }
+
+  get lockId() {
+    return this.#held.lockId;
+  }
+
+  get fencingToken() {
+    return this.#held.fencingToken;
+  }
+
+  /** When the lock expires unless renewed (ISO 8601). */
+  get expiresAt() {
+    return this.#renewal.expiresAt;
+  }
+
+  /** Aborts, with a LOCK_NOT_HELD StateError as its reason, once the lock
+   *  is known lost: taken over, force-released, or renewals failing until
+   *  expiry is near. */
+  get signal() {
+    return this.#renewal.signal;
+  }
+
+  /** Renews now for `ttlMs` (default: the lease's TTL); resolves the new
+   *  expiresAt. Rejects LOCK_NOT_HELD (and aborts `signal`) when lost. */
+  extend(ttlMs) {
+    return this.#renewal.extend(ttlMs === undefined ? undefined : positive('ttlMs', ttlMs, undefined));
+  }
+
+  /** Releases the lock; false when it was no longer this lease's. */
+  async release() {
+    this.#renewal.end();
+    return this.#state.releaseLock(this.lockName, this.#kv);
+  }
+
+  async [asyncDispose]() {
+    await this.release();
+  }
+
+  toJSON() {
+    return { lockName: this.lockName, lockId: this.lockId, fencingToken: this.fencingToken, expiresAt: this.expiresAt };
+  }
+}
+
+/** `state.lock(lockName, kv, { ttlMs, waitMs, renew, signal })` → Lease | null. */
+export async function lock(state, lockName, kv, options) {
+  const o = checkOptions('options', options, ['ttlMs', 'waitMs', 'renew', 'signal']);
+  const ttlMs = positive('options.ttlMs', o.ttlMs, DEFAULT_TTL_MS);
+  const waitMs = o.waitMs === undefined || o.waitMs === 0 ? 0 : positive('options.waitMs', o.waitMs, 0);
+  const renew = checkBoolean('options.renew', o.renew, true);
+  const signal = checkSignal('options.signal', o.signal);
+  signal?.throwIfAborted();
+  const until = monotonic() + waitMs;
+  let step = 10;
+  for (;;) {
+    const startedAt = monotonic();
+    if (await state.acquireLock(lockName, kv, ttlMs / MINUTE)) {
+      return new Lease(state, kv, state.getHeldLock(lockName), { ttlMs, renew, startedAt });
+    }
+    const left = until - monotonic();
+    if (left <= 0) return null;
+    // Jittered, growing pauses: a crowd of waiters spreads out, and a
+    // released lock is taken within MAX_PAUSE_MS.
+    await pause(Math.min(left, step / 2 + Math.random() * step), signal);
+    step = Math.min(step * 2, MAX_PAUSE_MS);
+  }
+}
+
+/** withLock on leases: renews by default and hands `fn` the signal. */
+export async function withLease(state, lockName, kv, fn, options) {
+  const o = checkOptions('options', options, ['ttlMs', 'timeoutMinutes', 'waitMs', 'renew', 'signal']);
+  if (typeof fn !== 'function') throw invalid('fn', 'must be a function');
+  const minutes = positive('options.timeoutMinutes', o.timeoutMinutes, 15, MAX_MS / MINUTE);
+  const ttlMs = o.ttlMs === undefined ? minutes * MINUTE : positive('options.ttlMs', o.ttlMs, undefined);
+  const lease = await lock(state, lockName, kv, { ttlMs, waitMs: o.waitMs, renew: o.renew, signal: o.signal });
+  if (!lease) {
+    throw new StateError('LOCK_HELD', `lock ${JSON.stringify(lockName)} is held by another run; skip this run or try again after it expires`);
+  }
+  let result;
+  try {
+    result = await fn({ lockName: lease.lockName, lockId: lease.lockId, fencingToken: lease.fencingToken, expiresAt: lease.expiresAt, signal: lease.signal });
+  } catch (thrown) {
+    // The work's own error passes through; a failed release is logged by the core's warning path.
+    await lease.release().catch(() => {});
+    throw thrown;
+  }
+  await lease.release();
+  return result;
+}
+
+/**
+ * A won claim with renewal: the claim result plus `signal` (aborts with a
+ * CLAIM_NOT_HELD StateError once the claim is known lost), `extend(ttlMs?)`,
+ * `complete(metadata?)`, `release()` and `[Symbol.asyncDispose]` (releases
+ * unless completed).
+ */
+export function claimLease(tracker, fileName, result, { ttlMs, renew, startedAt, complete, release, extendClaim }) {
+  const renewal = new Renewal({
+    lostCode: 'CLAIM_NOT_HELD',
+    ttlMs,
+    renew,
+    startedAt,
+    expiresAt: result.expiresAt,
+    extend: (ms) => extendClaim(fileName, { ttlMs: ms }),
+  });
+  let done = false;
+  return Object.assign(result, {
+    get signal() {
+      return renewal.signal;
+    },
+    extend: (ms) => renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined)).then((at) => (result.expiresAt = at)),
+    async complete(metadata) {
+      renewal.end();
+      await complete(fileName, metadata);
+      done = true;
+    },
+    async release() {
+      renewal.end();
+      done = true;
+      return release(fileName);
+    },
+    async [asyncDispose]() {
+      renewal.end();
+      if (!done) {
+        done = true;
+        await release(fileName);
+      }
+    },
+  });
+}
+
+/** `tracker.claim(name, { ttlMs, renew })` with a lease on a won claim. */
+export async function claimWithLease(tracker, claim, fileName, options, methods) {
+  const plain = options !== null && typeof options === 'object';
+  // Anything but an options object goes to the core as it is (and is refused there).
+  const { renew: renewOption, ...core } = plain ? options : {};
+  const renew = checkBoolean('options.renew', renewOption, true);
+  const startedAt = monotonic();
+  // The core checks the name, ttlMs and any other option.
+  const result = await claim(fileName, plain ? core : options);
+  const ttlMs = core.ttlMs ?? DEFAULT_TTL_MS;
+  if (!result.claimed) {
+    // Nothing to give back, but `await using` takes any claim result.
+    Object.defineProperty(result, asyncDispose, { value: async () => {} });
+    return result;
+  }
+  return claimLease(tracker, fileName, result, { ttlMs, renew, startedAt, ...methods });
+}
