@@ -93,11 +93,14 @@ class Renewal {
   #lostCode;
   #ttlMs;
   #renew;
-  #timer = null;
+  #renewTimer = null;
+  #lossTimer = null;
   #controller = new AbortController();
   #ended = false;
-  /** Local (monotonic) time by which the lease is surely expired. */
+  /** Local (monotonic) time by which the lease is surely expired: when
+   *  the last successful renewal started, plus the TTL. */
   #deadline;
+  #lastError = null;
   expiresAt;
 
   constructor({ extend, lostCode, ttlMs, renew, expiresAt, startedAt }) {
@@ -121,49 +124,60 @@ class Renewal {
   }
 
   #stop() {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    clearTimeout(this.#renewTimer);
+    clearTimeout(this.#lossTimer);
+    this.#renewTimer = this.#lossTimer = null;
   }
 
-  /** The next renewal a third of the TTL from now, or (without renewal)
-   *  the abort shortly before the lease expires. */
+  /**
+   * Two timers: the next renewal a third of the TTL from now, and the
+   * give-up a sixth of the TTL before the lease would expire. A renewal
+   * that fails, or hangs on a stalled connection, never reaches the
+   * second one's reset: the signal then aborts while the lease is still
+   * valid, before any other run can take it.
+   */
   #plan() {
     this.#stop();
     if (this.#ended) return;
     const margin = this.#ttlMs / 6;
-    if (this.#renew) this.#timer = background(() => this.#renewNow(), this.#ttlMs / 3);
-    else this.#timer = background(() => this.lose('the lease reached its expiry without renewal'), this.#deadline - margin - monotonic());
+    this.#lossTimer = background(() => {
+      const why = this.#renew
+        ? `renewals did not succeed in time and the lease expires in ${Math.round(margin)} ms${this.#lastError ? ` (last error: ${this.#lastError})` : ' (the store did not answer)'}: stop the work`
+        : 'the lease reaches its expiry without renewal: stop the work';
+      this.lose(why);
+    }, this.#deadline - margin - monotonic());
+    if (this.#renew) this.#renewTimer = background(() => this.#renewNow(), this.#ttlMs / 3);
   }
 
   async #renewNow() {
-    this.#timer = null;
+    this.#renewTimer = null;
     if (this.#ended || this.signal.aborted) return;
     try {
       await this.extend();
     } catch (error) {
       if (this.signal.aborted || this.#ended) return;
-      // The store failed: try again soon, and give the lease up (abort)
-      // before it can expire under the work.
-      const left = this.#deadline - monotonic();
-      const margin = this.#ttlMs / 6;
-      if (left <= margin) {
-        this.lose(`renewals kept failing and the lease expires in ${Math.max(0, Math.round(left))} ms: stop the work (last error: ${error?.message ?? error})`);
-        return;
-      }
-      this.#timer = background(() => this.#renewNow(), Math.min(this.#ttlMs / 12, left - margin));
+      // The store failed: try again soon; the loss timer still runs.
+      this.#lastError = error?.message ?? String(error);
+      this.#renewTimer = background(() => this.#renewNow(), this.#ttlMs / 12);
     }
   }
 
   /** Renews now (for `ttlMs`, the lease's own TTL by default). */
   async extend(ttlMs = this.#ttlMs) {
     if (this.#ended) throw new StateError(this.#lostCode, 'the lease was released');
+    if (this.signal.aborted) throw this.signal.reason;
     const startedAt = monotonic();
+    let expiresAt;
     try {
-      this.expiresAt = await this.#extend(ttlMs);
+      expiresAt = await this.#extend(ttlMs);
     } catch (error) {
       if (error?.code === this.#lostCode) this.lose(error.message);
       throw error;
     }
+    // A renewal that answered after the give-up does not revive the signal.
+    if (this.signal.aborted || this.#ended) return expiresAt;
+    this.expiresAt = expiresAt;
+    this.#lastError = null;
     this.#ttlMs = ttlMs;
     this.#deadline = startedAt + ttlMs;
     this.#plan();

@@ -169,3 +169,36 @@ export async function startRedis({ lifetimeSeconds = 1200 } = {}) {
   await server.start();
   return track(server);
 }
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `targetPort`: `stall()` stops it
+ * forwarding anything, in either direction, on every connection (as a
+ * network that drops packets does: calls hang, nothing errors);
+ * `resume()` forwards again; `close()` ends it.
+ */
+export async function stallingProxy(targetPort) {
+  const { createConnection } = await import('node:net');
+  let stalled = false;
+  const pairs = new Set();
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const forward = (from, to) => from.on('data', (d) => { if (!stalled) to.write(d); });
+    forward(client, upstream);
+    forward(upstream, client);
+    const end = () => { client.destroy(); upstream.destroy(); pairs.delete(pair); };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    stall() { stalled = true; },
+    resume() { stalled = false; },
+    close() {
+      for (const { client, upstream } of pairs) { client.destroy(); upstream.destroy(); }
+      server.close();
+    },
+  };
+}

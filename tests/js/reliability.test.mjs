@@ -12,6 +12,7 @@ import { faultRun } from '../reliability/faults.mjs';
 import { startDenoKv } from '../reliability/stores.mjs';
 import { faultViolations, fileViolations, lockViolations, outageFileViolations, outageLockViolations, pauseViolations } from '../reliability/checks.mjs';
 import { startPostgres, startRedis } from '../servers.mjs';
+import { crashTakeover, stalledHolder } from '../reliability/leases.mjs';
 
 const dir = scratch();
 let server;
@@ -29,11 +30,27 @@ const stores = {
   'Redis': () => ({ kind: 'redis', url: redis.url, namespace: 'reliability' }),
 };
 
+describe('leases under failure', () => {
+  test('a holder killed with SIGKILL in its critical section: taken over after about one TTL, token rising, never while it lived', async (t) => {
+    const r = await crashTakeover({ store: { kind: 'sqlite', path: join(dir.dir, 'crash.sqlite') }, dir: dir.dir, ttlMs: 1000, rounds: 3 });
+    t.diagnostic(`takeovers ${r.takeovers.join(', ')} ms after the kill (TTL ${r.ttlMs} ms)`);
+    assert.equal(r.takenWhileAlive, 0);
+    assert.equal(r.tokensRose, true);
+    assert.ok(r.maxMs <= 2 * r.ttlMs, `slowest takeover ${r.maxMs} ms`);
+  });
+
+  test('a renewing holder whose connection stalls: its signal aborts before another process takes the lock', async (t) => {
+    const r = await stalledHolder({ server, ttlMs: 1500 });
+    t.diagnostic(JSON.stringify(r.results));
+    assert.equal(r.allAbortedFirst, true, JSON.stringify(r.results));
+  });
+});
+
 // The server killed with SIGKILL in the middle of the 4-process runs, and
 // restarted on its data.
-for (const [name, handle] of [['PostgreSQL', () => postgres], ['Redis', () => redis]]) {
+for (const [name, handle] of [['PostgreSQL', () => postgres], ['Redis', () => redis], ['denokv', () => server]]) {
   describe(`4 processes on ${name}, killed and restarted mid-run`, () => {
-    const spec = () => ({ kind: name === 'PostgreSQL' ? 'postgres' : 'redis', url: handle().url, namespace: 'outage' });
+    const spec = () => (name === 'denokv' ? server.spec : { kind: name === 'PostgreSQL' ? 'postgres' : 'redis', url: handle().url, namespace: 'outage' });
 
     test('200 lock acquisitions: no overlap, tokens rising, the outage reported as STORE_UNAVAILABLE, the run completes', async (t) => {
       const r = await lockContention({ impl: 'ours', store: spec(), acquisitions: 200, dir: dir.dir, variant: 'outage', during: serverOutage(handle(), { after: 50 }) });

@@ -9,14 +9,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileContention, lockContention, pausedHolder, scratch, serverOutage } from './contention.mjs';
 import { startPostgres, startRedis } from '../servers.mjs';
+import { crashTakeover, stalledHolder } from './leases.mjs';
 import { faultRun, legacyFaultRun } from './faults.mjs';
 import { haveLegacy, loadImpl, root, startDenoKv } from './stores.mjs';
 import { faultViolations, fileViolations, lockViolations, outageFileViolations, outageLockViolations, pauseViolations } from './checks.mjs';
 
 const quick = process.argv.includes('--quick');
 const size = quick
-  ? { acquisitions: 200, files: 300, operations: 1500 }
-  : { acquisitions: 1000, files: 2000, operations: 10_000 };
+  ? { acquisitions: 200, files: 300, operations: 1500, crashRounds: 3, stallRounds: 1 }
+  : { acquisitions: 1000, files: 2000, operations: 10_000, crashRounds: 10, stallRounds: 5 };
 
 if (!haveLegacy()) {
   console.error('[reliability] installing fc-connect-sdk 0.1.56 into bench/ (for the comparison only)');
@@ -34,6 +35,8 @@ const stores = {
   redis: { kind: 'redis', url: redis.url },
 };
 const servers = { postgres, redis };
+// The stores killed and restarted mid-run (the denokv server too).
+const restartable = { postgres, redis, 'denokv server': server };
 try {
   for (const [storeName, shared] of Object.entries(stores)) {
     for (const impl of impls) {
@@ -49,8 +52,8 @@ try {
       results.rows[`${impl}|${storeName}`] = { lock, files, pause };
     }
   }
-  for (const [storeName, handle] of Object.entries(servers)) {
-    const store = { ...stores[storeName], namespace: 'outage' };
+  for (const [storeName, handle] of Object.entries(restartable)) {
+    const store = storeName === 'denokv server' ? stores[storeName] : { ...stores[storeName], namespace: 'outage' };
     const say = (what) => console.error(`[reliability] ours · ${storeName} killed (SIGKILL) and restarted mid-run · ${what}`);
     say(`${size.acquisitions} lock acquisitions by 4 processes`);
     const lock = await lockContention({ impl: 'ours', store, acquisitions: size.acquisitions, dir: s.dir, variant: 'outage', during: serverOutage(handle, { after: Math.floor(size.acquisitions / 4) }) });
@@ -58,6 +61,10 @@ try {
     const files = await fileContention({ impl: 'ours', store, files: size.files, dir: s.dir, variant: 'outage', prefix: 'outage', during: serverOutage(handle, { after: Math.floor(size.files / 4) }) });
     results.rows[`ours|restart ${storeName}`] = { outage: { lock, files } };
   }
+  console.error(`[reliability] ours · sqlite file · a lease holder killed with SIGKILL, ${size.crashRounds} times`);
+  results.rows['ours|crash'] = { crash: await crashTakeover({ store: { kind: 'sqlite', path: join(s.dir, 'crash.sqlite') }, dir: s.dir, ttlMs: 1000, rounds: size.crashRounds }) };
+  console.error(`[reliability] ours · denokv server · a renewing holder whose connection stalls, ${size.stallRounds} times`);
+  results.rows['ours|stall'] = { stall: await stalledHolder({ server, ttlMs: 1500, rounds: size.stallRounds }) };
   for (const store of ['deno-kv', 'versori']) {
     console.error(`[reliability] ours · ${store} · ${size.operations} operations at 20% store faults`);
     results.rows[`ours|faults ${store}`] = { faults: await faultRun({ store, operations: size.operations }) };
@@ -84,7 +91,11 @@ if (!quick) {
 const violations = [];
 for (const [row, r] of Object.entries(results.rows)) {
   if (!row.startsWith('ours|')) continue;
-  const found = r.faults
+  const found = r.crash
+    ? [...(r.crash.takenWhileAlive ? [`taken while the holder lived: ${r.crash.takenWhileAlive}`] : []), ...(r.crash.tokensRose ? [] : ['fencing token did not rise']), ...(r.crash.maxMs > 2 * r.crash.ttlMs ? [`slowest takeover ${r.crash.maxMs} ms`] : [])]
+    : r.stall
+    ? (r.stall.allAbortedFirst ? [] : [`a stalled holder's signal did not abort first: ${JSON.stringify(r.stall.results)}`])
+    : r.faults
     ? faultViolations(r.faults)
     : r.outage
     ? [...outageLockViolations(r.outage.lock, size.acquisitions), ...outageFileViolations(r.outage.files, size.files)]
@@ -126,7 +137,18 @@ function render({ rows, size }) {
     row(`paused holder: extend after takeover`, store, (r) => r.pause.extend);
     row(`paused holder: new holder kept its lock`, store, (r) => yes(r.pause.newHolderKeptLock));
   }
-  for (const store of Object.keys(servers)) {
+  const crash = rows['ours|crash']?.crash;
+  if (crash) {
+    lines.push(`| crash: holder killed (SIGKILL), takeover after the kill, min / median / max (TTL ${crash.ttlMs} ms, ${crash.rounds} times) | sqlite file | ${crash.minMs} / ${crash.medianMs} / ${crash.maxMs} ms | – |`);
+    lines.push(`| crash: taken while the holder lived; fencing token rose | sqlite file | ${crash.takenWhileAlive}; ${crash.tokensRose ? 'yes' : 'no'} | – |`);
+  }
+  const stall = rows['ours|stall']?.stall;
+  if (stall) {
+    const ms = (k) => stall.results.map((r) => r[k]).join(', ');
+    lines.push(`| stall: holder's signal aborted / lock taken by another, ms after the stall (TTL ${stall.ttlMs} ms) | denokv server | ${ms('abortedAfterMs')} / ${ms('takenAfterMs')} | – |`);
+    lines.push(`| stall: signal aborted before the takeover | denokv server | ${stall.results.filter((r) => r.abortedFirst).length} of ${stall.rounds} | – |`);
+  }
+  for (const store of Object.keys(restartable)) {
     const r = rows[`ours|restart ${store}`]?.outage;
     if (!r) continue;
     const line = (label, value) => lines.push(`| restart: ${label} | ${store}, killed mid-run | ${value} | – |`);

@@ -1,7 +1,7 @@
 // Stores and implementations the reliability runs share: a @deno/kv SQLite
 // file, a denokv server on 127.0.0.1, and either this package or
 // fc-connect-sdk 0.1.56 (installed in bench/ only).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,27 +84,40 @@ export function denokvBinary() {
 /**
  * Starts `denokv serve` on 127.0.0.1 with a random access token. The server
  * runs under `timeout`, so it stops by itself even if this process dies;
- * `stop()` ends it sooner.
+ * `stop()` ends it sooner. `kill()` is a SIGKILL of the server itself and
+ * `start()` brings it back on the same SQLite file and port (the restart
+ * runs).
  */
 export async function startDenoKv(sqlitePath, { lifetimeSeconds = 900 } = {}) {
   const binary = denokvBinary();
   if (!binary) throw new Error('denokv is not installed: run `npm run setup` (cargo install denokv)');
   const port = await freePort();
   const token = `t${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-  const child = spawn('timeout', [String(lifetimeSeconds), binary, '--sqlite-path', sqlitePath, 'serve', '--access-token', token, '--addr', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const stop = () => { if (child.exitCode === null) child.kill('SIGTERM'); };
+  let child = null;
+  const running = () => child && child.exitCode === null && child.signalCode === null;
+  const stop = () => { if (running()) child.kill('SIGTERM'); };
   process.once('exit', stop);
+  const start = async () => {
+    child = spawn('timeout', [String(lifetimeSeconds), binary, '--sqlite-path', sqlitePath, 'serve', '--access-token', token, '--addr', `127.0.0.1:${port}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (!running()) throw new Error(`denokv exited: ${stderr}`);
+      if (stderr.includes('Listening on')) break;
+      if (Date.now() > deadline) { stop(); throw new Error(`denokv did not start: ${stderr}`); }
+      await sleep(50);
+    }
+  };
+  const kill = async () => {
+    // The server is the child of `timeout`.
+    const pid = Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    while (running()) await sleep(20);
+  };
+  await start();
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`denokv exited: ${stderr}`);
-    if (stderr.includes('Listening on')) break;
-    if (Date.now() > deadline) { stop(); throw new Error(`denokv did not start: ${stderr}`); }
-    await sleep(50);
-  }
-  return { spec: { kind: 'denokv', url, token }, stop };
+  return { spec: { kind: 'denokv', url, token }, stop, start, kill, port };
 }
