@@ -640,7 +640,7 @@ export interface IndexVerification {
 
 /** Processed files under a prefix, listable at any scale. */
 export class IndexedFileTracker {
-  constructor(kv: KvHandle, options?: string | { prefix?: string; log?: Logger });
+  constructor(kv: KvHandle, options?: string | { prefix?: string; log?: Logger; now?: () => number });
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   mark(fileName: string, metadata?: JsonObject): Promise<void>;

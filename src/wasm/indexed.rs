@@ -6,7 +6,7 @@ use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
-use crate::wasm::env::{JsClock, JsLogger};
+use crate::wasm::env::{InjectedClock, JsLogger};
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
 use js_sys::{Array, Promise};
@@ -18,6 +18,7 @@ struct Tracker {
     core: collection::Collection,
     store: JsStore,
     log: JsLogger,
+    clock: InjectedClock,
 }
 
 /// Processed files under a prefix, with paginated listing, stats and cleanup.
@@ -48,14 +49,16 @@ fn strings(items: &[String]) -> JsValue {
 
 #[wasm_bindgen]
 impl IndexedFileTracker {
-    /// `new IndexedFileTracker(kv, { prefix, log })`; a string second
-    /// argument is the prefix.
+    /// `new IndexedFileTracker(kv, { prefix, log, now })`; a string second
+    /// argument is the prefix. `now()` (epoch milliseconds) replaces
+    /// `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<IndexedFileTracker> {
-        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log"]).js()?;
+        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log", "now"]).js()?;
+        let clock = InjectedClock::new(if options.is_object() { args::option(&options, "now").js()? } else { JsValue::UNDEFINED }).js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = collection::Collection::new(&prefix).js()?;
-        Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log) }) })
+        Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log), clock }) })
     }
 
     pub fn capabilities(&self) -> JsValue {
@@ -73,7 +76,7 @@ impl IndexedFileTracker {
         promise(async move {
             let name = args::name("fileName", &file_name)?;
             let metadata = args::metadata("metadata", &metadata)?;
-            t.core.mark(&t.store, &JsClock, &t.log, &name, metadata.as_ref()).await?;
+            t.core.mark(&t.store, &t.clock, &t.log, &name, metadata.as_ref()).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -147,7 +150,7 @@ impl IndexedFileTracker {
     pub fn cleanup(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
-            let (cutoff, batch) = args::cleanup_options(&options, &JsClock)?;
+            let (cutoff, batch) = args::cleanup_options(&options, &t.clock)?;
             Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff, batch).await?))
         })
     }

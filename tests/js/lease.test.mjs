@@ -205,6 +205,24 @@ console.log('done');`;
   });
 });
 
+test('an injected clock sets the times StateService, FileTracker and IndexedFileTracker write', async () => {
+  const kv = await openKv();
+  const at = Date.parse('2030-01-02T03:04:05.000Z');
+  const now = () => at;
+  const state = new StateService(quiet, { now });
+  await state.acquireLock('clocked', kv, 1);
+  assert.equal((await state.getLockInfo('clocked', kv)).expiresAt, new Date(at + 60_000).toISOString());
+  const files = new FileTracker(kv, { prefix: 'clocked', now });
+  await files.markProcessed('a.csv');
+  assert.equal((await files.getRecord('a.csv')).processedAt, new Date(at).toISOString());
+  const { IndexedFileTracker } = await import('connector-state');
+  const indexed = new IndexedFileTracker(kv, { prefix: 'clocked', now });
+  await indexed.mark('b.csv');
+  assert.equal((await indexed.get('b.csv')).processedAt, new Date(at).toISOString());
+  assert.throws(() => new StateService(quiet, { now: 5 }), { code: 'INVALID_ARGUMENT', message: /options\.now/ });
+  assert.throws(() => new StateService(quiet, { clock: now }), { code: 'INVALID_ARGUMENT', message: /options\.clock/ });
+});
+
 describe('crashes and clock skew', () => {
   test('a holder killed with SIGKILL: the next acquirer takes over after the TTL, with a higher fencing token', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-crash-'));
