@@ -39,6 +39,7 @@ test('the browser entry works in headless Chromium', async () => {
     assert.ok(match, `page did not finish: ${dom.match(/<pre id="out">([\s\S]*?)<\/pre>/)?.[1]}`);
     assert.deepEqual(JSON.parse(match[1].replaceAll('&quot;', '"')), {
       checkpoint: true, listed: ['one.csv'], retryAttempts: 1, winners: 1, processed: true, collision: false, fileError: 'INVALID_ARGUMENT',
+      lease: { leaseTaken: false, leaseAliveAfterTtl: true, lost: 'LOCK_NOT_HELD' },
       // The value limit is estimated in browsers (no V8 serializer); these two agree with Deno.
       denoKv: { order: ['bytes', 'string', 'bigint', 'number', 'boolean'], cursor: 'AmIA', map: 0, u64: '3', stringKey: 'TypeError', tooLarge: 'TypeError', wide: 'accepted', junkCursor: 'TypeError' },
     });
