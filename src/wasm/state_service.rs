@@ -2,7 +2,7 @@
 //! and sync state.
 
 use crate::daily_job::DailyJobs;
-use crate::error::{ErrorCode, StateError};
+use crate::error::StateError;
 use crate::ids::random_id;
 use crate::locks::{LockInfo, Locks};
 use crate::sync_state;
@@ -10,9 +10,9 @@ use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
 use crate::wasm::env::{host_name, InjectedClock, JsLogger};
-use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
-use crate::wasm::promise::{call_back, promise, promise_passing};
-use js_sys::{Array, Function, Promise};
+use crate::wasm::errors::{IntoJsResult, JsResult};
+use crate::wasm::promise::promise;
+use js_sys::{Array, Promise};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -166,53 +166,6 @@ impl StateService {
     pub fn get_lock_token(&self, lock_name: JsValue) -> JsResult<Option<f64>> {
         let name = args::name("lockName", &lock_name).js()?;
         Ok(self.inner.locks.held(&name).map(|h| h.fencing_token as f64))
-    }
-
-    /// Acquires, runs `fn({lockName, lockId, fencingToken, expiresAt})`,
-    /// and releases however `fn` ends. Rejects with LOCK_HELD when another
-    /// run holds the lock; `fn`'s own error passes through unchanged.
-    #[wasm_bindgen(js_name = "withLock")]
-    pub fn with_lock(&self, lock_name: JsValue, kv: JsValue, work: JsValue, options: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        promise_passing(async move {
-            let name = args::name("lockName", &lock_name).js()?;
-            let work: Function = work.dyn_into().map_err(|_| to_js(StateError::invalid("fn", "must be a function")))?;
-            args::known("options", &options, &["timeoutMinutes"]).js()?;
-            let minutes =
-                args::positive("options.timeoutMinutes", &args::option(&options, "timeoutMinutes").js()?, 15.0, args::MAX_MINUTES).js()?;
-            let store = inner.store(&kv).js()?;
-            let acquired = inner
-                .locks
-                .acquire(&*store, &inner.clock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id().js()?)
-                .await
-                .js()?;
-            let held = match inner.locks.held(&name) {
-                Some(h) if acquired => h,
-                _ => {
-                    return Err(to_js(StateError::new(
-                        ErrorCode::LockHeld,
-                        format!("lock {name:?} is held by another run; skip this run or try again after it expires"),
-                    )))
-                }
-            };
-            let lock = held_to_js(&name, &held);
-            let outcome = call_back(&work, Some(&lock)).await;
-            let released = inner.locks.release(&*store, &inner.clock, &inner.log, &name).await;
-            match (outcome, released) {
-                (Ok(value), Ok(_)) => Ok(value),
-                (Ok(_), Err(e)) => Err(to_js(e)),
-                (Err(thrown), Err(e)) => {
-                    crate::log::Logger::log(
-                        &inner.log,
-                        crate::log::Level::Error,
-                        "Lock release failed after the work failed",
-                        serde_json::json!({"lockName": name, "error": e.to_string()}),
-                    );
-                    Err(thrown)
-                }
-                (Err(thrown), Ok(_)) => Err(thrown),
-            }
-        })
     }
 
     #[wasm_bindgen(js_name = "getSyncState")]
