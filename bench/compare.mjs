@@ -3,13 +3,20 @@
 // writes bench/results/compare.{json,md,svg}.
 //
 // Stores: the embedded in-memory store, a @deno/kv SQLite file, a denokv
-// server on 127.0.0.1, and a Versori-style store that adds 1 ms to every
-// call (a remote store). 0.1.56 runs through its VersoriKVAdapter and
+// server on 127.0.0.1, PostgreSQL and Redis (this package's stores on
+// servers the run starts), and a Versori-style store that adds 1 ms to
+// every call (a remote store). 0.1.56 runs through its VersoriKVAdapter and
 // Versori classes (as its users run it); this package takes each store as is.
 //
-// Each operation: a warm-up, then REPS timed batches; ops/s is the median
-// batch, with the slowest and fastest batch as the spread. Store calls per
-// operation come from one more batch through a counting view.
+// Each operation: a warm-up, then PAIRS pairs of timed batches, one of each
+// package, in alternating order; the ratio is taken per pair (so a machine
+// that slows down for a while slows both sides of the pairs it touches) and
+// reported as the median of the pair ratios with its interquartile spread.
+// ops/s is the median batch, with the slowest and fastest batch. Store calls
+// per operation come from one more batch through a counting view; our
+// overhead per operation is our time per operation less what its store
+// calls cost when made directly (a raw `get` on the same store, timed in
+// the same process).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -31,7 +38,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 // --store=name: run one store's rows and print them as JSON (the parent runs
 // each store in a fresh process, so one store's heap never weighs on the next).
 const storeArg = process.argv.find((a) => a.startsWith('--store='))?.slice(8);
-const REPS = quick ? 3 : 5;
+const PAIRS = quick ? 3 : 9;
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** A Versori-style store (JSON values, no CAS, no list), optionally slow. */
@@ -170,7 +177,7 @@ async function prepare(store, opDef, side) {
   if (s0.latency) s0.latency.latency = 0; // setup runs at full speed
   const s = sides(h, store.kind)[side];
   const batch = store.latencyMs ? (opDef.slow ? 1 : 10) : opDef.slow ? 3 : store.batch;
-  const ctx = { side, h, s, i: 0, batch, rates: [], latency: s0.latency, close: () => s0.fresh && h.close?.() };
+  const ctx = { side, h, s, i: 0, batch, rates: [], latency: s0.latency, latencyMs: store.latencyMs, close: () => s0.fresh && h.close?.() };
   if (opDef.setup) await opDef.setup(s, side);
   for (let w = 0; w < Math.min(batch, 20); w++) await opDef.op(s, ctx.i++);
   if (ctx.latency) ctx.latency.latency = store.latencyMs;
@@ -195,6 +202,20 @@ async function countCalls(store, opDef, ctx) {
   return (m.calls - before) / n;
 }
 
+/** Microseconds of one raw `get` of an existing key on this store, made
+ *  directly (the cost our calls would have with nothing of ours around them). */
+async function rawCallUs(ctx) {
+  const kv = ctx.h;
+  const key = Array.isArray(ctx.rawKey) ? ctx.rawKey : ['bench-raw'];
+  if (ctx.latency) ctx.latency.latency = ctx.latencyMs;
+  await kv.set(key, { probe: true });
+  const n = ctx.latency ? 20 : 200;
+  for (let i = 0; i < 10; i++) await kv.get(key);
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await kv.get(key);
+  return ((performance.now() - t) * 1000) / n;
+}
+
 /** Both sides on the same kind of store, their timed batches interleaved. */
 async function measure(store, opDef) {
   const out = {};
@@ -207,7 +228,7 @@ async function measure(store, opDef) {
     }
   }
   try {
-    for (let r = 0; r < REPS; r++) {
+    for (let r = 0; r < PAIRS; r++) {
       for (const ctx of r % 2 ? ctxs.slice().reverse() : ctxs) {
         if (out[ctx.side]) continue;
         try {
@@ -220,6 +241,12 @@ async function measure(store, opDef) {
     for (const ctx of ctxs) {
       if (out[ctx.side]) continue;
       out[ctx.side] = { ...stats(ctx.rates), calls: await countCalls(store, opDef, ctx), batch: ctx.batch };
+      if (ctx.side === 'ours') out.ours.overheadUs = 1e6 / out.ours.median - out.ours.calls * (await rawCallUs(ctx));
+    }
+    const [ours, theirs] = ['ours', 'theirs'].map((side) => ctxs.find((c) => c.side === side));
+    if (ours && theirs && !out.ours.error && !out.theirs.error) {
+      const ratios = ours.rates.map((rate, i) => rate / theirs.rates[i]).sort((a, b) => a - b);
+      out.pairRatios = { median: ratios[Math.floor(ratios.length / 2)], p25: ratios[Math.floor((ratios.length - 1) / 4)], p75: ratios[Math.ceil(((ratios.length - 1) * 3) / 4)], pairs: ratios.length };
     }
   } finally {
     for (const ctx of ctxs) ctx.close();
@@ -251,7 +278,8 @@ async function main() {
         if (quick && opDef.n === 10_000) continue;
         if (only && !`${store.name} · ${opDef.name}`.includes(only)) continue;
         const result = { store: store.name, operation: opDef.name, ...(await measure(store, opDef)) };
-        if (result.ours.median && result.theirs.median) result.ratio = result.ours.median / result.theirs.median;
+        // The ratio is the median of the pair ratios (see the top of this file).
+        if (result.pairRatios) result.ratio = result.pairRatios.median;
         rows.push(result);
         console.error(`[bench] ${store.name} · ${opDef.name}: ${fmt(result.ours)} vs ${fmt(result.theirs)}`);
       }
@@ -269,13 +297,15 @@ const num = (x) => (x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(x 
 
 function markdown(rows) {
   const lines = [
-    '| store | operation | connector-state ops/s (min–max) | calls/op | fc-connect-sdk 0.1.56 ops/s (min–max) | calls/op | ours / theirs |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| store | operation | connector-state ops/s (min–max) | calls/op | our overhead µs/op | fc-connect-sdk 0.1.56 ops/s (min–max) | calls/op | ours / theirs (pairs: p25–p75) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const cell = (r) => (r.error ? `fails: ${r.error}` : `${num(r.median)} (${num(r.min)}–${num(r.max)})`);
   const calls = (r) => (r.error ? '–' : r.calls.toFixed(r.calls % 1 ? 1 : 0));
   for (const r of rows) {
-    lines.push(`| ${r.store} | ${r.operation} | ${cell(r.ours)} | ${calls(r.ours)} | ${cell(r.theirs)} | ${calls(r.theirs)} | ${r.ratio ? `${r.ratio.toFixed(2)}×` : '–'} |`);
+    const overhead = r.ours?.overheadUs === undefined ? '–' : num(Math.max(0, r.ours.overheadUs));
+    const ratio = r.ratio ? `${r.ratio.toFixed(2)}× (${r.pairRatios.p25.toFixed(2)}–${r.pairRatios.p75.toFixed(2)})` : '–';
+    lines.push(`| ${r.store} | ${r.operation} | ${cell(r.ours)} | ${calls(r.ours)} | ${overhead} | ${cell(r.theirs)} | ${calls(r.theirs)} | ${ratio} |`);
   }
   return lines.join('\n');
 }
@@ -333,7 +363,7 @@ if (!quick) {
   mkdirSync(dir, { recursive: true });
   const { moduleSize, startup } = await import('./startup.mjs');
   const module = { ...moduleSize(), startup: startup() };
-  writeFileSync(join(dir, 'compare.json'), `${JSON.stringify({ when: new Date().toISOString(), node: process.version, reps: REPS, rows, module }, null, 2)}\n`);
+  writeFileSync(join(dir, 'compare.json'), `${JSON.stringify({ when: new Date().toISOString(), node: process.version, pairs: PAIRS, rows, module }, null, 2)}\n`);
   writeFileSync(join(dir, 'compare.md'), `${table}\n`);
   writeFileSync(join(dir, 'compare.svg'), `${svg(rows)}\n`);
   const st = module.startup;
