@@ -46,6 +46,7 @@ class PostgresBackend {
   #ns;
   #t;
   #v;
+  #f;
   #commits = 0;
 
   constructor(pool, ownPool, table, namespace) {
@@ -54,6 +55,7 @@ class PostgresBackend {
     this.#ns = namespace;
     this.#t = `"${table}"`;
     this.#v = `"${table}_versions"`;
+    this.#f = `"${table}_commit"`;
   }
 
   /** Creates the tables if missing (safe from many processes at once) and
@@ -70,6 +72,47 @@ class PostgresBackend {
         PRIMARY KEY (namespace, key))`);
       await client.query(`CREATE INDEX IF NOT EXISTS "${table}_expiry" ON ${this.#t} (namespace, expires_at) WHERE expires_at IS NOT NULL`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#v} (namespace text PRIMARY KEY, version bigint NOT NULL)`);
+      // A commit of sets and deletes in one round trip: lock the
+      // namespace's counter row, check, write, bump the counter. Each
+      // statement of a plpgsql function in read committed sees what was
+      // committed before it, so the checks read the previous commit's writes.
+      await client.query(`CREATE OR REPLACE FUNCTION ${this.#f}(
+          ns text, check_keys bytea[], check_versions bigint[],
+          set_keys bytea[], set_values bytea[], set_expiry bigint[], del_keys bytea[], cleanup boolean)
+        RETURNS bigint LANGUAGE plpgsql AS $fn$
+        DECLARE
+          v bigint;
+          now_ms bigint;
+          failed int;
+        BEGIN
+          SELECT version INTO v FROM ${this.#v} WHERE namespace = ns FOR UPDATE;
+          IF NOT FOUND THEN
+            INSERT INTO ${this.#v} (namespace, version) VALUES (ns, 0) ON CONFLICT (namespace) DO NOTHING;
+            SELECT version INTO v FROM ${this.#v} WHERE namespace = ns FOR UPDATE;
+          END IF;
+          now_ms := ${NOW};
+          SELECT count(*) INTO failed
+            FROM unnest(check_keys, check_versions) AS c(k, ver)
+            LEFT JOIN ${this.#t} d ON d.namespace = ns AND d.key = c.k AND (d.expires_at IS NULL OR d.expires_at > now_ms)
+            WHERE d.version IS DISTINCT FROM c.ver;
+          IF failed > 0 THEN
+            RETURN NULL;
+          END IF;
+          v := v + 1;
+          UPDATE ${this.#v} SET version = v WHERE namespace = ns;
+          DELETE FROM ${this.#t} WHERE namespace = ns AND key = ANY(del_keys);
+          INSERT INTO ${this.#t} (namespace, key, value, version, expires_at)
+            SELECT ns, k, val, v, CASE WHEN e IS NULL THEN NULL ELSE now_ms + e END
+            FROM unnest(set_keys, set_values, set_expiry) AS u(k, val, e)
+            ON CONFLICT (namespace, key) DO UPDATE
+            SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = EXCLUDED.expires_at;
+          IF cleanup THEN
+            DELETE FROM ${this.#t} WHERE namespace = ns AND ctid IN (
+              SELECT ctid FROM ${this.#t} WHERE namespace = ns AND expires_at <= now_ms LIMIT ${CLEANUP_ROWS});
+          END IF;
+          RETURN v;
+        END
+        $fn$`);
       await client.query(`INSERT INTO ${this.#v} (namespace, version) VALUES ($1, 0) ON CONFLICT (namespace) DO NOTHING`, [this.#ns]);
     }, 'creating the tables');
   }
@@ -139,6 +182,7 @@ class PostgresBackend {
       expireIn: m.expireIn ?? null,
     }));
     const cleanup = ++this.#commits % CLEANUP_EVERY === 0;
+    if (writes.every((w) => w.type === 'set' || w.type === 'delete')) return this.#plainCommit(checked, writes, cleanup);
     return this.#transaction(async (client) => {
       const { rows: [counter] } = await client.query(
         `INSERT INTO ${this.#v} AS v (namespace, version) VALUES ($1, 1)
@@ -189,6 +233,33 @@ class PostgresBackend {
       }
       return { ok: true, versionstamp: stampOf(counter.version) };
     }, 'commit').then((out) => (out.ok ? { ok: true, versionstamp: out.versionstamp } : { ok: false }));
+  }
+
+  /** Sets and deletes (no sum / min / max): one call of the commit function. */
+  async #plainCommit(checked, writes, cleanup) {
+    // No row has a version beyond bigint: such a check cannot pass.
+    if (checked.some((c) => c.versionstamp !== null && BigInt(`0x${c.versionstamp}`) > 0x7fffffffffffffffn)) return { ok: false };
+    const final = new Map();
+    for (const w of writes) final.set(w.bytes.toString('hex'), w);
+    const stored = [...final.values()].filter((w) => w.type === 'set');
+    const deleted = [...final.values()].filter((w) => w.type === 'delete').map((w) => w.bytes);
+    let rows;
+    try {
+      ({ rows } = await this.#pool.query(`SELECT ${this.#f}($1, $2::bytea[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bigint[], $7::bytea[], $8) AS version`, [
+        this.#ns,
+        checked.map((c) => c.bytes),
+        checked.map((c) => (c.versionstamp === null ? null : BigInt(`0x${c.versionstamp}`).toString())),
+        stored.map((w) => w.bytes),
+        stored.map((w) => w.value),
+        stored.map((w) => w.expireIn),
+        deleted,
+        cleanup,
+      ]));
+    } catch (error) {
+      throw unavailable('PostgreSQL (commit)', error, '. If the connection failed while the commit was sent, its outcome is unknown: read the keys back before trying again');
+    }
+    const version = rows[0]?.version;
+    return version === null || version === undefined ? { ok: false } : { ok: true, versionstamp: stampOf(version) };
   }
 
   async scan(start, startInclusive, end, limit, reverse) {
