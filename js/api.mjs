@@ -51,8 +51,9 @@ export class FileTracker extends CoreFileTracker {
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker: same constructor and methods. */
 export class VersoriFileTracker extends FileTracker {
-  constructor(kv, prefix = 'fc-sdk') {
-    super(kv, { prefix });
+  /** 0.1.56's `(kv, prefix)`; `options` takes `maxWriteDelayMs` and `now`. */
+  constructor(kv, prefix = 'fc-sdk', options = {}) {
+    super(kv, { ...options, prefix });
   }
   wasFileProcessed(fileName) {
     return this.isProcessed(fileName);

@@ -83,7 +83,11 @@ export interface StoreCapabilities {
   compareAndSet: boolean;
   list: boolean;
   expiry: boolean;
-  guarantee: 'exact' | 'best-effort';
+  /** 'timed': a class's locks and claims on a store without compare-and-set
+   *  are exclusive as long as every write lands within `maxWriteDelayMs`. */
+  guarantee: 'exact' | 'timed' | 'best-effort';
+  /** With guarantee 'timed': the write-delay bound assumed. */
+  maxWriteDelayMs?: number;
 }
 
 /** Versori-style logger; `console` fits too. Every method is optional. */
@@ -200,7 +204,8 @@ export interface Lease {
 
 export class StateService {
   /** `now()` (epoch milliseconds) replaces `Date.now()` for this service's lock and state times (tests of clock skew). */
-  constructor(logger?: Logger | null, options?: { now?: () => number });
+  /** `maxWriteDelayMs` (default 100; 0 for best-effort): the longest a write to a store without compare-and-set may take to land; locks there wait it out (Fischer) and are exclusive under it. */
+  constructor(logger?: Logger | null, options?: { now?: () => number; maxWriteDelayMs?: number });
   /** A lease on `lockName`, or null when another run holds it (after `waitMs`, if given). */
   lock(lockName: string, kv: KvHandle, options?: LockOptions): Promise<Lease | null>;
   /** `{ lockName, lockId, fencingToken, expiresAt }` of a lock this instance holds, else null. */
@@ -274,7 +279,7 @@ export type ClaimResult =
  * if (claim.claimed) { await ingest(); await files.complete('stock.csv', { recordCount: 10 }) }
  */
 export class FileTracker {
-  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number } | string);
+  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number; maxWriteDelayMs?: number } | string);
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   isProcessed(fileName: string): Promise<boolean>;
@@ -298,7 +303,7 @@ export class FileTracker {
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker, on the same keys, without its name collisions. */
 export class VersoriFileTracker extends FileTracker {
-  constructor(kv: KvHandle, prefix?: string);
+  constructor(kv: KvHandle, prefix?: string, options?: { maxWriteDelayMs?: number; now?: () => number });
   wasFileProcessed(fileName: string): Promise<boolean>;
   markFileProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
   getLastProcessedFile(): Promise<string | null>;
@@ -772,6 +777,8 @@ export interface DailyJobOptions {
   leaseMs?: number;
   /** How often waiting runs look for the job (default 100). */
   pollMs?: number;
+  /** On a store without compare-and-set: the longest a write may take to land (default 100; 0 for best-effort). The reservation waits it out, so `create` runs once per window under it. */
+  maxWriteDelayMs?: number;
 }
 
 export class JobTracker {
@@ -788,7 +795,7 @@ export class JobTracker {
   /** Jobs processing for longer than olderThanMs (default 1 hour). */
   findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus[]>;
   cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
-  /** Of concurrent callers (on a compare-and-set store) one calls `create`; all get its job. */
+  /** Of concurrent callers one calls `create` (exactly on a compare-and-set store; under `maxWriteDelayMs` on Versori); all get its job. */
   getOrCreateDailyJob(
     workflowId: string,
     create: () => string | { id: string } | { jobId: string } | Promise<string | { id: string } | { jobId: string }>,

@@ -50,7 +50,14 @@ export interface TestVersoriContext<D = Record<string, unknown>> {
   openKv(scope?: VersoriScope): TestVersoriKv;
 }
 
-export function createVersoriContext<D = Record<string, unknown>>(options?: { data?: D; now?: Date | number; executionId?: string }): TestVersoriContext<D>;
+/** Simulated write delay: each write lands a random 0–`writeDelayMs` ms after the call (default 0);
+ *  `acknowledge` 'after-landing' (default: the call answers once it has) or 'at-once' (it answers at once, the write shows later). */
+export interface WriteDelayOptions {
+  writeDelayMs?: number;
+  acknowledge?: 'after-landing' | 'at-once';
+}
+
+export function createVersoriContext<D = Record<string, unknown>>(options?: { data?: D; now?: Date | number; executionId?: string } & WriteDelayOptions): TestVersoriContext<D>;
 export function createClock(start?: Date | number): TestClock;
 export function createLog(clock?: TestClock): TestLog;
-export function createVersoriKv(clock?: TestClock): TestVersoriKv;
+export function createVersoriKv(clock?: TestClock, options?: WriteDelayOptions): TestVersoriKv;

@@ -60,8 +60,20 @@ export function createLog(clock = createClock()) {
  * JSON like the platform's (so a Map comes back as {} there too); `ttl` is in
  * seconds on `clock`. No compare-and-set, as on the platform.
  */
-export function createVersoriKv(clock = createClock()) {
+export function createVersoriKv(clock = createClock(), { writeDelayMs = 0, acknowledge = 'after-landing' } = {}) {
+  if (!(Number.isFinite(writeDelayMs) && writeDelayMs >= 0)) throw new TypeError('writeDelayMs must be a non-negative number of milliseconds');
+  if (acknowledge !== 'after-landing' && acknowledge !== 'at-once') throw new TypeError("acknowledge must be 'after-landing' or 'at-once'");
   const data = new Map();
+  // Writes that take a while to land: each lands a random 0–writeDelayMs
+  // ms after the call. With acknowledge 'after-landing' the call answers
+  // once it has (an HTTP store answering after its database write); with
+  // 'at-once' it answers at once and the write becomes visible later (a
+  // replicated store). Reads are quick.
+  const land = async (apply) => {
+    if (writeDelayMs === 0) return apply();
+    const landed = new Promise((resolve) => setTimeout(resolve, Math.random() * writeDelayMs)).then(apply);
+    if (acknowledge === 'after-landing') await landed;
+  };
   const id = (key) => {
     if (typeof key === 'string') return `s:${key}`;
     if (Array.isArray(key) && key.every((p) => typeof p === 'string')) return `a:${JSON.stringify(key)}`;
@@ -82,10 +94,13 @@ export function createVersoriKv(clock = createClock()) {
       if (text === undefined) throw new TypeError('a Versori KV value must be JSON-serialisable');
       const ttl = options.ttl;
       if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) throw new TypeError('ttl must be a positive number of seconds');
-      data.set(id(key), { key, text, expiresAt: ttl === undefined ? null : clock.now() + ttl * 1000 });
+      const slot = { key, text, expiresAt: ttl === undefined ? null : clock.now() + ttl * 1000 };
+      const at = id(key);
+      await land(() => data.set(at, slot));
     },
     async delete(key) {
-      data.delete(id(key));
+      const at = id(key);
+      await land(() => data.delete(at));
     },
     /** Every live entry as { key, value }, for assertions. */
     entries() {
@@ -101,7 +116,7 @@ const SCOPES = [':execution:', ':project:', ':workspace:', ':organization:', ':u
  * scope (the same object each time), `log` keeps entries, `clock` is
  * controllable, `data` is what the trigger passed.
  */
-export function createVersoriContext({ data = {}, now = Date.now(), executionId = `exec-${Math.random().toString(36).slice(2, 10)}` } = {}) {
+export function createVersoriContext({ data = {}, now = Date.now(), executionId = `exec-${Math.random().toString(36).slice(2, 10)}`, writeDelayMs = 0, acknowledge = 'after-landing' } = {}) {
   const clock = createClock(now);
   const stores = new Map();
   return {
@@ -111,7 +126,7 @@ export function createVersoriContext({ data = {}, now = Date.now(), executionId 
     log: createLog(clock),
     openKv(scope = ':project:') {
       if (!SCOPES.includes(scope)) throw new TypeError(`unknown KV scope ${JSON.stringify(scope)}: use one of ${SCOPES.join(', ')}`);
-      if (!stores.has(scope)) stores.set(scope, createVersoriKv(clock));
+      if (!stores.has(scope)) stores.set(scope, createVersoriKv(clock, { writeDelayMs, acknowledge }));
       return stores.get(scope);
     },
   };

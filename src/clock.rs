@@ -15,6 +15,13 @@ pub trait Sleep {
     async fn sleep(&self, ms: u64);
 }
 
+/// A [`Sleep`] that never waits (for calls that have nothing to wait out).
+pub struct NoSleep;
+
+impl Sleep for NoSleep {
+    async fn sleep(&self, _ms: u64) {}
+}
+
 /// A source of uniform random numbers in [0, 1), injectable for tests.
 pub trait Random {
     /// A number in `[0, 1)`.

@@ -30,12 +30,28 @@ pub struct DailyOptions {
     pub lease_ms: i64,
     /// How often waiting runs look for the job.
     pub poll_ms: u64,
+    /// On a store without compare-and-set: the longest a write may take to
+    /// land. The reservation then waits it out (Fischer), so `create` runs
+    /// once per window under that bound. None: best-effort.
+    pub max_write_delay_ms: Option<u64>,
 }
 
 impl Default for DailyOptions {
     fn default() -> Self {
-        DailyOptions { window_ms: 86_400_000, align_utc: false, expires_ms: None, lease_ms: 120_000, poll_ms: 100 }
+        DailyOptions {
+            window_ms: 86_400_000,
+            align_utc: false,
+            expires_ms: None,
+            lease_ms: 120_000,
+            poll_ms: 100,
+            max_write_delay_ms: None,
+        }
     }
+}
+
+/// The record a run writes while it creates the daily job.
+fn reservation_value(owner: &str, now: i64, lease_ms: i64) -> Value {
+    json!({ "owner": owner, "reservedAt": iso_from_ms(now), "leaseExpiresAt": iso_from_ms(now + lease_ms) })
 }
 
 impl DailyOptions {
@@ -222,10 +238,24 @@ impl<'a, S: Store, C: Clock, L: Logger> DailyJobs<'a, S, C, L> {
                     continue;
                 }
             }
-            let reservation =
-                json!({ "owner": owner, "reservedAt": iso_from_ms(now), "leaseExpiresAt": iso_from_ms(now + options.lease_ms) });
-            let reserve = Mutation::set_expiring(claim_key.clone(), reservation, Some(options.lease_ms as u64));
-            if !store.atomic(&[Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())], &[reserve]).await? {
+            let reserve =
+                Mutation::set_expiring(claim_key.clone(), reservation_value(owner, now, options.lease_ms), Some(options.lease_ms as u64));
+            if let (Some(bound), false) = (options.max_write_delay_ms, store.capabilities().compare_and_set) {
+                // Fischer, as locks do: write, wait until every racing write
+                // has landed, and go on only if the reservation is ours.
+                store.set(&claim_key, &reservation_value(owner, now, options.lease_ms), Some(options.lease_ms as u64)).await?;
+                let until = now.saturating_add(2 * bound as i64 + 1);
+                if clock.now_ms().saturating_sub(now) as u64 > bound {
+                    timer.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64 + options.poll_ms).await;
+                    continue;
+                }
+                timer.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+                let mine = store.get(&claim_key).await?.is_some_and(|c| c.value.get("owner").and_then(Value::as_str) == Some(owner));
+                if !mine {
+                    continue;
+                }
+            } else if !store.atomic(&[Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())], &[reserve]).await?
+            {
                 continue;
             }
             let job_id = match create().await {

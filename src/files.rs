@@ -7,7 +7,7 @@
 //! still recognised: it carries no `fileName`, so it counts for every name
 //! that maps to it, exactly as 0.1.56 itself answered.
 
-use crate::clock::{iso_from_ms, ms_from_iso, Clock};
+use crate::clock::{iso_from_ms, ms_from_iso, Clock, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
 use crate::store::{retrying, Check, Entry, Mutation, Store};
@@ -210,8 +210,31 @@ impl FileTracker {
     /// another run's claim is live. The claim write is checked against the
     /// record and the claim as read: of concurrent claimers exactly one wins.
     pub async fn claim<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64, claim_id: String) -> Result<ClaimOutcome> {
+        self.claim_timed(store, clock, &crate::clock::NoSleep, name, ttl_ms, claim_id, None).await
+    }
+
+    /// [`Self::claim`], and on a store without compare-and-set with a
+    /// write-delay bound, Fischer's discipline (as locks do): read, write
+    /// our claim, wait until twice the bound has passed since the read,
+    /// read back; the claim is ours only if it is still there. A run whose
+    /// own read-to-acknowledged-write time exceeded the bound does not
+    /// claim (it reports the file in progress).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn claim_timed<S: Store, C: Clock, T: Sleep>(
+        &self,
+        store: &S,
+        clock: &C,
+        sleep: &T,
+        name: &str,
+        ttl_ms: i64,
+        claim_id: String,
+        max_write_delay_ms: Option<u64>,
+    ) -> Result<ClaimOutcome> {
         if ttl_ms <= 0 {
             return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
+        }
+        if let (Some(bound), false) = (max_write_delay_ms, store.capabilities().compare_and_set) {
+            return self.claim_fischer(store, clock, sleep, name, ttl_ms, claim_id, bound).await;
         }
         let record_key = self.record_key(name)?;
         retrying(store, || format!("the claim on {name:?}"), async || {
@@ -246,6 +269,47 @@ impl FileTracker {
             Ok(Some(ClaimOutcome::Claimed { claim_id: claim_id.clone(), expires_at_ms }))
         })
         .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn claim_fischer<S: Store, C: Clock, T: Sleep>(
+        &self,
+        store: &S,
+        clock: &C,
+        sleep: &T,
+        name: &str,
+        ttl_ms: i64,
+        claim_id: String,
+        bound: u64,
+    ) -> Result<ClaimOutcome> {
+        let read_at = clock.now_ms();
+        if self.is_processed(store, name).await? {
+            return Ok(ClaimOutcome::Processed);
+        }
+        let (key, _, live) = self.live_claim(store, read_at, name).await?;
+        let held_here = self.claims.borrow().contains_key(name);
+        if let Some(other) = live.filter(|c| c.claim_id != claim_id && (held_here || c.owner != self.owner)) {
+            return Ok(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms });
+        }
+        let expires_at_ms = read_at.saturating_add(ttl_ms);
+        let value = json!({"claimId": claim_id, "owner": self.owner, "fileName": name, "claimedAt": iso_from_ms(read_at), "expiresAt": iso_from_ms(expires_at_ms)});
+        store.set(&key, &value, Some(ttl_ms as u64)).await?;
+        if clock.now_ms().saturating_sub(read_at).max(0) as u64 > bound {
+            // Our write may have landed after a racing run looked: we cannot
+            // know we are alone, so we do not claim.
+            return Ok(ClaimOutcome::InProgress { expires_at_ms });
+        }
+        let until = read_at.saturating_add(2 * bound as i64 + 1);
+        sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+        let (_, _, now_live) = self.live_claim(store, clock.now_ms(), name).await?;
+        match now_live {
+            Some(c) if c.claim_id == claim_id => {
+                self.claims.borrow_mut().insert(name.to_string(), claim_id);
+                Ok(ClaimOutcome::Claimed { claim_id: c.claim_id, expires_at_ms })
+            }
+            Some(other) => Ok(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms }),
+            None => Ok(ClaimOutcome::InProgress { expires_at_ms }),
+        }
     }
 
     /// Records `name` as processed and ends this tracker's claim, in one

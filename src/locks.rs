@@ -7,7 +7,7 @@
 //! writes a released record (expiry in the past) instead of deleting, which
 //! keeps the fencing token for the next holder and reads as "stale" to 0.1.56.
 
-use crate::clock::{iso_from_ms, ms_from_iso, Clock};
+use crate::clock::{iso_from_ms, ms_from_iso, Clock, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
@@ -135,7 +135,33 @@ impl Locks {
         ttl_ms: i64,
         lock_id: String,
     ) -> Result<bool> {
+        self.acquire_timed(store, clock, &crate::clock::NoSleep, log, name, ttl_ms, lock_id, None).await
+    }
+
+    /// [`Self::acquire`], and on a store without compare-and-set with a
+    /// write-delay bound `max_write_delay_ms`, Fischer's timed mutual
+    /// exclusion: read (free), write our record, wait until twice the bound
+    /// has passed since the read, read back, and hold only if the record is
+    /// still ours. Of runs that raced, only the one whose write landed last
+    /// enters, as long as every write lands within the bound of the read
+    /// before it. A run whose own read-to-acknowledged-write time exceeded
+    /// the bound knows its assumption broke and does not enter.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn acquire_timed<S: Store, C: Clock, T: Sleep, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        sleep: &T,
+        log: &L,
+        name: &str,
+        ttl_ms: i64,
+        lock_id: String,
+        max_write_delay_ms: Option<u64>,
+    ) -> Result<bool> {
         keys::check_name("lockName", name)?;
+        if let (Some(bound), false) = (max_write_delay_ms, store.capabilities().compare_and_set) {
+            return self.acquire_fischer(store, clock, sleep, log, name, ttl_ms, lock_id, bound).await;
+        }
         let key = keys::lock(name);
         key.check_size()?;
         retrying(store, || format!("lock {name:?}"), async || {
@@ -183,6 +209,71 @@ impl Locks {
             Ok(Some(true))
         })
         .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn acquire_fischer<S: Store, C: Clock, T: Sleep, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        sleep: &T,
+        log: &L,
+        name: &str,
+        ttl_ms: i64,
+        lock_id: String,
+        bound: u64,
+    ) -> Result<bool> {
+        let key = keys::lock(name);
+        key.check_size()?;
+        let read_at = clock.now_ms();
+        let previous = match store.get(&key).await? {
+            Some(entry) => Some(LockRecord::parse(&key, &entry.value)?),
+            None => None,
+        };
+        if let Some(prev) = previous.as_ref().filter(|p| p.is_held(read_at)) {
+            log.log(Level::Warn, "Lock already held", json!({"lockName": name, "heldBy": prev.locked_by, "expiresAt": prev.expires_at}));
+            return Ok(false);
+        }
+        let last = previous.as_ref().and_then(|p| p.fencing_token).unwrap_or(0);
+        let held = Held {
+            lock_id: lock_id.clone(),
+            fencing_token: (last + 1).max(read_at.max(0) as u64),
+            expires_at_ms: read_at.saturating_add(ttl_ms),
+            written: None,
+        };
+        store.set(&key, &self.record(&held, read_at), None).await?;
+        let acked = clock.now_ms();
+        let took = acked.saturating_sub(read_at).max(0) as u64;
+        // Every racing write has landed by read_at + 2 × bound.
+        let until = read_at.saturating_add(2 * bound as i64 + 1);
+        if took > bound {
+            log.log(
+                Level::Warn,
+                "Lock not taken: this run's read-to-write time exceeded maxWriteDelayMs, so exclusivity cannot be assumed",
+                json!({"lockName": name, "tookMs": took, "maxWriteDelayMs": bound}),
+            );
+            // Our record must not keep the lock from everyone until it
+            // expires: once the writes have landed, take it back if it is
+            // still ours.
+            sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+            if let Some(entry) = store.get(&key).await? {
+                if LockRecord::parse(&key, &entry.value)?.lock_id == lock_id {
+                    self.write_released(store, clock, &key, &entry).await?;
+                }
+            }
+            return Ok(false);
+        }
+        sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+        if !self.still_ours(store, &key, &lock_id).await? {
+            return Ok(false);
+        }
+        log.log(
+            Level::Info,
+            "Lock acquired",
+            json!({"lockName": name, "lockId": lock_id, "expiresAt": iso_from_ms(held.expires_at_ms), "fencingToken": held.fencing_token, "maxWriteDelayMs": bound}),
+        );
+        self.held.borrow_mut().insert(name.to_string(), held);
+        Ok(true)
     }
 
     /// Best-effort stores: a racing writer may have overwritten us.
@@ -271,8 +362,14 @@ impl Locks {
     /// Keeps every field (the fencing token among them) and marks the
     /// record unlocked with an expiry of now.
     async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<bool> {
-        let write = Mutation::set(key.clone(), released(&entry.value, clock.now_ms()));
-        store.atomic(&[Check::of(key, Some(entry))], &[write]).await
+        let value = released(&entry.value, clock.now_ms());
+        if !store.capabilities().compare_and_set {
+            // Without compare-and-set a check would be one more read a
+            // racing writer can slip past just the same: write at once.
+            store.set(key, &value, None).await?;
+            return Ok(true);
+        }
+        store.atomic(&[Check::of(key, Some(entry))], &[Mutation::set(key.clone(), value)]).await
     }
 
     /// Pushes the expiry of a lock this instance holds and has not lost.

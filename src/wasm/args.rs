@@ -37,6 +37,25 @@ pub fn positive(argument: &str, value: &JsValue, default: f64, max: f64) -> Resu
     }
 }
 
+/// What a write to a store without compare-and-set may take to land, in ms,
+/// when the caller does not say: a Versori KV call takes a few to a few tens
+/// of milliseconds, and a write is visible once acknowledged; 100 ms leaves
+/// room for a slow call while adding only twice that to an acquisition.
+pub const DEFAULT_MAX_WRITE_DELAY_MS: f64 = 100.0;
+
+/// `maxWriteDelayMs`: the default when absent, None (best-effort, no
+/// waiting) for 0, else a non-negative number of milliseconds up to a minute.
+pub fn write_delay(value: &JsValue) -> Result<Option<u64>> {
+    if value.is_undefined() {
+        return Ok(Some(DEFAULT_MAX_WRITE_DELAY_MS as u64));
+    }
+    match value.as_f64() {
+        Some(n) if n == 0.0 => Ok(None),
+        Some(n) if n.is_finite() && n > 0.0 && n <= 60_000.0 => Ok(Some(n.ceil() as u64)),
+        _ => Err(StateError::invalid("options.maxWriteDelayMs", "must be a number of milliseconds from 0 (best-effort) to 60000")),
+    }
+}
+
 /// Ten years, the longest lock, claim or job lifetime we accept.
 pub const MAX_MINUTES: f64 = 10.0 * 366.0 * 24.0 * 60.0;
 pub const MAX_HOURS: f64 = MAX_MINUTES / 60.0;

@@ -421,11 +421,23 @@ async fn random_pause(from: u64, to: u64) {
 
 /// `{kind, compareAndSet, list, expiry, guarantee}` for JavaScript.
 pub fn capabilities_to_js(caps: &Capabilities) -> JsValue {
-    object(&[
+    timed_capabilities_to_js(caps, None)
+}
+
+/// [`capabilities_to_js`] for a class whose locks (and claims) on a store
+/// without compare-and-set wait out a write-delay bound: the guarantee is
+/// then 'timed', with the bound it assumes.
+pub fn timed_capabilities_to_js(caps: &Capabilities, max_write_delay_ms: Option<u64>) -> JsValue {
+    let out = object(&[
         ("kind", JsValue::from_str(caps.kind.as_str())),
         ("compareAndSet", JsValue::from_bool(caps.compare_and_set)),
         ("list", JsValue::from_bool(caps.list)),
         ("expiry", JsValue::from_bool(caps.expiry)),
         ("guarantee", JsValue::from_str(caps.guarantee())),
-    ])
+    ]);
+    if let (Some(bound), false) = (max_write_delay_ms, caps.compare_and_set) {
+        let _ = Reflect::set(&out, &"guarantee".into(), &JsValue::from_str("timed"));
+        let _ = Reflect::set(&out, &"maxWriteDelayMs".into(), &JsValue::from_f64(bound as f64));
+    }
+    out
 }

@@ -6,9 +6,9 @@ use crate::files::{self, ClaimOutcome};
 use crate::ids::random_id;
 use crate::store::Store;
 use crate::wasm::args;
-use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::bridge::{timed_capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
-use crate::wasm::env::InjectedClock;
+use crate::wasm::env::{InjectedClock, JsTimer};
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
 use js_sys::Promise;
@@ -22,6 +22,8 @@ struct Tracker {
     core: files::FileTracker,
     store: JsStore,
     clock: InjectedClock,
+    /// Claims on stores without compare-and-set wait out this bound.
+    max_write_delay_ms: Option<u64>,
 }
 
 /// Tracks processed files under a prefix, with claims for files in progress.
@@ -36,15 +38,17 @@ impl FileTracker {
     /// the prefix. `now()` (epoch milliseconds) replaces `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "now"]).js()?;
-        let clock = InjectedClock::new(if options.is_object() { args::option(&options, "now").js()? } else { JsValue::UNDEFINED }).js()?;
+        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "now", "maxWriteDelayMs"]).js()?;
+        let option = |name: &str| if options.is_object() { args::option(&options, name) } else { Ok(JsValue::UNDEFINED) };
+        let clock = InjectedClock::new(option("now").js()?).js()?;
+        let max_write_delay_ms = args::write_delay(&option("maxWriteDelayMs").js()?).js()?;
         let store = JsStore::detect(&kv).js()?;
         let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
-        Ok(FileTracker { inner: Rc::new(Tracker { core, store, clock }) })
+        Ok(FileTracker { inner: Rc::new(Tracker { core, store, clock, max_write_delay_ms }) })
     }
 
     pub fn capabilities(&self) -> JsValue {
-        capabilities_to_js(&self.inner.store.capabilities())
+        timed_capabilities_to_js(&self.inner.store.capabilities(), self.inner.max_write_delay_ms)
     }
 
     #[wasm_bindgen(getter)]
@@ -114,7 +118,7 @@ impl FileTracker {
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs"])?;
             let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
-            let outcome = t.core.claim(&t.store, &t.clock, &name, ttl as i64, random_id()?).await?;
+            let outcome = t.core.claim_timed(&t.store, &t.clock, &JsTimer, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
             Ok(match outcome {
                 ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[
                     ("claimed", JsValue::TRUE),

@@ -152,7 +152,7 @@ impl JobTracker {
     /// The daily job of `workflowId` for the current window, made by
     /// `create()` (resolving the job id, or an object with `id` / `jobId`)
     /// if there is none: `{ job, created }`. Options: `windowHours` (24),
-    /// `alignToUtcDay`, `expiresInHours`, `leaseMs`, `pollMs`.
+    /// `alignToUtcDay`, `expiresInHours`, `leaseMs`, `pollMs`, `maxWriteDelayMs`.
     #[wasm_bindgen(js_name = "getOrCreateDailyJob")]
     pub fn get_or_create_daily_job(&self, workflow_id: JsValue, create: JsValue, options: JsValue) -> Promise {
         let t = self.inner.clone();
@@ -162,7 +162,7 @@ impl JobTracker {
             let workflow = args::name("workflowId", &workflow_id)?;
             let create: Function =
                 create.dyn_into().map_err(|_| StateError::invalid("create", "must be a function that resolves the new job's id"))?;
-            args::known("options", &options, &["windowHours", "alignToUtcDay", "expiresInHours", "leaseMs", "pollMs"])?;
+            args::known("options", &options, &["windowHours", "alignToUtcDay", "expiresInHours", "leaseMs", "pollMs", "maxWriteDelayMs"])?;
             let hours = |field: &str, default: f64| -> Result<f64> {
                 args::positive(&format!("options.{field}"), &args::option(&options, field)?, default, args::MAX_HOURS)
             };
@@ -173,6 +173,7 @@ impl JobTracker {
                 expires_ms: if expires.is_undefined() { None } else { Some((hours("expiresInHours", 24.0)? * HOUR_MS) as i64) },
                 lease_ms: args::positive("options.leaseMs", &args::option(&options, "leaseMs")?, 120_000.0, args::MAX_MS)? as i64,
                 poll_ms: args::positive("options.pollMs", &args::option(&options, "pollMs")?, 100.0, 60_000.0)? as u64,
+                max_write_delay_ms: args::write_delay(&args::option(&options, "maxWriteDelayMs")?)?,
             };
             let make = || {
                 let (create, slot) = (create.clone(), slot.clone());

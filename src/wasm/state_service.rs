@@ -9,7 +9,7 @@ use crate::sync_state;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
-use crate::wasm::env::{host_name, InjectedClock, JsLogger};
+use crate::wasm::env::{host_name, InjectedClock, JsLogger, JsTimer};
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
 use js_sys::{Array, Promise};
@@ -25,6 +25,9 @@ struct Service {
     log: JsLogger,
     /// `options.now` when given (tests of clock skew), else `Date.now()`.
     clock: InjectedClock,
+    /// The write-delay bound for locks on stores without compare-and-set
+    /// (None: best-effort, `maxWriteDelayMs: 0`).
+    max_write_delay_ms: Option<u64>,
     /// Handles seen, with what they can do: detected once per handle.
     stores: RefCell<Vec<(JsValue, Rc<JsStore>)>>,
 }
@@ -79,21 +82,32 @@ fn held_to_js(name: &str, held: &crate::locks::Held) -> JsValue {
 
 #[wasm_bindgen]
 impl StateService {
-    /// `new StateService(logger?, { now? })`: `now()` (epoch milliseconds)
-    /// replaces `Date.now()` for this service's lock and state times.
+    /// `new StateService(logger?, { now?, maxWriteDelayMs? })`: `now()`
+    /// (epoch milliseconds) replaces `Date.now()` for this service's lock
+    /// and state times; `maxWriteDelayMs` (default 100, 0 for best-effort)
+    /// bounds how long a write to a store without compare-and-set may take
+    /// to land, and makes its locks exclusive under that bound.
     #[wasm_bindgen(constructor)]
     pub fn new(logger: JsValue, options: JsValue) -> JsResult<StateService> {
-        args::known("options", &options, &["now"]).js()?;
+        args::known("options", &options, &["now", "maxWriteDelayMs"]).js()?;
         let clock = InjectedClock::new(args::option(&options, "now").js()?).js()?;
+        let max_write_delay_ms = args::write_delay(&args::option(&options, "maxWriteDelayMs").js()?).js()?;
         let owner = random_id().js()?;
-        let inner = Service { locks: Locks::new(owner, host_name()), log: JsLogger::new(logger), clock, stores: RefCell::new(Vec::new()) };
+        let inner = Service {
+            locks: Locks::new(owner, host_name()),
+            log: JsLogger::new(logger),
+            clock,
+            max_write_delay_ms,
+            stores: RefCell::new(Vec::new()),
+        };
         Ok(StateService { inner: Rc::new(inner) })
     }
 
     /// What the store can do and the guarantee that gives.
     #[wasm_bindgen(js_name = "describeStore")]
     pub fn describe_store(&self, kv: JsValue) -> JsResult<JsValue> {
-        Ok(capabilities_to_js(&crate::store::Store::capabilities(&*self.inner.store(&kv).js()?)))
+        let caps = crate::store::Store::capabilities(&*self.inner.store(&kv).js()?);
+        Ok(crate::wasm::bridge::timed_capabilities_to_js(&caps, self.inner.max_write_delay_ms))
     }
 
     #[wasm_bindgen(js_name = "acquireLock")]
@@ -103,8 +117,19 @@ impl StateService {
             let name = args::name("lockName", &lock_name)?;
             let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
             let store = inner.store(&kv)?;
-            let acquired =
-                inner.locks.acquire(&*store, &inner.clock, &inner.log, &name, (minutes * MINUTE_MS) as i64, random_id()?).await?;
+            let acquired = inner
+                .locks
+                .acquire_timed(
+                    &*store,
+                    &inner.clock,
+                    &JsTimer,
+                    &inner.log,
+                    &name,
+                    (minutes * MINUTE_MS) as i64,
+                    random_id()?,
+                    inner.max_write_delay_ms,
+                )
+                .await?;
             Ok(JsValue::from_bool(acquired))
         })
     }

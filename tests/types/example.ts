@@ -15,7 +15,7 @@ export async function workflow(log: { info(m: string, c?: unknown): void; warn(m
   const kv = await openKv();
   const denoKv = await openDenoKv(':memory:');
   const caps: StoreCapabilities = describeStore(denoKv);
-  const guarantee: 'exact' | 'best-effort' = caps.guarantee;
+  const guarantee: 'exact' | 'timed' | 'best-effort' = caps.guarantee;
 
   const state = new StateService(log);
   const acquired: boolean = await state.acquireLock('sync', kv, 15);
