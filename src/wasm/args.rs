@@ -50,8 +50,7 @@ pub fn write_delay(value: &JsValue) -> Result<Option<u64>> {
         return Ok(Some(DEFAULT_MAX_WRITE_DELAY_MS as u64));
     }
     match value.as_f64() {
-        Some(n) if n == 0.0 => Ok(None),
-        Some(n) if n.is_finite() && n > 0.0 && n <= 60_000.0 => Ok(Some(n.ceil() as u64)),
+        Some(n) if n.is_finite() && (0.0..=60_000.0).contains(&n) => Ok((n > 0.0).then(|| n.ceil() as u64)),
         _ => Err(StateError::invalid("options.maxWriteDelayMs", "must be a number of milliseconds from 0 (best-effort) to 60000")),
     }
 }
