@@ -146,7 +146,9 @@ class Renewal {
         : 'the lease reaches its expiry without renewal: stop the work';
       this.lose(why);
     }, this.#deadline - margin - monotonic());
-    if (this.#renew) this.#renewTimer = background(() => this.#renewNow(), this.#ttlMs / 3);
+    // A third of the TTL after the (last) acquisition or renewal started:
+    // on a Versori store the acquisition itself may use part of the TTL.
+    if (this.#renew) this.#renewTimer = background(() => this.#renewNow(), this.#deadline - (2 * this.#ttlMs) / 3 - monotonic());
   }
 
   async #renewNow() {
