@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileContention, lockContention, pausedHolder, scratch, serverOutage } from './contention.mjs';
 import { startPostgres, startRedis } from '../servers.mjs';
 import { crashTakeover, stalledHolder } from './leases.mjs';
+import { delayedClaims, delayedLocks } from './versori.mjs';
 import { faultRun, legacyFaultRun } from './faults.mjs';
 import { haveLegacy, loadImpl, root, startDenoKv } from './stores.mjs';
 import { faultViolations, fileViolations, lockViolations, outageFileViolations, outageLockViolations, pauseViolations } from './checks.mjs';
@@ -65,6 +66,12 @@ try {
   results.rows['ours|crash'] = { crash: await crashTakeover({ store: { kind: 'sqlite', path: join(s.dir, 'crash.sqlite') }, dir: s.dir, ttlMs: 1000, rounds: size.crashRounds }) };
   console.error(`[reliability] ours · denokv server · a renewing holder whose connection stalls, ${size.stallRounds} times`);
   results.rows['ours|stall'] = { stall: await stalledHolder({ server, ttlMs: 1500, rounds: size.stallRounds }) };
+  console.error('[reliability] versori with writes landing 0–100 ms late: ours (maxWriteDelayMs 150 and 0) and 0.1.56');
+  const ours = await loadImpl('ours');
+  const legacy = await loadImpl('0.1.56');
+  results.rows['ours|versori delayed, bound 150'] = { delayed: { locks: await delayedLocks({ lib: ours, maxWriteDelayMs: 150 }), claims: await delayedClaims({ lib: ours, maxWriteDelayMs: 150 }) } };
+  results.rows['ours|versori delayed, no bound'] = { delayed: { locks: await delayedLocks({ lib: ours, maxWriteDelayMs: 0 }), claims: await delayedClaims({ lib: ours, maxWriteDelayMs: 0 }) } };
+  results.rows['0.1.56|versori delayed'] = { delayed: { locks: await delayedLocks({ lib: legacy, legacy: true }), claims: await delayedClaims({ lib: legacy, legacy: true }) } };
   for (const store of ['deno-kv', 'versori']) {
     console.error(`[reliability] ours · ${store} · ${size.operations} operations at 20% store faults`);
     results.rows[`ours|faults ${store}`] = { faults: await faultRun({ store, operations: size.operations }) };
@@ -91,7 +98,9 @@ if (!quick) {
 const violations = [];
 for (const [row, r] of Object.entries(results.rows)) {
   if (!row.startsWith('ours|')) continue;
-  const found = r.crash
+  const found = r.delayed
+    ? (row.includes('no bound') ? [] : [...(r.delayed.locks.most > 1 ? [`two holders at once on delayed Versori: ${JSON.stringify(r.delayed.locks)}`] : []), ...(r.delayed.claims.processedTwice ? [`files claimed twice on delayed Versori: ${JSON.stringify(r.delayed.claims)}`] : [])])
+    : r.crash
     ? [...(r.crash.takenWhileAlive ? [`taken while the holder lived: ${r.crash.takenWhileAlive}`] : []), ...(r.crash.tokensRose ? [] : ['fencing token did not rise']), ...(r.crash.maxMs > 2 * r.crash.ttlMs ? [`slowest takeover ${r.crash.maxMs} ms`] : [])]
     : r.stall
     ? (r.stall.allAbortedFirst ? [] : [`a stalled holder's signal did not abort first: ${JSON.stringify(r.stall.results)}`])
@@ -136,6 +145,13 @@ function render({ rows, size }) {
     row(`files: missing from the listing`, store, (r) => r.files.missingFromListing);
     row(`paused holder: extend after takeover`, store, (r) => r.pause.extend);
     row(`paused holder: new holder kept its lock`, store, (r) => yes(r.pause.newHolderKeptLock));
+  }
+  const delayed = [['connector-state, maxWriteDelayMs 150', rows['ours|versori delayed, bound 150']], ['connector-state, maxWriteDelayMs 0 (best-effort)', rows['ours|versori delayed, no bound']], ['fc-connect-sdk 0.1.56', rows['0.1.56|versori delayed']]];
+  for (const [who, r] of delayed) {
+    if (!r) continue;
+    const { locks, claims } = r.delayed;
+    lines.push(`| versori, writes 0–100 ms late: lock entries, most holders at once, overlapping entries, ms per entry (8 runs × 60 rounds) | ${who} | ${locks.entries}, ${locks.most}, ${locks.overlapping}, ${locks.msPerEntry} | – |`);
+    lines.push(`| versori, writes 0–100 ms late: files processed, processed twice (8 trackers, 30 files) | ${who} | ${claims.processed}, ${claims.processedTwice} | – |`);
   }
   const crash = rows['ours|crash']?.crash;
   if (crash) {
