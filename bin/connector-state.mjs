@@ -8,6 +8,7 @@ import {
 } from '../js/node.mjs';
 import { __kvEncodeKey, __kvEncodeValue } from '../pkg/connector_state.js';
 import { redactUrl } from '../js/kv.mjs';
+import { editDistance } from '../js/text.mjs';
 
 const USAGE = `connector-state: inspect and repair connector-state stores
 
@@ -66,22 +67,12 @@ function checkFlags(command, argv) {
     const flag = arg.split('=')[0];
     if (allowed.includes(flag)) continue;
     const elsewhere = Object.entries(FLAGS).filter(([, f]) => f.includes(flag)).map(([c]) => c);
-    const close = allowed.find((f) => distance(f, flag) <= 2);
+    const close = allowed.find((f) => editDistance(f, flag) <= 2);
     const hint = elsewhere.length ? ` (it belongs to ${elsewhere.join(', ')})` : close ? ` (did you mean ${close}?)` : '';
     throw new UsageError(`unknown flag ${flag} for ${command}${hint}`);
   }
 }
 
-/** Edit distance, for did-you-mean hints. */
-function distance(a, b) {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length];
-}
 
 async function main(argv) {
   const flags = new Set(argv.filter((a) => a.startsWith('--') && !a.includes('=')));

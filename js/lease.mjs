@@ -4,6 +4,7 @@
 // FileTracker's claim / extendClaim / complete / release; the core keeps
 // the records and the fencing tokens, this file keeps the timers.
 import { StateError } from './errors.mjs';
+import { editDistance } from './text.mjs';
 
 const MINUTE = 60_000;
 const DEFAULT_TTL_MS = 15 * MINUTE;
@@ -21,22 +22,12 @@ export function checkOptions(argument, options, known) {
   if (typeof options !== 'object') throw invalid(argument, 'must be an object');
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const near = known.find((k) => distance(k, key) <= 2);
+    const near = known.find((k) => editDistance(k, key) <= 2);
     throw invalid(`${argument}.${key}`, `is not an option here (${near ? `did you mean ${argument}.${near}?` : `the options here are ${known.join(', ')}`})`);
   }
   return options;
 }
 
-/** Edit distance, for did-you-mean hints. */
-function distance(a, b) {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length];
-}
 
 function positive(argument, value, fallback, max = MAX_MS) {
   if (value === undefined) return fallback;
