@@ -41,7 +41,7 @@ export class FileTracker extends CoreFileTracker {
    *  third of `ttlMs` (unless `renew: false`) and has `signal`, `extend`,
    *  `complete`, `release` and `[Symbol.asyncDispose]`. */
   claim(fileName, options) {
-    return claimWithLease(this, (name, o) => super.claim(name, o), fileName, options, {
+    return claimWithLease((name, o) => super.claim(name, o), fileName, options, {
       complete: (name, metadata) => super.complete(name, metadata),
       release: (name) => super.release(name),
       extendClaim: (name, o) => super.extendClaim(name, o),

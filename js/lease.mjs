@@ -309,7 +309,7 @@ export async function withLease(state, lockName, kv, fn, options) {
  * `complete(metadata?)`, `release()` and `[Symbol.asyncDispose]` (releases
  * unless completed).
  */
-export function claimLease(tracker, fileName, result, { ttlMs, renew, startedAt, complete, release, extendClaim }) {
+export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete, release, extendClaim }) {
   const renewal = new Renewal({
     lostCode: 'CLAIM_NOT_HELD',
     ttlMs,
@@ -345,7 +345,7 @@ export function claimLease(tracker, fileName, result, { ttlMs, renew, startedAt,
 }
 
 /** `tracker.claim(name, { ttlMs, renew })` with a lease on a won claim. */
-export async function claimWithLease(tracker, claim, fileName, options, methods) {
+export async function claimWithLease(claim, fileName, options, methods) {
   const plain = options !== null && typeof options === 'object';
   // Anything but an options object goes to the core as it is (and is refused there).
   const { renew: renewOption, ...core } = plain ? options : {};
@@ -359,5 +359,5 @@ export async function claimWithLease(tracker, claim, fileName, options, methods)
     Object.defineProperty(result, asyncDispose, { value: async () => {} });
     return result;
   }
-  return claimLease(tracker, fileName, result, { ttlMs, renew, startedAt, ...methods });
+  return claimLease(fileName, result, { ttlMs, renew, startedAt, ...methods });
 }

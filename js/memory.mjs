@@ -2,7 +2,7 @@
 // in the wasm module. The engine checks every argument again before it
 // touches Rust memory, so no input can trap the module.
 import { EmbeddedEngine } from '../pkg/connector_state.js';
-import { KvFront, closedError, registerKvU64 } from './kv.mjs';
+import { KvFront, closedError } from './kv.mjs';
 
 export { KvU64, setValueMeasure } from './kv.mjs';
 
@@ -32,8 +32,7 @@ export class MemoryKv extends KvFront {
   #engine;
 
   constructor() {
-    // After the module is initialised (the entry points do that first).
-    registerKvU64();
+    // KvFront registers KvU64 before any value is read or written.
     const engine = new EmbeddedEngine();
     super(new EmbeddedBackend(engine));
     this.#engine = engine;

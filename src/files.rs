@@ -323,10 +323,7 @@ impl FileTracker {
     ) -> Result<()> {
         let record_key = self.record_key(name)?;
         let record = self.make_record(clock, name, metadata)?;
-        let mine = self.claims.borrow().get(name).cloned();
-        let Some(mine) = mine else {
-            return Err(not_claimed(name, "this tracker never claimed it (call claim() first, or markProcessed() without claims)"));
-        };
+        let mine = self.own_claim(name, "this tracker never claimed it (call claim() first, or markProcessed() without claims)")?;
         retrying(
             store,
             || format!("the claim on {name:?}"),
@@ -352,6 +349,12 @@ impl FileTracker {
         .await
     }
 
+    /// The id of this tracker's claim on `name`; CLAIM_NOT_HELD saying `why`
+    /// when it holds none.
+    fn own_claim(&self, name: &str, why: &str) -> Result<String> {
+        self.claims.borrow().get(name).cloned().ok_or_else(|| not_claimed(name, why))
+    }
+
     /// Pushes this tracker's claim on `name` out to `ttl_ms` from now (the
     /// renewal of a long job); returns the new expiry. CLAIM_NOT_HELD when
     /// the claim is gone or another run's replaced it.
@@ -360,10 +363,7 @@ impl FileTracker {
             return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
         }
         check_file_name(name)?;
-        let mine = self.claims.borrow().get(name).cloned();
-        let Some(mine) = mine else {
-            return Err(not_claimed(name, "this tracker does not hold a claim on it (claim() it first)"));
-        };
+        let mine = self.own_claim(name, "this tracker does not hold a claim on it (claim() it first)")?;
         retrying(
             store,
             || format!("the claim on {name:?}"),
