@@ -76,8 +76,10 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
         check_value_size("a processed-file record", record)?;
     }
     // Checks per atomic write stay within a denokv server's limit of 10:
-    // up to 9 records and the totals.
-    for chunk in records.chunks(9) {
+    // up to 9 records and the totals. An emulated write has no such limit,
+    // and one batch reads and writes the totals once.
+    let per_write = if store.capabilities().compare_and_set { 9 } else { records.len() };
+    for chunk in records.chunks(per_write) {
         record_files(store, workflow_id, chunk).await?;
     }
     let latest = checked.iter().filter_map(|f| str_field(f, "lastModified")).max().unwrap_or_default();

@@ -10,7 +10,7 @@ use crate::log::{Level, Logger};
 use crate::store::{retrying, Check, Entry, Mutation, Store};
 use crate::values::MAX_VALUE_BYTES;
 use serde_json::{json, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// Chunks written per atomic operation: 12 × 60,000 bytes stays under
 /// Deno KV's 800 KiB per atomic write. One write per batch instead of one
@@ -133,6 +133,11 @@ pub struct Checkpoint {
     /// (sequence, versionstamp) of an inline manifest this object last saw
     /// in the store: the next save can check against it instead of reading.
     own: RefCell<Option<(u64, String)>>,
+    /// On stores without compare-and-set: this object's last save left no
+    /// pending-chunks record, so the next save need not read it (a call
+    /// that would buy no guarantee there: the emulated write's check of it
+    /// is best-effort either way).
+    no_pending: Cell<bool>,
 }
 
 impl Checkpoint {
@@ -153,6 +158,7 @@ impl Checkpoint {
             manifest_key,
             known: RefCell::new(Known::Unknown),
             own: RefCell::new(None),
+            no_pending: Cell::new(false),
         })
     }
 
@@ -335,7 +341,9 @@ impl Checkpoint {
         let stored_sequence = current.as_ref().and_then(|e| raw_sequence(&e.value)).unwrap_or(0);
         let sequence = stored_sequence.max(known_sequence) + 1;
 
-        let pending = store.get(&self.pending_key).await?;
+        // Taken, not peeked: a save that fails from here reads it next time.
+        let skip_pending = self.no_pending.replace(false) && !store.capabilities().compare_and_set;
+        let pending = if skip_pending { None } else { store.get(&self.pending_key).await? };
         let mut garbage = match pending.as_ref().map(|e| parse_pending(&e.value)) {
             Some(Some(generations)) => generations,
             Some(None) => {
@@ -391,6 +399,7 @@ impl Checkpoint {
             return Err(self.busy());
         };
         *self.known.borrow_mut() = Known::Sequence(sequence);
+        self.no_pending.set(garbage.is_empty());
         if ours.is_none() && garbage.is_empty() {
             *self.own.borrow_mut() = landed.versionstamp.map(|s| (sequence, s));
         }

@@ -7,11 +7,13 @@
 use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::memory::MemoryStore;
-use crate::store::{content_stamp, emulate_atomic, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::store::{content_stamp, emulate, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
 use crate::wasm::convert::{json_to_js, object, stored_to_json};
 use crate::wasm::memory_kv;
 use js_sys::{Array, Function, Promise, Reflect};
 use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -75,7 +77,18 @@ pub struct JsStore {
     this: JsValue,
     backend: Backend,
     caps: Capabilities,
+    /// On stores without compare-and-set: the stamp each key had when this
+    /// handle last read it, forgotten when this handle writes the key. An
+    /// emulated check whose expected stamp is the one remembered does not
+    /// read the key again (see [`JsStore::emulated_commit`]).
+    seen: RefCell<HashMap<Key, Option<String>>>,
+    /// Writes this handle has started: a read that overlapped one is not
+    /// remembered (it may predate the write).
+    writes: Cell<u64>,
 }
+
+/// How many read stamps a handle remembers before it starts afresh.
+const SEEN_LIMIT: usize = 4096;
 
 /// `obj[name]`, where a throwing getter or a non-object answer is a store
 /// failure rather than "absent".
@@ -115,7 +128,13 @@ impl JsStore {
         let handle = &unwrap_adapter(handle);
         if let Some(store) = memory_kv::store_of(handle) {
             let caps = store.capabilities();
-            return Ok(JsStore { this: handle.clone(), backend: Backend::Memory(store), caps });
+            return Ok(JsStore {
+                this: handle.clone(),
+                backend: Backend::Memory(store),
+                caps,
+                seen: RefCell::default(),
+                writes: Cell::new(0),
+            });
         }
         let methods = Methods::of(handle).ok_or_else(not_a_store)?;
         let caps = if methods.atomic.is_some() && methods.list.is_some() {
@@ -132,7 +151,7 @@ impl JsStore {
         } else {
             Capabilities { kind: StoreKind::Versori, compare_and_set: false, list: false, expiry: false }
         };
-        Ok(JsStore { this: handle.clone(), backend: Backend::Js(methods), caps })
+        Ok(JsStore { this: handle.clone(), backend: Backend::Js(methods), caps, seen: RefCell::default(), writes: Cell::new(0) })
     }
 
     /// Deno KV and KVStore keys are arrays; Versori takes a string or array,
@@ -180,6 +199,92 @@ impl JsStore {
                 }
             }
         }
+    }
+
+    /// A `get` through the JS handle (Deno KV, Versori or KVStore shaped).
+    async fn get_js(&self, key: &Key) -> Result<Option<Entry>> {
+        let got = self.call_store("get", &[self.key_to_js(key)]).await?;
+        match self.caps.kind {
+            StoreKind::DenoKv | StoreKind::Postgres | StoreKind::Redis | StoreKind::KvStore | StoreKind::Memory => {
+                if got.is_null() || got.is_undefined() {
+                    return Ok(None);
+                }
+                let stamp = field(&got, "versionstamp", "get")?;
+                let raw = field(&got, "value", "get")?;
+                if self.caps.kind.speaks_deno_kv() && stamp.is_null() {
+                    return Ok(None);
+                }
+                if raw.is_undefined() {
+                    return Ok(None);
+                }
+                let value = self.stored_value(key, &raw)?;
+                let versionstamp = match stamp.as_string() {
+                    Some(s) if self.caps.compare_and_set => s,
+                    _ => content_stamp(&value),
+                };
+                Ok(Some(Entry { value, versionstamp }))
+            }
+            StoreKind::Versori => {
+                if got.is_undefined() {
+                    return Ok(None);
+                }
+                let value = self.stored_value(key, &got)?;
+                Ok(Some(Entry { versionstamp: content_stamp(&value), value }))
+            }
+        }
+    }
+
+    /// Remembers the stamp this handle saw at `key` (stores without
+    /// compare-and-set) in a call made when `writes` writes had started,
+    /// unless another write started since.
+    fn remember(&self, key: &Key, writes: u64, stamp: Option<String>) {
+        if self.writes.get() != writes {
+            self.seen.borrow_mut().remove(key);
+        } else if !self.caps.compare_and_set {
+            let mut seen = self.seen.borrow_mut();
+            if seen.len() >= SEEN_LIMIT {
+                seen.clear();
+            }
+            seen.insert(key.clone(), stamp);
+        }
+    }
+
+    /// Forgets the stamp this handle read at `key` (this handle is writing it).
+    /// Answers the count of writes started, this one included.
+    fn forget(&self, key: &Key) -> u64 {
+        if !self.caps.compare_and_set {
+            self.seen.borrow_mut().remove(key);
+        }
+        self.writes.set(self.writes.get() + 1);
+        self.writes.get()
+    }
+
+    /// The emulated atomic write of stores without compare-and-set: each
+    /// check is compared with the stamp this handle read at the key, when it
+    /// read one and has not written the key since, and the key is read
+    /// again otherwise (a check on a key this handle never read, or wrote
+    /// since). Then the writes, in order. Reading again a key just read
+    /// would only narrow, not close, the window in which another writer can
+    /// slip in: the guarantee stays 'best-effort' either way, so it is not
+    /// worth a call.
+    async fn emulated_commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
+        let landed = emulate(
+            checks.iter().map(|c| (&c.key, c.versionstamp.as_deref())),
+            mutations,
+            async |key| {
+                let remembered = self.seen.borrow().get(key).cloned();
+                match remembered {
+                    Some(stamp) => Ok(stamp),
+                    None => Ok(self.get(key).await?.map(|e| e.versionstamp)),
+                }
+            },
+            async |mutation| match mutation {
+                Mutation::Set { key, value, expire_in_ms } => self.set(key, value, *expire_in_ms).await,
+                Mutation::Delete { key } => self.delete(key).await,
+            },
+        )
+        .await?;
+        Ok(landed.then(Committed::default))
     }
 
     fn stored_value(&self, key: &Key, raw: &JsValue) -> Result<Value> {
@@ -273,41 +378,17 @@ impl Store for JsStore {
         if let Backend::Memory(m) = &self.backend {
             return m.get(key).await;
         }
-        let got = self.call_store("get", &[self.key_to_js(key)]).await?;
-        match self.caps.kind {
-            StoreKind::DenoKv | StoreKind::Postgres | StoreKind::Redis | StoreKind::KvStore | StoreKind::Memory => {
-                if got.is_null() || got.is_undefined() {
-                    return Ok(None);
-                }
-                let stamp = field(&got, "versionstamp", "get")?;
-                let raw = field(&got, "value", "get")?;
-                if self.caps.kind.speaks_deno_kv() && stamp.is_null() {
-                    return Ok(None);
-                }
-                if raw.is_undefined() {
-                    return Ok(None);
-                }
-                let value = self.stored_value(key, &raw)?;
-                let versionstamp = match stamp.as_string() {
-                    Some(s) if self.caps.compare_and_set => s,
-                    _ => content_stamp(&value),
-                };
-                Ok(Some(Entry { value, versionstamp }))
-            }
-            StoreKind::Versori => {
-                if got.is_undefined() {
-                    return Ok(None);
-                }
-                let value = self.stored_value(key, &got)?;
-                Ok(Some(Entry { versionstamp: content_stamp(&value), value }))
-            }
-        }
+        let writes = self.writes.get();
+        let entry = self.get_js(key).await?;
+        self.remember(key, writes, entry.as_ref().map(|e| e.versionstamp.clone()));
+        Ok(entry)
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
         if let Backend::Memory(m) = &self.backend {
             return m.set(key, value, expire_in_ms).await;
         }
+        self.forget(key);
         let mut args = vec![self.key_to_js(key), json_to_js(value)];
         match (expire_in_ms, self.caps.kind) {
             (Some(ms), _) if self.caps.expiry => args.push(object(&[("expireIn", JsValue::from_f64(ms as f64))])),
@@ -322,7 +403,11 @@ impl Store for JsStore {
         if let Backend::Memory(m) = &self.backend {
             return m.delete(key).await;
         }
-        self.call_store("delete", &[self.key_to_js(key)]).await.map(drop)
+        let writes = self.forget(key);
+        self.call_store("delete", &[self.key_to_js(key)]).await?;
+        // Gone, as far as this handle knows (as if it had read it).
+        self.remember(key, writes, None);
+        Ok(())
     }
 
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
@@ -370,7 +455,7 @@ impl Store for JsStore {
             Backend::Js(_) if self.caps.compare_and_set => {
                 Ok(self.commit_deno(checks, mutations).await?.map(|versionstamp| Committed { versionstamp }))
             }
-            Backend::Js(_) => emulate_atomic(self, checks, mutations).await,
+            Backend::Js(_) => self.emulated_commit(checks, mutations).await,
         }
     }
 }

@@ -1,0 +1,93 @@
+// Calls per operation on a Versori-style store (no compare-and-set): an
+// emulated atomic write checks against what this handle read, without
+// reading the key again, but still sees what this handle itself wrote since
+// (a write through the same handle makes it read again).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CheckpointStore, StateService, VersoriIndexedFileTracker } from 'connector-state';
+import { createVersoriKv } from 'connector-state/testing';
+
+function counted(inner = createVersoriKv()) {
+  const c = { gets: 0, sets: 0, deletes: 0, get calls() { return this.gets + this.sets + this.deletes; } };
+  const kv = {
+    get: (k) => (c.gets++, inner.get(k)),
+    set: (k, v, o) => (c.sets++, inner.set(k, v, o)),
+    delete: (k) => (c.deletes++, inner.delete(k)),
+  };
+  return { kv, c, inner };
+}
+
+test('updateSyncState of 10 files on Versori: 23 calls, totals counted once', async () => {
+  const { kv, c } = counted();
+  const state = new StateService(null);
+  const files = (n) => Array.from({ length: 10 }, (_, j) => ({ fileName: `f-${n}-${j}.csv`, lastModified: '2026-01-01T00:00:00Z', recordCount: 2 }));
+  await state.updateSyncState(kv, files(1), 'wf');
+  // 10 records + the totals read, then written, then the sync state.
+  assert.deepEqual([c.gets, c.sets, c.deletes], [11, 12, 0]);
+  assert.equal(c.calls, 23);
+  await state.updateSyncState(kv, files(1), 'wf'); // the same files again
+  const metrics = await state.getMetrics(kv, 'wf');
+  assert.equal(metrics.totalFiles, 10);
+  assert.equal(metrics.totalRecords, 20);
+});
+
+// Which of the index's 8 append lanes a name goes to (CRC-32 of the name, as the core picks it).
+function lane(name) {
+  let c = ~0;
+  for (const b of Buffer.from(name)) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ((~c) >>> 0) % 8;
+}
+const sameLane = (base, n) => Array.from({ length: 200 }, (_, i) => `${base}-${i}.csv`).filter((x) => lane(x) === lane(`${base}-0.csv`)).slice(0, n);
+
+test('indexed mark of a new file on Versori: 5 calls', async () => {
+  const { kv, c } = counted();
+  const tracker = new VersoriIndexedFileTracker(kv, 'calls');
+  const [warm, next] = sameLane('m', 2);
+  await tracker.markFileProcessed(warm, { n: 0 }); // opens the lane's page
+  const before = c.calls;
+  await tracker.markFileProcessed(next, { n: 1 });
+  // The record, the head, the page; then the page and the record written.
+  assert.equal(c.calls - before, 5);
+  assert.deepEqual((await tracker.listProcessedFiles()).map((f) => f.fileName).sort(), [warm, next].sort());
+});
+
+test('two marks racing through one Versori handle: the page the first rewrote is read again, no file lost', async () => {
+  // Reads answer 5 ms after they read, writes land at once: both marks read the same page,
+  // the first writes it, and the second must not write over it from its
+  // stale read (this handle wrote the page since).
+  const inner = createVersoriKv();
+  const kv = {
+    get: async (k) => { const v = await inner.get(k); await new Promise((r) => setTimeout(r, 5)); return v; },
+    set: (k, v, o) => inner.set(k, v, o),
+    delete: (k) => inner.delete(k),
+  };
+  const tracker = new VersoriIndexedFileTracker(kv, 'same-handle');
+  const [first, a, b] = sameLane('r', 3);
+  await tracker.markFileProcessed(first, {});
+  await Promise.all([tracker.markFileProcessed(a, {}), tracker.markFileProcessed(b, {})]);
+  const listed = (await tracker.listProcessedFiles()).map((f) => f.fileName).sort();
+  assert.deepEqual(listed, [first, a, b].sort());
+});
+
+test('checkpoint saves on Versori: 2 calls each once this object has saved, and another run\'s save is still caught', async () => {
+  const { kv, c, inner } = counted();
+  const cp = new CheckpointStore(kv, { namespace: 'calls' }).open('run', { version: 1 });
+  await cp.load();
+  let before = c.calls;
+  await cp.save({ n: 0 }, { position: 0 });
+  assert.equal(c.calls - before, 3, 'the first save also reads the pending-chunks record');
+  for (let i = 1; i <= 5; i++) {
+    before = c.calls;
+    await cp.save({ n: i }, { position: i });
+    assert.equal(c.calls - before, 2, `save ${i}: read the manifest, write it`);
+  }
+  // Another run (its own handle) saves in between: this one's next save says so.
+  const other = new CheckpointStore(inner, { namespace: 'calls' }).open('run', { version: 1 });
+  await other.load();
+  await other.save({ n: 'other' }, { position: 99 });
+  await assert.rejects(cp.save({ n: 6 }, { position: 6 }), { code: 'CONFLICT' });
+  assert.deepEqual((await other.load()).data, { n: 'other' });
+});
