@@ -1,7 +1,7 @@
 /* @ts-self-types="./index.d.ts" */
 // Entry point for Node.js (import, and require through index.cjs) and Deno.
 import { readFileSync } from 'node:fs';
-import { serialize } from 'node:v8';
+import { createRequire } from 'node:module';
 import { initSync, __registerErrorClass } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
 import { openEmbedded } from './embedded.mjs';
@@ -11,7 +11,9 @@ import { checkStoreOptions, redactUrl } from './kv.mjs';
 initSync({ module: readFileSync(new URL('../pkg/connector_state_bg.wasm', import.meta.url)) });
 __registerErrorClass(StateError);
 // Values are measured as Deno KV measures them: V8's serialization.
-setValueMeasure((value) => serialize(value).length);
+// node:v8 is loaded on the first value measured, not at import.
+let v8;
+setValueMeasure((value) => (v8 ??= createRequire(import.meta.url)('node:v8')).serialize(value).length);
 
 export * from './api.mjs';
 

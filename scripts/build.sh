@@ -17,7 +17,9 @@ rm -f pkg/.gitignore pkg/package.json pkg/README.md
 # Shrink the module with npm binaryen's wasm-opt (Debian's corrupts modules
 # with reference types). -Oz: 31% smaller and no slower on our benchmarks.
 raw="$(wc -c < pkg/connector_state_bg.wasm)"
-node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+# CONNECTOR_STATE_NAMES=1 keeps the function names (for node --cpu-prof).
+names=(); [ "${CONNECTOR_STATE_NAMES:-}" = 1 ] && names=(-g)
+node_modules/.bin/wasm-opt -Oz "${names[@]}" --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue \
   pkg/connector_state_bg.wasm -o pkg/connector_state_bg.wasm
 echo "[build] wasm-opt -Oz: $raw -> $(wc -c < pkg/connector_state_bg.wasm) bytes"

@@ -9,6 +9,7 @@
 
 use crate::clock::{iso_from_ms, ms_from_iso, Clock, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
+use crate::ids::random_id;
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
 use crate::store::{retrying, Check, Entry, Mutation, Store};
@@ -95,17 +96,29 @@ pub struct LockInfo {
 
 /// The locks one StateService takes, and what it holds.
 pub struct Locks {
-    /// Random per instance: tells our own holds from everyone else's.
-    pub owner: String,
+    /// Random per instance: tells our own holds from everyone else's. Made
+    /// on the first acquisition when not given (making one at construction
+    /// would load the host's crypto module with the package).
+    owner: RefCell<Option<String>>,
     /// `lockedBy` in records: host name where the runtime has one.
     pub host: String,
     held: RefCell<HashMap<String, Held>>,
 }
 
 impl Locks {
-    /// Locks taken as `owner` from `host`.
-    pub fn new(owner: String, host: String) -> Self {
-        Locks { owner, host, held: RefCell::new(HashMap::new()) }
+    /// Locks taken as `owner` (a random id when None) from `host`.
+    pub fn new(owner: Option<String>, host: String) -> Self {
+        Locks { owner: RefCell::new(owner), host, held: RefCell::new(HashMap::new()) }
+    }
+
+    /// This instance's owner id.
+    pub fn owner(&self) -> Result<String> {
+        if let Some(owner) = self.owner.borrow().as_ref() {
+            return Ok(owner.clone());
+        }
+        let owner = random_id()?;
+        *self.owner.borrow_mut() = Some(owner.clone());
+        Ok(owner)
     }
 
     /// What this instance holds of lock `name`.
@@ -113,16 +126,16 @@ impl Locks {
         self.held.borrow().get(name).cloned()
     }
 
-    fn record(&self, held: &Held, now_ms: i64) -> Value {
-        json!({
+    fn record(&self, held: &Held, now_ms: i64) -> Result<Value> {
+        Ok(json!({
             "isLocked": true,
             "lockId": held.lock_id,
             "lockedAt": iso_from_ms(now_ms),
             "lockedBy": self.host,
             "expiresAt": iso_from_ms(held.expires_at_ms),
             "fencingToken": held.fencing_token,
-            "owner": self.owner,
-        })
+            "owner": self.owner()?,
+        }))
     }
 
     /// True when this call took the lock. False when someone else holds it.
@@ -191,7 +204,7 @@ impl Locks {
                 expires_at_ms: now.saturating_add(ttl_ms),
                 written: None,
             };
-            let value = self.record(&held, now);
+            let value = self.record(&held, now)?;
             let write = Mutation::set(key.clone(), value.clone());
             let Some(landed) = store.commit(&[Check::of(&key, current.as_ref())], &[write]).await? else {
                 return Ok(None); // someone wrote in between: look again
@@ -241,7 +254,7 @@ impl Locks {
             expires_at_ms: read_at.saturating_add(ttl_ms),
             written: None,
         };
-        store.set(&key, &self.record(&held, read_at), None).await?;
+        store.set(&key, &self.record(&held, read_at)?, None).await?;
         let acked = clock.now_ms();
         let took = acked.saturating_sub(read_at).max(0) as u64;
         // Every racing write has landed by read_at + 2 × bound.
@@ -477,7 +490,7 @@ mod tests {
     }
 
     fn locks(n: usize) -> Vec<Locks> {
-        (0..n).map(|i| Locks::new(format!("owner-{i}"), "host".into())).collect()
+        (0..n).map(|i| Locks::new(Some(format!("owner-{i}")), "host".into())).collect()
     }
 
     #[test]
@@ -578,7 +591,7 @@ mod tests {
     fn acquire_extend_release_cost_three_calls_and_a_takeover_still_wins() {
         let (clock, memory) = setup();
         let store = Flaky::healthy(&memory);
-        let (a, b) = (Locks::new("a".into(), "h".into()), Locks::new("b".into(), "h".into()));
+        let (a, b) = (Locks::new(Some("a".into()), "h".into()), Locks::new(Some("b".into()), "h".into()));
         block_on(async {
             let before = store.calls();
             assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a1".into()).await.unwrap());

@@ -120,7 +120,7 @@ impl Random for Fixed {
 fn populated(store: &impl Store, clock: &FakeClock) {
     let big: String = (0..150_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     block_on(async {
-        let locks = Locks::new("owner".into(), "host".into());
+        let locks = Locks::new(Some("owner".into()), "host".into());
         locks.acquire(store, clock, &NoLog, "job", 15 * MIN, "l1".into()).await.unwrap();
         sync_state::update_sync_state(
             store,
@@ -164,7 +164,7 @@ fn exercise(store: &impl Store, clock: &FakeClock) -> Vec<ErrorCode> {
         }
     };
     block_on(async {
-        let locks = Locks::new("other".into(), "host".into());
+        let locks = Locks::new(Some("other".into()), "host".into());
         note(locks.info(store, clock, "job").await.map(drop));
         note(locks.acquire(store, clock, &NoLog, "job", MIN, "l2".into()).await.map(drop));
         note(locks.extend(store, clock, "job", MIN).await.map(drop));

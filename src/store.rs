@@ -246,7 +246,7 @@ pub async fn retrying<S: Store, T>(
 /// Equal values get equal stamps, so a check can miss an A→B→A change; that
 /// is part of why such stores are only 'best-effort'.
 pub fn content_stamp(value: &Value) -> String {
-    text_stamp(&value.to_string())
+    text_stamp(&crate::values::json_text(value))
 }
 
 /// The digest behind [`content_stamp`], for JSON text made elsewhere.

@@ -6,9 +6,33 @@ use serde_json::{Map, Value};
 /// Deno KV's per-value limit; we hold every store to it.
 pub const MAX_VALUE_BYTES: usize = 65_536;
 
+/// The compact JSON text of `value` (as its `to_string`, through serde's
+/// byte writer: several times faster than the `Display` route).
+pub fn json_text(value: &Value) -> String {
+    // A Value's keys are strings: serializing it cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The length in bytes of `value`'s compact JSON, without building it.
+pub fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// VALUE_TOO_LARGE when `value` takes more than a store value may.
 pub fn check_value_size(what: &str, value: &Value) -> Result<()> {
-    let len = value.to_string().len();
+    let len = json_len(value);
     if len > MAX_VALUE_BYTES {
         return Err(StateError::new(
             ErrorCode::ValueTooLarge,

@@ -31,6 +31,14 @@ fn json_cost(c: char) -> usize {
 /// Splits `text` at character boundaries into pieces that each fit `budget`
 /// (see [`PIECE_BUDGET`]). Always at least one piece.
 pub fn split(text: &str, budget: usize) -> Vec<&str> {
+    // ASCII text that fits whole: one piece, without the walk below (a
+    // byte is one UTF-16 unit, and at most 6 bytes of JSON).
+    if text.len() <= budget && text.is_ascii() {
+        let escapes = text.bytes().filter(|&b| b == b'"' || b == b'\\' || b < 0x20).count();
+        if text.len() + 5 * escapes + 2 <= budget {
+            return vec![text];
+        }
+    }
     let mut pieces = Vec::new();
     let (mut start, mut json, mut units, mut wide) = (0, 2, 0, false);
     for (i, c) in text.char_indices() {
@@ -51,42 +59,45 @@ pub fn split(text: &str, budget: usize) -> Vec<&str> {
 
 /// Object keys sorted at every level: the manifest's checksum must not
 /// depend on the order a store hands fields back in.
-fn canonical(value: &Value, out: &mut String) {
+fn canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Object(map) => {
-            let mut names: Vec<&String> = map.keys().collect();
-            names.sort();
-            out.push('{');
-            for (i, name) in names.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(name.clone()).to_string());
-                out.push(':');
-                canonical(&map[name], out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => canonical_map(map, None, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        // The JSON of a scalar into a Vec: cannot fail.
+        other => drop(serde_json::to_writer(&mut *out, other)),
     }
 }
 
+/// [`canonical`] of an object, leaving out the field named `skip`.
+fn canonical_map(map: &Map<String, Value>, skip: Option<&str>, out: &mut Vec<u8>) {
+    let mut names: Vec<&String> = map.keys().filter(|n| Some(n.as_str()) != skip).collect();
+    names.sort();
+    out.push(b'{');
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        drop(serde_json::to_writer(&mut *out, name));
+        out.push(b':');
+        canonical(&map[name], out);
+    }
+    out.push(b'}');
+}
+
+/// The CRC of a manifest's fields but its own checksum, over their canonical JSON.
 fn manifest_crc(fields: &Map<String, Value>) -> String {
-    let mut unsigned = fields.clone();
-    unsigned.remove("manifestChecksum");
-    let mut text = String::new();
-    canonical(&Value::Object(unsigned), &mut text);
-    crc_hex(&text)
+    let mut text = Vec::with_capacity(fields.values().map(|v| v.as_str().map_or(16, |s| s.len() + 16)).sum());
+    canonical_map(fields, Some("manifestChecksum"), &mut text);
+    format!("{:08x}", crc32fast::hash(&text))
 }
 
 /// Where a checkpoint's payload is.

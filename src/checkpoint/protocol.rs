@@ -29,10 +29,8 @@ const LOAD_ATTEMPTS: usize = 5;
 /// The outcome of `load`: the data, or why there is none.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loaded {
-    /// `text` is the payload's JSON text, which `data` was parsed from.
+    /// The payload, as its JSON text (see [`Loaded::data`] for it parsed).
     Found {
-        /// The payload.
-        data: Value,
         /// The payload's JSON text.
         text: String,
         /// What the manifest says.
@@ -62,6 +60,14 @@ pub enum Loaded {
 }
 
 impl Loaded {
+    /// The payload parsed, when found and valid JSON.
+    pub fn data(&self) -> Option<Value> {
+        match self {
+            Loaded::Found { text, .. } => serde_json::from_str(text).ok(),
+            _ => None,
+        }
+    }
+
     /// null when found, else 'missing' | 'version-mismatch' | 'expired' | 'corrupt'.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
@@ -232,10 +238,16 @@ impl Checkpoint {
         if text.len() != manifest.bytes || crc_hex(&text) != manifest.checksum {
             return Ok(Attempt::Done(self.corrupt(&self.manifest_key, "the payload does not match its checksum")));
         }
-        match serde_json::from_str(&text) {
-            Ok(data) => Ok(Attempt::Done(Loaded::Found { data, text, meta })),
-            Err(e) => Ok(Attempt::Done(self.corrupt(&self.manifest_key, &format!("the payload is not valid JSON: {e}")))),
-        }
+        // Parsed by the caller, where it is wanted (JSON.parse in
+        // JavaScript), which reports text that is not JSON with
+        // [`Checkpoint::not_json`].
+        Ok(Attempt::Done(Loaded::Found { text, meta }))
+    }
+
+    /// The outcome of a load whose payload matched its checksum but is not
+    /// JSON (a manifest written by hand, say).
+    pub fn not_json(&self, problem: &str) -> Loaded {
+        self.corrupt(&self.manifest_key, &format!("the payload is not valid JSON: {problem}"))
     }
 
     fn corrupt(&self, key: &Key, problem: &str) -> Loaded {
@@ -321,14 +333,26 @@ impl Checkpoint {
         data: &Value,
         progress: &Value,
     ) -> Result<Saved> {
-        if progress.to_string().len() > MAX_PROGRESS_BYTES {
+        self.save_text(store, clock, log, &crate::values::json_text(data), progress).await
+    }
+
+    /// [`Self::save`] of data already written as JSON text (`text` must be
+    /// valid JSON: it is stored and read back as is).
+    pub async fn save_text<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        text: &str,
+        progress: &Value,
+    ) -> Result<Saved> {
+        if crate::values::json_len(progress) > MAX_PROGRESS_BYTES {
             return Err(StateError::new(
                 ErrorCode::ValueTooLarge,
                 format!("progress takes more than {MAX_PROGRESS_BYTES} bytes as JSON; keep it to a position and a count, and put the rest in the data"),
             ));
         }
-        let text = data.to_string();
-        if let Some(saved) = self.save_over_own(store, clock, &text, progress).await? {
+        if let Some(saved) = self.save_over_own(store, clock, text, progress).await? {
             return Ok(saved);
         }
         let current = store.get(&self.manifest_key).await?;
@@ -362,11 +386,11 @@ impl Checkpoint {
             _ => None,
         };
 
-        let (mut manifest, inline) = self.manifest_for(clock, sequence, &text, progress);
+        let (mut manifest, inline) = self.manifest_for(clock, sequence, text, progress);
         let (pending_check, ours) = if inline {
             (Check::of(&self.pending_key, pending.as_ref()), None)
         } else {
-            let pieces = split(&text, PIECE_BUDGET);
+            let pieces = split(text, PIECE_BUDGET);
             let ours = Generation { id: random_id()?, chunks: pieces.len() };
             let stamp = self.announce(store, pending.as_ref(), &garbage, &ours).await?;
             let writes: Vec<Mutation> = pieces
@@ -438,18 +462,18 @@ impl Checkpoint {
             checksum: crc_hex(text),
             body: Body::Inline(String::new()),
         };
-        let inline = split(text, PIECE_BUDGET).len() == 1 && self.fits_inline(&manifest, text);
+        let inline = split(text, PIECE_BUDGET).len() == 1 && self.fits_inline(&manifest);
         if inline {
             manifest.body = Body::Inline(text.to_string());
         }
         (manifest, inline)
     }
 
-    fn fits_inline(&self, manifest: &Manifest, text: &str) -> bool {
-        let mut probe = manifest.clone();
-        probe.body = Body::Inline(text.to_string());
-        // The fields around the payload must fit in what PIECE_BUDGET leaves.
-        probe.to_value().to_string().len() - text.len() <= MAX_VALUE_BYTES - PIECE_BUDGET - 1_000
+    /// Whether the fields around the payload fit in what PIECE_BUDGET
+    /// leaves of a value (the payload's own JSON fits PIECE_BUDGET when it
+    /// is one piece). `manifest` has an empty inline body.
+    fn fits_inline(&self, manifest: &Manifest) -> bool {
+        crate::values::json_len(&manifest.to_value()) <= MAX_VALUE_BYTES - PIECE_BUDGET - 1_000
     }
 
     /// Lists our generation as pending before writing any chunk, so an

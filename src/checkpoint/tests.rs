@@ -42,8 +42,9 @@ fn payload(bytes: usize, seed: u64) -> Value {
 }
 
 fn found(loaded: Loaded) -> (Value, Meta) {
+    let data = loaded.data();
     match loaded {
-        Loaded::Found { data, meta, .. } => (data, meta),
+        Loaded::Found { meta, .. } => (data.expect("found data parses"), meta),
         other => panic!("expected a checkpoint, got {other:?}"),
     }
 }

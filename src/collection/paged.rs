@@ -49,7 +49,7 @@ impl Page {
         Ok(Page { entries })
     }
     fn bytes(&self) -> usize {
-        self.to_value().to_string().len()
+        crate::values::json_len(&self.to_value())
     }
     fn position(&self, name: &str) -> Option<usize> {
         self.entries.iter().position(|(n, _)| n == name)
@@ -57,7 +57,7 @@ impl Page {
 }
 
 fn entry_bytes(name: &str, record: &Map<String, Value>) -> usize {
-    json!([name, record]).to_string().len() + 1
+    crate::values::json_len(&json!([name, record])) + 1
 }
 
 fn lane_of(name: &str) -> usize {

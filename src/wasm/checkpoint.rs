@@ -7,7 +7,9 @@ use crate::error::Result;
 use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
-use crate::wasm::convert::{decode_state, encode_state, js_to_json, json_to_js, object, opt_str, revive, stored_to_json};
+use crate::wasm::convert::{
+    decode_state, encode_state, encode_state_text, js_to_json, json_to_js, object, opt_str, revive, stored_to_json,
+};
 use crate::wasm::env::{JsClock, JsLogger};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
@@ -70,9 +72,9 @@ struct Inner {
 }
 
 impl Inner {
-    async fn save(&self, data: Value, progress: Value) -> Result<JsValue> {
+    async fn save(&self, data: String, progress: Value) -> Result<JsValue> {
         let s = &self.shared;
-        let saved = self.core.save(&s.store, &JsClock, &s.log, &data, &progress).await?;
+        let saved = self.core.save_text(&s.store, &JsClock, &s.log, &data, &progress).await?;
         Ok(saved_to_js(&saved))
     }
 }
@@ -106,13 +108,17 @@ fn saved_to_js(saved: &Saved) -> JsValue {
 }
 
 /// The JS load result, and its `data` on its own (null unless found).
-fn loaded_to_js(loaded: Loaded, expected: &Value) -> Result<(JsValue, JsValue)> {
+fn loaded_to_js(loaded: Loaded, checkpoint: &checkpoint::Checkpoint) -> Result<(JsValue, JsValue)> {
+    let expected = &checkpoint.version;
     let reason = loaded.reason().map(JsValue::from_str).unwrap_or(JsValue::NULL);
     let mut fields = vec![("found", JsValue::from_bool(matches!(loaded, Loaded::Found { .. }))), ("reason", reason)];
     let mut data = JsValue::NULL;
     match loaded {
-        Loaded::Found { data: value, text, meta } => {
-            data = decode_state(&text, &value).map_err(|e| crate::error::StateError::corrupt("the checkpoint payload", &e.message))?;
+        Loaded::Found { text, meta } => {
+            data = match decode_state(&text) {
+                Ok(data) => data,
+                Err(e) => return loaded_to_js(checkpoint.not_json(&e.message), checkpoint),
+            };
             fields.extend(meta_fields(&meta));
         }
         Loaded::Missing => {}
@@ -136,8 +142,8 @@ fn loaded_to_js(loaded: Loaded, expected: &Value) -> Result<(JsValue, JsValue)> 
 }
 
 /// The data to save (state-encoded) and its progress.
-fn encode(data: &JsValue, progress_arg: &JsValue) -> Result<(Value, Value)> {
-    Ok((encode_state(data, "data")?, progress(progress_arg)?))
+fn encode(data: &JsValue, progress_arg: &JsValue) -> Result<(String, Value)> {
+    Ok((encode_state_text(data, "data")?, progress(progress_arg)?))
 }
 
 /// `{ position, processed }` as given (any small plain object), or null.
@@ -175,7 +181,7 @@ impl Checkpoint {
         promise(async move {
             let s = &t.shared;
             let loaded = t.core.load(&s.store, &JsClock, &s.log).await?;
-            Ok(loaded_to_js(loaded, &t.core.version)?.0)
+            Ok(loaded_to_js(loaded, &t.core)?.0)
         })
     }
 
@@ -210,7 +216,7 @@ impl Checkpoint {
             let field = |name: &str| progress.get(name).filter(|v| !v.is_null()).map(json_to_js).unwrap_or(JsValue::from_f64(0.0));
             let (position, processed) = (field("position"), field("processed"));
             let (found, reason) = (matches!(loaded, Loaded::Found { .. }), opt_str(loaded.reason()));
-            let (result, data) = loaded_to_js(loaded, &t.core.version)?;
+            let (result, data) = loaded_to_js(loaded, &t.core)?;
             Ok(object(&[
                 ("resumed", JsValue::from_bool(found)),
                 ("position", position),

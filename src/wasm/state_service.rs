@@ -92,9 +92,8 @@ impl StateService {
         args::known("options", &options, &["now", "maxWriteDelayMs"]).js()?;
         let clock = InjectedClock::new(args::option(&options, "now").js()?).js()?;
         let max_write_delay_ms = args::write_delay(&args::option(&options, "maxWriteDelayMs").js()?).js()?;
-        let owner = random_id().js()?;
         let inner = Service {
-            locks: Locks::new(owner, host_name()),
+            locks: Locks::new(None, host_name()),
             log: JsLogger::new(logger),
             clock,
             max_write_delay_ms,
