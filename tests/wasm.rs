@@ -54,7 +54,7 @@ async fn locks_through_a_versori_style_store() {
     let store = JsStore::detect(&versori_kv()).unwrap();
     assert_eq!(store.capabilities().kind, StoreKind::Versori);
     assert!(!store.capabilities().compare_and_set);
-    let (a, b) = (Locks::new("a".into(), "h".into()), Locks::new("b".into(), "h".into()));
+    let (a, b) = (Locks::new(Some("a".into()), "h".into()), Locks::new(Some("b".into()), "h".into()));
     assert!(a.acquire(&store, &JsClock, &NoLog, "job", MIN, "1".into()).await.unwrap());
     assert!(!b.acquire(&store, &JsClock, &NoLog, "job", MIN, "2".into()).await.unwrap());
     assert!(!b.release(&store, &JsClock, &NoLog, "job").await.unwrap());
