@@ -62,6 +62,8 @@ function sides(handle, kind) {
   return {
     ours: {
       state: new ours.StateService(null),
+      // Versori locks without the timed wait: best-effort, as 0.1.56's.
+      stateBestEffort: new ours.StateService(null, { maxWriteDelayMs: 0 }),
       kv: handle,
       files: new ours.VersoriFileTracker(handle, 'bench'),
       indexed: (prefix) => new ours.VersoriIndexedFileTracker(handle, prefix),
@@ -69,6 +71,7 @@ function sides(handle, kind) {
     },
     theirs: {
       state: new theirs.StateService(quiet),
+      stateBestEffort: new theirs.StateService(quiet),
       kv: new theirs.VersoriKVAdapter(asVersori),
       files: new theirs.VersoriFileTracker(asVersori, 'bench'),
       indexed: (prefix) => new theirs.VersoriIndexedFileTracker(asVersori, prefix),
@@ -98,6 +101,16 @@ const operations = [
     op: async (s) => {
       if (!(await s.state.acquireLock('bench-lock', s.kv, 1))) throw new Error('lock not acquired');
       await s.state.releaseLock('bench-lock', s.kv);
+    },
+  },
+  {
+    // Stores without compare-and-set only: the lock without Fischer's wait
+    // (maxWriteDelayMs 0), to show the calls apart from the wait.
+    name: 'acquire + release, maxWriteDelayMs 0',
+    kinds: ['versori'],
+    op: async (s) => {
+      if (!(await s.stateBestEffort.acquireLock('bench-lock-0', s.kv, 1))) throw new Error('lock not acquired');
+      await s.stateBestEffort.releaseLock('bench-lock-0', s.kv);
     },
   },
   {
@@ -196,6 +209,9 @@ async function countCalls(store, opDef, ctx) {
   const cs = sides(view, store.kind)[ctx.side];
   if (ctx.s.tracker) { cs.tracker = cs.indexed(ctx.s.prefix); cs.expected = ctx.s.expected; }
   if (ctx.s.cp) { cs.cp = cs.checkpoints.open(opDef.name.includes('load') ? 'load' : 'run', { version: 1 }); await cs.cp.load(); }
+  // Steady state: one operation first (a checkpoint's first save after
+  // open also reads its pending-chunks record).
+  await opDef.op(cs, ctx.i++);
   const before = m.calls;
   const n = opDef.slow ? 1 : 5;
   for (let k = 0; k < n; k++) await opDef.op(cs, ctx.i++);
@@ -276,6 +292,7 @@ async function main() {
       if (storeArg && store.name !== storeArg) continue;
       for (const opDef of operations) {
         if (quick && opDef.n === 10_000) continue;
+        if (opDef.kinds && !opDef.kinds.includes(store.kind)) continue;
         if (only && !`${store.name} · ${opDef.name}`.includes(only)) continue;
         const result = { store: store.name, operation: opDef.name, ...(await measure(store, opDef)) };
         // The ratio is the median of the pair ratios (see the top of this file).
