@@ -7,12 +7,14 @@ import { StateService, openKv as ourOpen } from '../../js/node.mjs';
 import { openKv } from '@deno/kv';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
+import { startRedis, startPostgres } from '../../tests/servers.mjs';
 import { join } from 'node:path';
 
 const which = process.argv[2] || 'sqlite';
 const variants = (process.argv[3] || 'raw,ours,theirs').split(',');
 const batches = +(process.argv[4] || 15);
-const kv = which === 'sqlite' ? await openKv(join(tmpdir(), `cs-hot-${process.pid}.sqlite`)) : await ourOpen();
+const server = which === 'redis' ? await startRedis() : which === 'postgres' ? await startPostgres() : null;
+const kv = which === 'sqlite' ? await openKv(join(tmpdir(), `cs-hot-${process.pid}.sqlite`)) : server ? await ourOpen(server.url) : await ourOpen();
 const require = createRequire(new URL('../package.json', import.meta.url));
 const T = await import(require.resolve('@fluentcommerce/fc-connect-sdk'));
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -25,7 +27,7 @@ const ops = {
   ours: async () => { if (!(await state.isFileProcessed(kv, 'seen.csv', 'wf'))) throw new Error('ours: wrong answer'); },
   theirs: async () => { if (!(await theirs.isFileProcessed(kv, 'seen.csv', 'wf'))) throw new Error('theirs: wrong answer'); },
 };
-const N = which === 'sqlite' ? 1000 : 5000;
+const N = which === 'embedded' ? 5000 : 1000;
 const times = Object.fromEntries(variants.map((v) => [v, []]));
 for (let b = 0; b < batches; b++) {
   for (const v of b % 2 ? variants.slice().reverse() : variants) {
@@ -38,3 +40,6 @@ for (const v of variants) {
   const s = times[v].slice(1).sort((a, b) => a - b);
   console.log(`${which} ${v}: ${s[s.length >> 1].toFixed(1)} µs/op (median of ${s.length} batches of ${N})`);
 }
+
+kv.close?.();
+server?.remove?.();

@@ -446,6 +446,7 @@ impl Checkpoint {
         let write = [Mutation::set(self.manifest_key.clone(), manifest.to_value())];
         let Some(landed) = store.commit(&checks, &write).await? else { return Ok(None) };
         *self.known.borrow_mut() = Known::Sequence(manifest.sequence);
+        self.no_pending.set(true); // checked absent
         *self.own.borrow_mut() = landed.versionstamp.map(|s| (manifest.sequence, s));
         Ok(Some(Saved { sequence: manifest.sequence, saved_at: manifest.saved_at, bytes: text.len(), chunks: 0, swept: true }))
     }

@@ -78,7 +78,7 @@ test('checkpoint saves on Versori: 2 calls each once this object has saved, and 
   await cp.load();
   let before = c.calls;
   await cp.save({ n: 0 }, { position: 0 });
-  assert.equal(c.calls - before, 3, 'the first save also reads the pending-chunks record');
+  assert.equal(c.calls - before, 3, 'the first save of a new checkpoint also reads the pending-chunks record');
   for (let i = 1; i <= 5; i++) {
     before = c.calls;
     await cp.save({ n: i }, { position: i });
@@ -90,4 +90,19 @@ test('checkpoint saves on Versori: 2 calls each once this object has saved, and 
   await other.save({ n: 'other' }, { position: 99 });
   await assert.rejects(cp.save({ n: 6 }, { position: 6 }), { code: 'CONFLICT' });
   assert.deepEqual((await other.load()).data, { n: 'other' });
+});
+
+test('checkpoint saves on Versori after a load: 2 calls from the first', async () => {
+  const { kv, c, inner } = counted();
+  const first = new CheckpointStore(inner, { namespace: 'after-load' }).open('run', { version: 1 });
+  await first.load();
+  await first.save({ n: 0 }, { position: 0 });
+  const cp = new CheckpointStore(kv, { namespace: 'after-load' }).open('run', { version: 1 });
+  assert.deepEqual((await cp.load()).data, { n: 0 });
+  for (let i = 1; i <= 4; i++) {
+    const before = c.calls;
+    await cp.save({ n: i }, { position: i });
+    assert.equal(c.calls - before, 2, `save ${i} after the load`);
+  }
+  assert.deepEqual((await first.load()).data, { n: 4 });
 });
