@@ -19,9 +19,9 @@ pub fn js_to_json(value: &JsValue, path: &str) -> Result<Value> {
 /// Plain JSON objects and arrays cross the boundary as one string (one
 /// JSON.stringify call), not one call per node; None for anything else,
 /// which the walk then handles (and names the path of what is wrong).
-/// A small object (a manifest with one long string, a lock record) is
-/// walked instead: a long string then crosses as itself, not escaped into
-/// JSON text and parsed back.
+/// A small object holding a long string (a checkpoint manifest) is walked
+/// instead: the string then crosses as itself, not escaped into JSON text
+/// and parsed back.
 fn fast_json(value: &JsValue) -> Option<Value> {
     if !value.is_object() {
         return None;
@@ -29,7 +29,7 @@ fn fast_json(value: &JsValue) -> Option<Value> {
     serde_json::from_str(&plain_json(value, SMALL_NODES).as_string()?).ok()
 }
 
-/// Objects of at most this many nodes are walked, not stringified.
+/// Objects of at most this many nodes with a long string are walked.
 const SMALL_NODES: u32 = 24;
 
 /// Lenient: for what a store hands back. Deno KV keeps structured values,
@@ -74,6 +74,8 @@ function plain(v, parents, count) {
   count.n++;
   switch (typeof v) {
     case 'string':
+      if (v.length > count.longest) count.longest = v.length;
+      return true;
     case 'boolean':
       return true;
     case 'number':
@@ -102,13 +104,15 @@ function plain(v, parents, count) {
   }
 }
 /** JSON text of `value` if it is plain JSON (what encodeState would leave
- *  unchanged) of more than `small` nodes, else undefined. A walk, then
- *  JSON.stringify without a replacer: several times faster than a replacer
- *  function. */
+ *  unchanged), else undefined; also undefined for a few nodes (at most
+ *  `small`) holding a long string, which cross faster one by one. A walk,
+ *  then JSON.stringify without a replacer: several times faster than a
+ *  replacer function. */
 export function plainJson(value, small) {
   try {
-    const count = { n: 0 };
-    return plain(value, new Set(), count) && count.n > small ? JSON.stringify(value) : undefined;
+    const count = { n: 0, longest: 0 };
+    if (!plain(value, new Set(), count)) return undefined;
+    return count.n <= small && count.longest >= 2048 ? undefined : JSON.stringify(value);
   } catch {
     return undefined;
   }
@@ -492,27 +496,36 @@ pub fn json_to_js(value: &Value) -> JsValue {
         Value::Bool(b) => JsValue::from_bool(*b),
         Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
         Value::String(s) => JsValue::from_str(s),
-        // A few fields (a manifest, a lock record): built field by field, a
-        // long string crossing once as itself, not escaped into JSON text
-        // and parsed back.
-        structured if nodes_within(structured, &mut 24) => build(structured),
+        // A few fields and a long string (a checkpoint manifest): built
+        // field by field, the string crossing once as itself, not escaped
+        // into JSON text and parsed back.
+        structured if few_nodes_long_string(structured) => build(structured),
         // Many: one string and one JSON.parse, which also keeps a
         // "__proto__" key an own property.
         structured => js_sys::JSON::parse(&crate::values::json_text(structured)).unwrap_or(JsValue::NULL),
     }
 }
 
-/// Whether `value` has at most `budget` nodes (counting down as it walks).
-fn nodes_within(value: &Value, budget: &mut usize) -> bool {
-    if *budget == 0 {
-        return false;
+/// Whether `value` has at most [`SMALL_NODES`] nodes, one a string of 2 KiB
+/// or more (the rule `plainJson` follows the other way).
+fn few_nodes_long_string(value: &Value) -> bool {
+    fn walk(value: &Value, budget: &mut u32, longest: &mut usize) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        match value {
+            Value::Array(items) => items.iter().all(|v| walk(v, budget, longest)),
+            Value::Object(map) => map.values().all(|v| walk(v, budget, longest)),
+            Value::String(s) => {
+                *longest = (*longest).max(s.len());
+                true
+            }
+            _ => true,
+        }
     }
-    *budget -= 1;
-    match value {
-        Value::Array(items) => items.iter().all(|v| nodes_within(v, budget)),
-        Value::Object(map) => map.values().all(|v| nodes_within(v, budget)),
-        _ => true,
-    }
+    let (mut budget, mut longest) = (SMALL_NODES, 0);
+    walk(value, &mut budget, &mut longest) && longest >= 2048
 }
 
 /// [`json_to_js`] built node by node.
