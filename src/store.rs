@@ -159,6 +159,16 @@ pub trait Store {
     fn capabilities(&self) -> Capabilities;
     /// The live entry at `key`.
     async fn get(&self, key: &Key) -> Result<Option<Entry>>;
+    /// The live entries at `keys`, in order: one call where the store reads
+    /// several keys at once (Deno KV's `getMany`, 10 keys a call), else one
+    /// `get` each.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        let mut entries = Vec::with_capacity(keys.len());
+        for key in keys {
+            entries.push(self.get(key).await?);
+        }
+        Ok(entries)
+    }
     /// Stores `value` at `key`, expiring after `expire_in_ms` where the store can.
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()>;
     /// Removes `key`.
@@ -192,6 +202,9 @@ impl<S: Store> Store for &S {
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         (**self).get(key).await
+    }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        (**self).get_many(keys).await
     }
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
         (**self).set(key, value, expire_in_ms).await

@@ -113,11 +113,11 @@ async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &
         store,
         || "the processed-file totals".to_string(),
         async || {
-            let mut previous = Vec::with_capacity(latest.len());
-            for (key, _) in &latest {
-                previous.push(store.get(key).await?);
-            }
-            let metrics = store.get(&metrics_key).await?;
+            // The records and the totals in one read where the store can.
+            let mut keys: Vec<Key> = latest.iter().map(|(key, _)| key.clone()).collect();
+            keys.push(metrics_key.clone());
+            let mut previous = store.get_many(&keys).await?;
+            let metrics = previous.pop().flatten();
             let (mut files, mut total) = match &metrics {
                 Some(entry) => {
                     let object = as_object(&metrics_key.display(), &entry.value)?;

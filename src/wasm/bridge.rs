@@ -45,6 +45,7 @@ struct Methods {
     delete: Function,
     atomic: Option<Function>,
     list: Option<Function>,
+    get_many: Option<Function>,
 }
 
 impl Methods {
@@ -56,6 +57,7 @@ impl Methods {
             delete: method("delete")?,
             atomic: method("atomic"),
             list: method("list"),
+            get_many: method("getMany"),
         })
     }
 
@@ -66,6 +68,7 @@ impl Methods {
             "delete" => Some(&self.delete),
             "atomic" => self.atomic.as_ref(),
             "list" => self.list.as_ref(),
+            "getMany" => self.get_many.as_ref(),
             _ => None,
         }
     }
@@ -86,6 +89,9 @@ pub struct JsStore {
     /// remembered (it may predate the write).
     writes: Cell<u64>,
 }
+
+/// Deno KV's limit of keys per `getMany`.
+const GET_MANY_KEYS: usize = 10;
 
 /// How many read stamps a handle remembers before it starts afresh.
 const SEEN_LIMIT: usize = 4096;
@@ -204,6 +210,21 @@ impl JsStore {
     /// A `get` through the JS handle (Deno KV, Versori or KVStore shaped).
     async fn get_js(&self, key: &Key) -> Result<Option<Entry>> {
         let got = self.call_store("get", &[self.key_to_js(key)]).await?;
+        self.entry_of(key, got)
+    }
+
+    /// Deno KV's `getMany` of up to 10 keys: the entries in order.
+    async fn get_many_js(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        let got = self.call_store("getMany", &[keys.iter().map(|k| self.key_to_js(k)).collect::<Array>().into()]).await?;
+        let got: Array = got.dyn_into().map_err(|_| StateError::store("getMany", "the store's getMany() answered a non-array"))?;
+        if got.length() as usize != keys.len() {
+            return Err(StateError::store("getMany", "the store's getMany() answered a different number of entries"));
+        }
+        keys.iter().zip(got.iter()).map(|(key, entry)| self.entry_of(key, entry)).collect()
+    }
+
+    /// The entry a store's `get` answered for `key`.
+    fn entry_of(&self, key: &Key, got: JsValue) -> Result<Option<Entry>> {
         match self.caps.kind {
             StoreKind::DenoKv | StoreKind::Postgres | StoreKind::Redis | StoreKind::KvStore | StoreKind::Memory => {
                 if got.is_null() || got.is_undefined() {
@@ -382,6 +403,25 @@ impl Store for JsStore {
         let entry = self.get_js(key).await?;
         self.remember(key, writes, entry.as_ref().map(|e| e.versionstamp.clone()));
         Ok(entry)
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        match &self.backend {
+            Backend::Js(Methods { get_many: Some(_), .. }) if self.caps.kind.speaks_deno_kv() => {
+                let mut entries = Vec::with_capacity(keys.len());
+                for batch in keys.chunks(GET_MANY_KEYS) {
+                    entries.extend(self.get_many_js(batch).await?);
+                }
+                Ok(entries)
+            }
+            _ => {
+                let mut entries = Vec::with_capacity(keys.len());
+                for key in keys {
+                    entries.push(self.get(key).await?);
+                }
+                Ok(entries)
+            }
+        }
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {

@@ -1,7 +1,8 @@
-// Calls per operation on a Versori-style store (no compare-and-set): an
-// emulated atomic write checks against what this handle read, without
+// Store calls per operation. On a Versori-style store (no compare-and-set)
+// an emulated atomic write checks against what this handle read, without
 // reading the key again, but still sees what this handle itself wrote since
-// (a write through the same handle makes it read again).
+// (a write through the same handle makes it read again). On Deno KV, reads
+// of several keys go in one getMany.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CheckpointStore, StateService, VersoriIndexedFileTracker } from 'connector-state';
@@ -105,4 +106,30 @@ test('checkpoint saves on Versori after a load: 2 calls from the first', async (
     assert.equal(c.calls - before, 2, `save ${i} after the load`);
   }
   assert.deepEqual((await first.load()).data, { n: 4 });
+});
+
+test('updateSyncState of 10 files on Deno KV: 5 calls (getMany reads records and totals at once)', async () => {
+  const { openKv } = await import('@deno/kv');
+  const inner = await openKv(':memory:');
+  const calls = {};
+  const count = (name, f) => (...a) => { calls[name] = (calls[name] ?? 0) + 1; return f(...a); };
+  const kv = {
+    get: count('get', (...a) => inner.get(...a)),
+    getMany: count('getMany', (...a) => inner.getMany(...a)),
+    set: count('set', (...a) => inner.set(...a)),
+    delete: count('delete', (...a) => inner.delete(...a)),
+    list: count('list', (...a) => inner.list(...a)),
+    atomic: () => { const op = inner.atomic(); const commit = op.commit.bind(op); op.commit = count('commit', commit); return op; },
+  };
+  const state = new StateService(null);
+  const files = (n) => Array.from({ length: 10 }, (_, j) => ({ fileName: `f-${n}-${j}.csv`, lastModified: '2026-01-01T00:00:00Z', recordCount: 3 }));
+  await state.updateSyncState(kv, files(1), 'wf');
+  // Two checked batches (9 records, then 1: a denokv server takes 10 checks
+  // a write): each one getMany and one commit; then the sync state.
+  assert.deepEqual(calls, { getMany: 2, commit: 2, set: 1 });
+  await Promise.all([state.updateSyncState(kv, files(1), 'wf'), new StateService(null).updateSyncState(kv, files(2), 'wf')]);
+  const metrics = await state.getMetrics(kv, 'wf');
+  assert.equal(metrics.totalFiles, 20);
+  assert.equal(metrics.totalRecords, 60);
+  inner.close();
 });
