@@ -1,1 +1,0 @@
-process.on('exit', () => { for (const [k, n] of globalThis.__exn || []) console.log(n, k); });
