@@ -4,6 +4,7 @@
 import { CheckpointStore, openKv as ourOpen } from '../../js/node.mjs';
 import { openKv } from '@deno/kv';
 import { tmpdir } from 'node:os';
+import { alternate } from './alternate.mjs';
 import { join } from 'node:path';
 
 const which = process.argv[2] || 'embedded';
@@ -23,15 +24,4 @@ const ops = {
 };
 const variants = (process.argv[4] || 'save,set,load,get').split(',');
 const N = 300;
-const times = Object.fromEntries(variants.map((v) => [v, []]));
-for (let b = 0; b < batches; b++) {
-  for (const v of b % 2 ? variants.slice().reverse() : variants) {
-    const t = performance.now();
-    for (let k = 0; k < N; k++) await ops[v]();
-    times[v].push(((performance.now() - t) * 1000) / N);
-  }
-}
-for (const v of variants) {
-  const s = times[v].slice(1).sort((a, b) => a - b);
-  console.log(`${which} ${v}: ${s[s.length >> 1].toFixed(1)} µs/op`);
-}
+await alternate(which, ops, variants, batches, N);

@@ -7,6 +7,7 @@ import { StateService, openKv as ourOpen } from '../../js/node.mjs';
 import { openKv } from '@deno/kv';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
+import { alternate } from './alternate.mjs';
 import { startRedis, startPostgres } from '../../tests/servers.mjs';
 import { join } from 'node:path';
 
@@ -28,18 +29,7 @@ const ops = {
   theirs: async () => { if (!(await theirs.isFileProcessed(kv, 'seen.csv', 'wf'))) throw new Error('theirs: wrong answer'); },
 };
 const N = which === 'embedded' ? 5000 : 1000;
-const times = Object.fromEntries(variants.map((v) => [v, []]));
-for (let b = 0; b < batches; b++) {
-  for (const v of b % 2 ? variants.slice().reverse() : variants) {
-    const t = performance.now();
-    for (let i = 0; i < N; i++) await ops[v]();
-    times[v].push(((performance.now() - t) * 1000) / N);
-  }
-}
-for (const v of variants) {
-  const s = times[v].slice(1).sort((a, b) => a - b);
-  console.log(`${which} ${v}: ${s[s.length >> 1].toFixed(1)} µs/op (median of ${s.length} batches of ${N})`);
-}
+await alternate(which, ops, variants, batches, N);
 
 kv.close?.();
 server?.remove?.();
