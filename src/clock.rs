@@ -22,6 +22,38 @@ impl Sleep for NoSleep {
     async fn sleep(&self, _ms: u64) {}
 }
 
+/// The timing of Fischer's timed mutual exclusion (locks, claims and the
+/// daily job's reservation on stores without compare-and-set): a run reads
+/// at `read_at`, writes its own record, and, as long as every write lands
+/// within `bound` ms of the read before it, every racing write has landed
+/// twice the bound after the read; then the record read back is the last
+/// writer's, and only that run goes on.
+pub struct Fischer {
+    read_at: i64,
+    bound: u64,
+}
+
+impl Fischer {
+    /// Timing from a read made at `read_at`.
+    pub fn read_at(read_at: i64, bound: u64) -> Fischer {
+        Fischer { read_at, bound }
+    }
+
+    /// This run's read-to-now time (its write acknowledged), when it
+    /// exceeded the bound: the run's own write may have landed after a
+    /// racing run looked, so it cannot assume it is alone.
+    pub fn overran<C: Clock>(&self, clock: &C) -> Option<u64> {
+        let took = clock.now_ms().saturating_sub(self.read_at).max(0) as u64;
+        (took > self.bound).then_some(took)
+    }
+
+    /// Waits until every racing write has landed, and `extra_ms` more.
+    pub async fn settle<C: Clock, T: Sleep>(&self, clock: &C, sleep: &T, extra_ms: u64) {
+        let until = self.read_at.saturating_add(2 * self.bound as i64 + 1);
+        sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64 + extra_ms).await;
+    }
+}
+
 /// A source of uniform random numbers in [0, 1), injectable for tests.
 pub trait Random {
     /// A number in `[0, 1)`.

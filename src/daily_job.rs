@@ -5,7 +5,7 @@
 //! Every operation runs in a [`DailyJobs`] value: the store, clock and log
 //! it works with and the workflow it is about, checked once.
 
-use crate::clock::{iso_from_ms, ms_from_iso, utc_date, Clock, Sleep};
+use crate::clock::{iso_from_ms, ms_from_iso, utc_date, Clock, Fischer, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
@@ -238,25 +238,27 @@ impl<'a, S: Store, C: Clock, L: Logger> DailyJobs<'a, S, C, L> {
                     continue;
                 }
             }
-            let reserve =
-                Mutation::set_expiring(claim_key.clone(), reservation_value(owner, now, options.lease_ms), Some(options.lease_ms as u64));
+            let reservation = reservation_value(owner, now, options.lease_ms);
+            let lease = Some(options.lease_ms as u64);
             if let (Some(bound), false) = (options.max_write_delay_ms, store.capabilities().compare_and_set) {
                 // Fischer, as locks do: write, wait until every racing write
                 // has landed, and go on only if the reservation is ours.
-                store.set(&claim_key, &reservation_value(owner, now, options.lease_ms), Some(options.lease_ms as u64)).await?;
-                let until = now.saturating_add(2 * bound as i64 + 1);
-                if clock.now_ms().saturating_sub(now) as u64 > bound {
-                    timer.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64 + options.poll_ms).await;
+                let fischer = Fischer::read_at(now, bound);
+                store.set(&claim_key, &reservation, lease).await?;
+                if fischer.overran(clock).is_some() {
+                    fischer.settle(clock, timer, options.poll_ms).await;
                     continue;
                 }
-                timer.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+                fischer.settle(clock, timer, 0).await;
                 let mine = store.get(&claim_key).await?.is_some_and(|c| c.value.get("owner").and_then(Value::as_str) == Some(owner));
                 if !mine {
                     continue;
                 }
-            } else if !store.atomic(&[Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())], &[reserve]).await?
-            {
-                continue;
+            } else {
+                let checks = [Check::of(&claim_key, claim.as_ref()), Check::of(&current_key, current.as_ref())];
+                if !store.atomic(&checks, &[Mutation::set_expiring(claim_key.clone(), reservation, lease)]).await? {
+                    continue;
+                }
             }
             let job_id = match create().await {
                 Ok(id) => id,

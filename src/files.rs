@@ -7,7 +7,7 @@
 //! still recognised: it carries no `fileName`, so it counts for every name
 //! that maps to it, exactly as 0.1.56 itself answered.
 
-use crate::clock::{iso_from_ms, ms_from_iso, Clock, Sleep};
+use crate::clock::{iso_from_ms, ms_from_iso, Clock, Fischer, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
 use crate::store::{retrying, Check, Entry, Mutation, Store};
@@ -186,6 +186,21 @@ impl FileTracker {
         store.set(&keys::last_processed_file(&self.prefix), &Value::String(name.to_string()), None).await
     }
 
+    /// The live claim that keeps this run (claiming as `claim_id`) off
+    /// `name`. A live claim of this same tracker is ours to renew: a claim
+    /// whose write landed but whose call failed must not block the retry
+    /// until it expires (not while this tracker still holds it: then
+    /// another task of this same run is processing the file).
+    fn blocking(&self, live: Option<Claim>, name: &str, claim_id: &str) -> Option<Claim> {
+        let held_here = self.claims.borrow().contains_key(name);
+        live.filter(|c| c.claim_id != claim_id && (held_here || c.owner != self.owner))
+    }
+
+    /// The claim record this run writes at `now`.
+    fn claim_record(&self, claim_id: &str, name: &str, now: i64, expires_at_ms: i64) -> Value {
+        json!({"claimId": claim_id, "owner": self.owner, "fileName": name, "claimedAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires_at_ms)})
+    }
+
     async fn live_claim<S: Store>(&self, store: &S, now: i64, name: &str) -> Result<(Key, Option<Entry>, Option<Claim>)> {
         let key = keys::file_claim(&self.prefix, name);
         key.check_size()?;
@@ -237,37 +252,35 @@ impl FileTracker {
             return self.claim_fischer(store, clock, sleep, name, ttl_ms, claim_id, bound).await;
         }
         let record_key = self.record_key(name)?;
-        retrying(store, || format!("the claim on {name:?}"), async || {
-            if self.is_processed(store, name).await? {
-                return Ok(Some(ClaimOutcome::Processed));
-            }
-            let now = clock.now_ms();
-            let (key, entry, live) = self.live_claim(store, now, name).await?;
-            // A live claim of this same tracker is ours to renew: a claim
-            // whose write landed but whose call failed must not block the
-            // retry until it expires.
-            // (Not while this tracker still holds it: then another task of
-            // this same run is processing the file.)
-            let held_here = self.claims.borrow().contains_key(name);
-            if let Some(other) = live.filter(|c| c.claim_id != claim_id && (held_here || c.owner != self.owner)) {
-                return Ok(Some(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms }));
-            }
-            let expires_at_ms = now.saturating_add(ttl_ms);
-            let value = json!({"claimId": claim_id, "owner": self.owner, "fileName": name, "claimedAt": iso_from_ms(now), "expiresAt": iso_from_ms(expires_at_ms)});
-            let checks = [Check::absent(&record_key), Check::of(&key, entry.as_ref())];
-            let write = Mutation::set_expiring(key.clone(), value, Some(ttl_ms as u64));
-            if !store.atomic(&checks, &[write]).await? {
-                return Ok(None);
-            }
-            if !store.capabilities().compare_and_set {
-                let (_, _, now_live) = self.live_claim(store, now, name).await?;
-                if now_live.as_ref().is_none_or(|c| c.claim_id != claim_id) {
+        retrying(
+            store,
+            || format!("the claim on {name:?}"),
+            async || {
+                if self.is_processed(store, name).await? {
+                    return Ok(Some(ClaimOutcome::Processed));
+                }
+                let now = clock.now_ms();
+                let (key, entry, live) = self.live_claim(store, now, name).await?;
+                if let Some(other) = self.blocking(live, name, &claim_id) {
+                    return Ok(Some(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms }));
+                }
+                let expires_at_ms = now.saturating_add(ttl_ms);
+                let value = self.claim_record(&claim_id, name, now, expires_at_ms);
+                let checks = [Check::absent(&record_key), Check::of(&key, entry.as_ref())];
+                let write = Mutation::set_expiring(key.clone(), value, Some(ttl_ms as u64));
+                if !store.atomic(&checks, &[write]).await? {
                     return Ok(None);
                 }
-            }
-            self.claims.borrow_mut().insert(name.to_string(), claim_id.clone());
-            Ok(Some(ClaimOutcome::Claimed { claim_id: claim_id.clone(), expires_at_ms }))
-        })
+                if !store.capabilities().compare_and_set {
+                    let (_, _, now_live) = self.live_claim(store, now, name).await?;
+                    if now_live.as_ref().is_none_or(|c| c.claim_id != claim_id) {
+                        return Ok(None);
+                    }
+                }
+                self.claims.borrow_mut().insert(name.to_string(), claim_id.clone());
+                Ok(Some(ClaimOutcome::Claimed { claim_id: claim_id.clone(), expires_at_ms }))
+            },
+        )
         .await
     }
 
@@ -283,24 +296,22 @@ impl FileTracker {
         bound: u64,
     ) -> Result<ClaimOutcome> {
         let read_at = clock.now_ms();
+        let fischer = Fischer::read_at(read_at, bound);
         if self.is_processed(store, name).await? {
             return Ok(ClaimOutcome::Processed);
         }
         let (key, _, live) = self.live_claim(store, read_at, name).await?;
-        let held_here = self.claims.borrow().contains_key(name);
-        if let Some(other) = live.filter(|c| c.claim_id != claim_id && (held_here || c.owner != self.owner)) {
+        if let Some(other) = self.blocking(live, name, &claim_id) {
             return Ok(ClaimOutcome::InProgress { expires_at_ms: other.expires_at_ms });
         }
         let expires_at_ms = read_at.saturating_add(ttl_ms);
-        let value = json!({"claimId": claim_id, "owner": self.owner, "fileName": name, "claimedAt": iso_from_ms(read_at), "expiresAt": iso_from_ms(expires_at_ms)});
-        store.set(&key, &value, Some(ttl_ms as u64)).await?;
-        if clock.now_ms().saturating_sub(read_at).max(0) as u64 > bound {
+        store.set(&key, &self.claim_record(&claim_id, name, read_at, expires_at_ms), Some(ttl_ms as u64)).await?;
+        if fischer.overran(clock).is_some() {
             // Our write may have landed after a racing run looked: we cannot
             // know we are alone, so we do not claim.
             return Ok(ClaimOutcome::InProgress { expires_at_ms });
         }
-        let until = read_at.saturating_add(2 * bound as i64 + 1);
-        sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+        fischer.settle(clock, sleep, 0).await;
         let (_, _, now_live) = self.live_claim(store, clock.now_ms(), name).await?;
         match now_live {
             Some(c) if c.claim_id == claim_id => {

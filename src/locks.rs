@@ -7,7 +7,7 @@
 //! writes a released record (expiry in the past) instead of deleting, which
 //! keeps the fencing token for the next holder and reads as "stale" to 0.1.56.
 
-use crate::clock::{iso_from_ms, ms_from_iso, Clock, Sleep};
+use crate::clock::{iso_from_ms, ms_from_iso, Clock, Fischer, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::ids::random_id;
 use crate::keys::{self, Key};
@@ -92,6 +92,28 @@ pub struct LockInfo {
     pub age_ms: Option<i64>,
     /// Held by this StateService.
     pub held_by_me: bool,
+}
+
+/// Whether `previous` is another run's live hold at `now` (logged as such).
+fn held_by_another<L: Logger>(log: &L, name: &str, previous: Option<&LockRecord>, now: i64) -> bool {
+    let Some(prev) = previous.filter(|p| p.is_held(now)) else { return false };
+    log.log(Level::Warn, "Lock already held", json!({"lockName": name, "heldBy": prev.locked_by, "expiresAt": prev.expires_at}));
+    true
+}
+
+impl Held {
+    /// The hold a run takes at `now` over the record `previous`. The
+    /// fencing token is time-based so tokens keep rising even after 0.1.56
+    /// deleted the record; +1 so they rise within one millisecond too.
+    fn next(lock_id: &str, previous: Option<&LockRecord>, now: i64, ttl_ms: i64) -> Held {
+        let last = previous.and_then(|p| p.fencing_token).unwrap_or(0);
+        Held {
+            lock_id: lock_id.to_string(),
+            fencing_token: (last + 1).max(now.max(0) as u64),
+            expires_at_ms: now.saturating_add(ttl_ms),
+            written: None,
+        }
+    }
 }
 
 /// The locks one StateService takes, and what it holds.
@@ -180,30 +202,14 @@ impl Locks {
         retrying(store, || format!("lock {name:?}"), async || {
             let current = store.get(&key).await?;
             let now = clock.now_ms();
-            let previous = match &current {
-                Some(entry) => Some(LockRecord::parse(&key, &entry.value)?),
-                None => None,
-            };
-            if let Some(prev) = previous.as_ref().filter(|p| p.is_held(now)) {
-                log.log(
-                    Level::Warn,
-                    "Lock already held",
-                    json!({"lockName": name, "heldBy": prev.locked_by, "expiresAt": prev.expires_at}),
-                );
+            let previous = current.as_ref().map(|entry| LockRecord::parse(&key, &entry.value)).transpose()?;
+            if held_by_another(log, name, previous.as_ref(), now) {
                 return Ok(Some(false));
             }
             if let Some(prev) = previous.as_ref().filter(|p| p.is_locked) {
                 log.log(Level::Info, "Overriding stale lock", json!({"lockName": name, "oldLockId": prev.lock_id}));
             }
-            // Time-based so tokens keep rising even after 0.1.56 deleted the
-            // record; +1 so they rise within one millisecond too.
-            let last = previous.as_ref().and_then(|p| p.fencing_token).unwrap_or(0);
-            let mut held = Held {
-                lock_id: lock_id.clone(),
-                fencing_token: (last + 1).max(now.max(0) as u64),
-                expires_at_ms: now.saturating_add(ttl_ms),
-                written: None,
-            };
+            let mut held = Held::next(&lock_id, previous.as_ref(), now, ttl_ms);
             let value = self.record(&held, now)?;
             let write = Mutation::set(key.clone(), value.clone());
             let Some(landed) = store.commit(&[Check::of(&key, current.as_ref())], &[write]).await? else {
@@ -239,27 +245,14 @@ impl Locks {
         let key = keys::lock(name);
         key.check_size()?;
         let read_at = clock.now_ms();
-        let previous = match store.get(&key).await? {
-            Some(entry) => Some(LockRecord::parse(&key, &entry.value)?),
-            None => None,
-        };
-        if let Some(prev) = previous.as_ref().filter(|p| p.is_held(read_at)) {
-            log.log(Level::Warn, "Lock already held", json!({"lockName": name, "heldBy": prev.locked_by, "expiresAt": prev.expires_at}));
+        let fischer = Fischer::read_at(read_at, bound);
+        let previous = store.get(&key).await?.map(|entry| LockRecord::parse(&key, &entry.value)).transpose()?;
+        if held_by_another(log, name, previous.as_ref(), read_at) {
             return Ok(false);
         }
-        let last = previous.as_ref().and_then(|p| p.fencing_token).unwrap_or(0);
-        let held = Held {
-            lock_id: lock_id.clone(),
-            fencing_token: (last + 1).max(read_at.max(0) as u64),
-            expires_at_ms: read_at.saturating_add(ttl_ms),
-            written: None,
-        };
+        let held = Held::next(&lock_id, previous.as_ref(), read_at, ttl_ms);
         store.set(&key, &self.record(&held, read_at)?, None).await?;
-        let acked = clock.now_ms();
-        let took = acked.saturating_sub(read_at).max(0) as u64;
-        // Every racing write has landed by read_at + 2 × bound.
-        let until = read_at.saturating_add(2 * bound as i64 + 1);
-        if took > bound {
+        if let Some(took) = fischer.overran(clock) {
             log.log(
                 Level::Warn,
                 "Lock not taken: this run's read-to-write time exceeded maxWriteDelayMs, so exclusivity cannot be assumed",
@@ -268,7 +261,7 @@ impl Locks {
             // Our record must not keep the lock from everyone until it
             // expires: once the writes have landed, take it back if it is
             // still ours.
-            sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+            fischer.settle(clock, sleep, 0).await;
             if let Some(entry) = store.get(&key).await? {
                 if LockRecord::parse(&key, &entry.value)?.lock_id == lock_id {
                     self.write_released(store, clock, &key, &entry).await?;
@@ -276,7 +269,7 @@ impl Locks {
             }
             return Ok(false);
         }
-        sleep.sleep(until.saturating_sub(clock.now_ms()).max(0) as u64).await;
+        fischer.settle(clock, sleep, 0).await;
         if !self.still_ours(store, &key, &lock_id).await? {
             return Ok(false);
         }
@@ -375,14 +368,11 @@ impl Locks {
     /// Keeps every field (the fencing token among them) and marks the
     /// record unlocked with an expiry of now.
     async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<bool> {
-        let value = released(&entry.value, clock.now_ms());
-        if !store.capabilities().compare_and_set {
-            // Without compare-and-set a check would be one more read a
-            // racing writer can slip past just the same: write at once.
-            store.set(key, &value, None).await?;
-            return Ok(true);
-        }
-        store.atomic(&[Check::of(key, Some(entry))], &[Mutation::set(key.clone(), value)]).await
+        // Without compare-and-set a host store's emulated write compares
+        // the check with the read that gave `entry` (src/wasm/bridge.rs):
+        // no extra call.
+        let write = Mutation::set(key.clone(), released(&entry.value, clock.now_ms()));
+        store.atomic(&[Check::of(key, Some(entry))], &[write]).await
     }
 
     /// Pushes the expiry of a lock this instance holds and has not lost.

@@ -163,11 +163,7 @@ pub trait Store {
     /// several keys at once (Deno KV's `getMany`, 10 keys a call), else one
     /// `get` each.
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        let mut entries = Vec::with_capacity(keys.len());
-        for key in keys {
-            entries.push(self.get(key).await?);
-        }
-        Ok(entries)
+        get_each(self, keys).await
     }
     /// Stores `value` at `key`, expiring after `expire_in_ms` where the store can.
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()>;
@@ -193,6 +189,15 @@ pub trait Store {
     async fn backoff(&self, attempt: usize) {
         let _ = attempt;
     }
+}
+
+/// [`Store::get_many`] as one `get` per key, in order.
+pub async fn get_each<S: Store + ?Sized>(store: &S, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+    let mut entries = Vec::with_capacity(keys.len());
+    for key in keys {
+        entries.push(store.get(key).await?);
+    }
+    Ok(entries)
 }
 
 /// A borrowed store is a store: wrappers can sit over one without owning it.

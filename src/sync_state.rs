@@ -78,7 +78,7 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
     // Checks per atomic write stay within a denokv server's limit of 10:
     // up to 9 records and the totals. An emulated write has no such limit,
     // and one batch reads and writes the totals once.
-    let per_write = if store.capabilities().compare_and_set { 9 } else { records.len() };
+    let per_write = if store.capabilities().compare_and_set { 9 } else { records.len().max(1) };
     for chunk in records.chunks(per_write) {
         record_files(store, workflow_id, chunk).await?;
     }

@@ -7,7 +7,7 @@
 use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::memory::MemoryStore;
-use crate::store::{content_stamp, emulate, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::store::{content_stamp, emulate, get_each, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
 use crate::wasm::convert::{json_to_js, object, stored_to_json};
 use crate::wasm::memory_kv;
 use js_sys::{Array, Function, Promise, Reflect};
@@ -134,13 +134,7 @@ impl JsStore {
         let handle = &unwrap_adapter(handle);
         if let Some(store) = memory_kv::store_of(handle) {
             let caps = store.capabilities();
-            return Ok(JsStore {
-                this: handle.clone(),
-                backend: Backend::Memory(store),
-                caps,
-                seen: RefCell::default(),
-                writes: Cell::new(0),
-            });
+            return Ok(JsStore::new(handle, Backend::Memory(store), caps));
         }
         let methods = Methods::of(handle).ok_or_else(not_a_store)?;
         let caps = if methods.atomic.is_some() && methods.list.is_some() {
@@ -157,7 +151,11 @@ impl JsStore {
         } else {
             Capabilities { kind: StoreKind::Versori, compare_and_set: false, list: false, expiry: false }
         };
-        Ok(JsStore { this: handle.clone(), backend: Backend::Js(methods), caps, seen: RefCell::default(), writes: Cell::new(0) })
+        Ok(JsStore::new(handle, Backend::Js(methods), caps))
+    }
+
+    fn new(handle: &JsValue, backend: Backend, caps: Capabilities) -> JsStore {
+        JsStore { this: handle.clone(), backend, caps, seen: RefCell::default(), writes: Cell::new(0) }
     }
 
     /// Deno KV and KVStore keys are arrays; Versori takes a string or array,
@@ -255,19 +253,19 @@ impl JsStore {
         }
     }
 
-    /// Remembers the stamp this handle saw at `key` (stores without
-    /// compare-and-set) in a call made when `writes` writes had started,
-    /// unless another write started since.
+    /// Remembers the stamp this handle saw at `key` in a call made when
+    /// `writes` writes had started, unless another write started since.
+    /// Stores without compare-and-set only (their emulated checks use it).
     fn remember(&self, key: &Key, writes: u64, stamp: Option<String>) {
+        let mut seen = self.seen.borrow_mut();
         if self.writes.get() != writes {
-            self.seen.borrow_mut().remove(key);
-        } else if !self.caps.compare_and_set {
-            let mut seen = self.seen.borrow_mut();
-            if seen.len() >= SEEN_LIMIT {
-                seen.clear();
-            }
-            seen.insert(key.clone(), stamp);
+            seen.remove(key);
+            return;
         }
+        if seen.len() >= SEEN_LIMIT {
+            seen.clear();
+        }
+        seen.insert(key.clone(), stamp);
     }
 
     /// Forgets the stamp this handle read at `key` (this handle is writing it).
@@ -399,6 +397,9 @@ impl Store for JsStore {
         if let Backend::Memory(m) = &self.backend {
             return m.get(key).await;
         }
+        if self.caps.compare_and_set {
+            return self.get_js(key).await;
+        }
         let writes = self.writes.get();
         let entry = self.get_js(key).await?;
         self.remember(key, writes, entry.as_ref().map(|e| e.versionstamp.clone()));
@@ -414,13 +415,7 @@ impl Store for JsStore {
                 }
                 Ok(entries)
             }
-            _ => {
-                let mut entries = Vec::with_capacity(keys.len());
-                for key in keys {
-                    entries.push(self.get(key).await?);
-                }
-                Ok(entries)
-            }
+            _ => get_each(self, keys).await,
         }
     }
 
@@ -445,8 +440,10 @@ impl Store for JsStore {
         }
         let writes = self.forget(key);
         self.call_store("delete", &[self.key_to_js(key)]).await?;
-        // Gone, as far as this handle knows (as if it had read it).
-        self.remember(key, writes, None);
+        if !self.caps.compare_and_set {
+            // Gone, as far as this handle knows (as if it had read it).
+            self.remember(key, writes, None);
+        }
         Ok(())
     }
 
@@ -553,16 +550,14 @@ pub fn capabilities_to_js(caps: &Capabilities) -> JsValue {
 /// without compare-and-set wait out a write-delay bound: the guarantee is
 /// then 'timed', with the bound it assumes.
 pub fn timed_capabilities_to_js(caps: &Capabilities, max_write_delay_ms: Option<u64>) -> JsValue {
-    let out = object(&[
+    let timed = max_write_delay_ms.filter(|_| !caps.compare_and_set);
+    let mut fields = vec![
         ("kind", JsValue::from_str(caps.kind.as_str())),
         ("compareAndSet", JsValue::from_bool(caps.compare_and_set)),
         ("list", JsValue::from_bool(caps.list)),
         ("expiry", JsValue::from_bool(caps.expiry)),
-        ("guarantee", JsValue::from_str(caps.guarantee())),
-    ]);
-    if let (Some(bound), false) = (max_write_delay_ms, caps.compare_and_set) {
-        let _ = Reflect::set(&out, &"guarantee".into(), &JsValue::from_str("timed"));
-        let _ = Reflect::set(&out, &"maxWriteDelayMs".into(), &JsValue::from_f64(bound as f64));
-    }
-    out
+        ("guarantee", JsValue::from_str(if timed.is_some() { "timed" } else { caps.guarantee() })),
+    ];
+    fields.extend(timed.map(|bound| ("maxWriteDelayMs", JsValue::from_f64(bound as f64))));
+    object(&fields)
 }

@@ -26,11 +26,14 @@ fn fast_json(value: &JsValue) -> Option<Value> {
     if !value.is_object() {
         return None;
     }
-    serde_json::from_str(&plain_json(value, SMALL_NODES).as_string()?).ok()
+    serde_json::from_str(&plain_json(value, SMALL_NODES, LONG_STRING).as_string()?).ok()
 }
 
-/// Objects of at most this many nodes with a long string are walked.
+/// Objects of at most this many nodes, one a string of at least
+/// `LONG_STRING` (bytes in Rust, UTF-16 units in JavaScript), cross field
+/// by field; anything else as one JSON text.
 const SMALL_NODES: u32 = 24;
+const LONG_STRING: usize = 2048;
 
 /// Lenient: for what a store hands back. Deno KV keeps structured values,
 /// so records other code wrote may hold a Date (read as its ISO string) or
@@ -58,7 +61,7 @@ pub fn encode_state(value: &JsValue, path: &str) -> Result<Value> {
 /// `1e+21`: still JSON).
 pub fn encode_state_text(value: &JsValue, path: &str) -> Result<String> {
     if value.is_object() {
-        if let Some(text) = plain_json(value, 0).as_string() {
+        if let Some(text) = plain_json(value, 0, LONG_STRING).as_string() {
             return Ok(text);
         }
     }
@@ -104,15 +107,15 @@ function plain(v, parents, count) {
   }
 }
 /** JSON text of `value` if it is plain JSON (what encodeState would leave
- *  unchanged), else undefined; also undefined for a few nodes (at most
- *  `small`) holding a long string, which cross faster one by one. A walk,
- *  then JSON.stringify without a replacer: several times faster than a
- *  replacer function. */
-export function plainJson(value, small) {
+ *  unchanged), else undefined; also undefined for at most `small` nodes
+ *  holding a string of `long` or more, which cross faster one by one. A
+ *  walk, then JSON.stringify without a replacer: several times faster than
+ *  a replacer function. */
+export function plainJson(value, small, long) {
   try {
     const count = { n: 0, longest: 0 };
     if (!plain(value, new Set(), count)) return undefined;
-    return count.n <= small && count.longest >= 2048 ? undefined : JSON.stringify(value);
+    return count.n <= small && count.longest >= long ? undefined : JSON.stringify(value);
   } catch {
     return undefined;
   }
@@ -120,7 +123,7 @@ export function plainJson(value, small) {
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = plainJson)]
-    fn plain_json(value: &JsValue, small: u32) -> JsValue;
+    fn plain_json(value: &JsValue, small: u32, long: usize) -> JsValue;
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -506,8 +509,8 @@ pub fn json_to_js(value: &Value) -> JsValue {
     }
 }
 
-/// Whether `value` has at most [`SMALL_NODES`] nodes, one a string of 2 KiB
-/// or more (the rule `plainJson` follows the other way).
+/// Whether `value` has at most [`SMALL_NODES`] nodes, one a string of
+/// [`LONG_STRING`] bytes or more (the rule `plainJson` follows the other way).
 fn few_nodes_long_string(value: &Value) -> bool {
     fn walk(value: &Value, budget: &mut u32, longest: &mut usize) -> bool {
         if *budget == 0 {
@@ -525,7 +528,7 @@ fn few_nodes_long_string(value: &Value) -> bool {
         }
     }
     let (mut budget, mut longest) = (SMALL_NODES, 0);
-    walk(value, &mut budget, &mut longest) && longest >= 2048
+    walk(value, &mut budget, &mut longest) && longest >= LONG_STRING
 }
 
 /// [`json_to_js`] built node by node.

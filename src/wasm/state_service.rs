@@ -7,7 +7,7 @@ use crate::ids::random_id;
 use crate::locks::{LockInfo, Locks};
 use crate::sync_state;
 use crate::wasm::args;
-use crate::wasm::bridge::{capabilities_to_js, JsStore};
+use crate::wasm::bridge::{capabilities_to_js, timed_capabilities_to_js, JsStore};
 use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
 use crate::wasm::env::{host_name, InjectedClock, JsLogger, JsTimer};
 use crate::wasm::errors::{IntoJsResult, JsResult};
@@ -106,7 +106,7 @@ impl StateService {
     #[wasm_bindgen(js_name = "describeStore")]
     pub fn describe_store(&self, kv: JsValue) -> JsResult<JsValue> {
         let caps = crate::store::Store::capabilities(&*self.inner.store(&kv).js()?);
-        Ok(crate::wasm::bridge::timed_capabilities_to_js(&caps, self.inner.max_write_delay_ms))
+        Ok(timed_capabilities_to_js(&caps, self.inner.max_write_delay_ms))
     }
 
     #[wasm_bindgen(js_name = "acquireLock")]
