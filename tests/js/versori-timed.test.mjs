@@ -56,10 +56,12 @@ test('the negative side: without the bound, or with one below the real write del
   // Writes acknowledged at once but visible up to 100 ms later, and a bound
   // of 30 ms: a run can read back its own write before a racer's lands.
   // (A run's late record also holds the lock for its TTL, so entries are
-  // few: short TTLs, and up to six runs until an overlap shows.)
+  // few: short TTLs of 180 ms, still well over a holder's ~100 ms from read
+  // to release, and up to twelve runs until an overlap shows; one run
+  // shows one about half the time, so all twelve missing it is ~1 in 10^4.)
   const below = [];
-  for (let attempt = 0; attempt < 6 && !below.some((r) => r.overlapping > 0); attempt++) {
-    below.push(await contend({ kv: createVersoriKv(undefined, { writeDelayMs: 100, acknowledge: 'at-once' }), rounds: 40, maxWriteDelayMs: 30, ttlMinutes: 0.005, holdMs: 30 }));
+  for (let attempt = 0; attempt < 12 && !below.some((r) => r.overlapping > 0); attempt++) {
+    below.push(await contend({ kv: createVersoriKv(undefined, { writeDelayMs: 100, acknowledge: 'at-once' }), rounds: 40, maxWriteDelayMs: 30, ttlMinutes: 0.003, holdMs: 30 }));
   }
   t.diagnostic(`maxWriteDelayMs 30: ${JSON.stringify(below)}`);
   assert.ok(below.some((r) => r.overlapping > 0), `no overlap with a bound of 30 ms: ${JSON.stringify(below)}`);
