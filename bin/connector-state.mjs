@@ -2,12 +2,13 @@
 // connector-state: look into a store, and the operator actions that go with
 // it. Run `connector-state help` for usage.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import {
   CheckpointStore, FileTracker, IndexedFileTracker, RetryTracker, StateService, describeKey, openKv,
 } from '../js/node.mjs';
 import { __kvEncodeKey, __kvEncodeValue } from '../pkg/connector_state.js';
-import { redactUrl } from '../js/kv.mjs';
+import { UnreadableValue, keyText, redactUrl } from '../js/kv.mjs';
 import { editDistance } from '../js/text.mjs';
 
 const USAGE = `connector-state: inspect and repair connector-state stores
@@ -43,8 +44,33 @@ const FLAGS = {
 /** Flags that take a value (`--flag value` or `--flag=value`). */
 const VALUED = ['--stuck-minutes', '--namespace', '--table', '--from-namespace', '--to-namespace', '--from-table', '--to-table'];
 
-/** Opens a store the way the commands name it; options only for the server stores. */
-async function openStore(store, namespace, table) {
+/**
+ * Text from a store (or from the command line) made safe for a terminal:
+ * control characters (an ESC sequence, a newline that would forge a line,
+ * C1 controls, bidi overrides, line separators) are written as escapes, so
+ * one record is one line and nothing rewrites the operator's screen.
+ */
+function safe(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\\]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    const named = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }[c];
+    return named ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** console.log of one line of text that may hold store data. */
+const say = (text) => console.log(safe(text));
+
+/** Whether `store` names a local file (not a URL, not the embedded ':memory:'). */
+const isFilePath = (store) => store !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(store);
+
+/** Opens a store the way the commands name it; options only for the server stores.
+ *  A file that does not exist is refused (opening would create an empty
+ *  store), unless `create` (the target of a copy). */
+async function openStore(store, namespace, table, { create = false } = {}) {
+  if (!create && isFilePath(store) && !existsSync(store)) {
+    throw new UsageError(`no store at ${store}: the file does not exist (check the path; nothing was created)`);
+  }
   const server = /^(postgres(ql)?|rediss?):\/\//i.test(store);
   if (!server && (namespace !== undefined || table !== undefined)) {
     throw new UsageError('--namespace and --table are for PostgreSQL and Redis stores (postgres://…, redis://…)');
@@ -97,14 +123,16 @@ async function main(argv) {
   checkFlags(command, argv);
   if (!store) throw new UsageError(`${command} needs a store: a SQLite file path, a denokv URL, or a postgres:// or redis:// URL`);
   if (command !== 'inspect' && rest.length !== actions[command]) throw new UsageError(`${command} takes ${actions[command] + 1} arguments`);
+  // Every flag's value is checked before anything is opened.
+  const minutes = values['stuck-minutes'] === undefined ? 60 : Number(values['stuck-minutes']);
+  if (!(minutes > 0 && Number.isFinite(minutes))) throw new UsageError('--stuck-minutes must be a positive number');
   if (command === 'copy') return copy(store, rest[0], values, flags);
   const kv = await openStore(store, values.namespace, values.table);
   try {
     if (command === 'inspect') {
-      const minutes = values['stuck-minutes'] === undefined ? 60 : Number(values['stuck-minutes']);
-      if (!(minutes > 0)) throw new UsageError('--stuck-minutes must be a positive number');
       const report = await inspect(kv, { stuckMs: minutes * 60_000 });
-      console.log(flags.has('--json') ? JSON.stringify(report, null, 2) : render(report, redactUrl(store)));
+      // JSON escapes control characters itself; the text form goes line by line through safe().
+      console.log(flags.has('--json') ? JSON.stringify(report, jsonSafe, 2) : render(report, redactUrl(store)));
       return 0;
     }
     return await act(kv, command, rest, flags.has('--yes'));
@@ -134,17 +162,20 @@ async function copy(fromStore, toStore, values, flags) {
   const from = await openStore(fromStore, values['from-namespace'], values['from-table']);
   let to;
   try {
-    to = await openStore(toStore, values['to-namespace'], values['to-table']);
+    to = await openStore(toStore, values['to-namespace'], values['to-table'], { create: true });
     const source = `${redactUrl(fromStore)}${values['from-namespace'] ? ` (namespace ${values['from-namespace']})` : ''}`;
     const mark = (await to.get(COPY_MARK)).value;
-    const resuming = mark?.source === source;
+    // A leftover mark lets a copy go on only when everything in the target
+    // came from this source: every entry but the mark is in the source with
+    // the same value. A matching name alone is not the source's identity.
+    const resuming = mark?.source === source && !flags.has('--into-non-empty') && (await onlyFrom(from, to));
     if (!resuming && !flags.has('--into-non-empty')) {
       for await (const _ of to.list({ prefix: [] }, { limit: 1 })) {
-        throw Object.assign(new Error(`the target ${redactUrl(toStore)} is not empty: add --into-non-empty to copy into it anyway`), { code: 'TARGET_NOT_EMPTY' });
+        throw Object.assign(new Error(`the target ${redactUrl(toStore)} is not empty${mark?.source === source ? ' (it holds entries that are not in the source: not just an interrupted copy)' : ''}: add --into-non-empty to copy into it anyway`), { code: 'TARGET_NOT_EMPTY' });
       }
     }
-    if (resuming) console.error(`going on with the interrupted copy from ${source} (started ${mark.startedAt})`);
-    await to.set(COPY_MARK, { source, startedAt: mark?.startedAt ?? new Date().toISOString() });
+    if (resuming) console.error(safe(`going on with the interrupted copy from ${source} (started ${mark.startedAt})`));
+    await to.set(COPY_MARK, { source, startedAt: (resuming && mark?.startedAt) || new Date().toISOString() });
     const includeLocks = flags.has('--include-locks');
     const wanted = (key, value) => !(key.length === 2 && key[0] === COPY_MARK[0]) && (includeLocks || describeKey(key, value)?.kind !== 'lock');
     let batch = [];
@@ -164,6 +195,9 @@ async function copy(fromStore, toStore, values, flags) {
     };
     const sourceSum = checksum();
     for await (const { key, value } of from.list({ prefix: [] })) {
+      if (value instanceof UnreadableValue) {
+        throw Object.assign(new Error(`the source entry ${keyText(key)} cannot be read (${value.problem}): delete or repair it, then copy again`), { code: 'CORRUPT_STATE' });
+      }
       if (!wanted(key, value)) {
         skipped += 1;
         continue;
@@ -188,12 +222,25 @@ async function copy(fromStore, toStore, values, flags) {
       throw Object.assign(new Error(`verification failed: the source has ${a.count} entries (checksum ${a.digest.slice(0, 16)}), the target ${b.count} (${b.digest.slice(0, 16)}). Did the source change during the copy? Stop its workers and run copy again.`), { code: 'COPY_NOT_VERIFIED' });
     }
     await to.delete(COPY_MARK);
-    console.log(`copied ${copied} entries from ${source} to ${redactUrl(toStore)}${skipped ? ` (${skipped} left out: locks${includeLocks ? '' : ' (add --include-locks to copy them)'})` : ''}; verified: ${a.count} entries, checksum ${a.digest.slice(0, 16)}${exact ? '' : ' (the target holds other entries too)'}`);
+    say(`copied ${copied} entries from ${source} to ${redactUrl(toStore)}${skipped ? ` (${skipped} left out: locks${includeLocks ? '' : ' (add --include-locks to copy them)'})` : ''}; verified: ${a.count} entries, checksum ${a.digest.slice(0, 16)}${exact ? '' : ' (the target holds other entries too)'}`);
     return 0;
   } finally {
     await from.close?.();
     await to?.close?.();
   }
+}
+
+/** Whether every entry of `to` (but the copy mark) is in `from` with the
+ *  same value (the same encoding). */
+async function onlyFrom(from, to) {
+  for await (const { key, value } of to.list({ prefix: [] })) {
+    if (key.length === 2 && key[0] === COPY_MARK[0]) continue;
+    if (value instanceof UnreadableValue) return false;
+    const there = await from.get(key);
+    if (there.versionstamp === null || there.value instanceof UnreadableValue) return false;
+    if (Buffer.compare(Buffer.from(__kvEncodeValue(value)), Buffer.from(__kvEncodeValue(there.value))) !== 0) return false;
+  }
+  return true;
 }
 
 /** Count and SHA-256 of entries in key order: each key's and value's
@@ -222,7 +269,7 @@ const ms = (iso) => (typeof iso === 'string' ? Date.parse(iso) : NaN);
 
 /** Reads every entry once and sorts it into what the package keeps. */
 async function inspect(kv, { stuckMs = HOUR, now = Date.now() } = {}) {
-  const report = { at: new Date(now).toISOString(), locks: [], files: [], checkpoints: [], retries: [], jobs: { byStatus: {}, stuck: [] }, syncStates: [], other: 0 };
+  const report = { at: new Date(now).toISOString(), locks: [], files: [], checkpoints: [], retries: [], jobs: { byStatus: {}, stuck: [] }, syncStates: [], unreadable: [], other: 0 };
   const fileGroups = new Map();
   const group = (kind, name) => {
     const id = `${kind}\u0000${name}`;
@@ -238,6 +285,10 @@ async function inspect(kv, { stuckMs = HOUR, now = Date.now() } = {}) {
   };
   const retryGroups = new Map();
   for await (const { key, value } of kv.list({ prefix: [] })) {
+    if (value instanceof UnreadableValue) {
+      report.unreadable.push({ key: keyText(key), problem: value.problem });
+      continue;
+    }
     // The package's own key layout says what each entry is; nothing here parses key strings.
     const d = describeKey(key, value, now);
     switch (d?.kind) {
@@ -320,6 +371,11 @@ const age = (msValue) => {
   return msValue < 0 ? `in ${text}` : text;
 };
 
+/** JSON.stringify's replacer for a report: bigints as strings. */
+function jsonSafe(_, value) {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
 function render(r, store) {
   const out = [`store ${store} at ${r.at}`, ''];
   out.push(`Locks (${r.locks.length})`);
@@ -349,8 +405,13 @@ function render(r, store) {
     out.push('', 'Sync state');
     for (const s of r.syncStates) out.push(`  ${s.workflowId}: last file ${s.lastProcessedFile ?? '-'}, last modified ${s.lastProcessedTimestamp ?? '-'}, ${s.lastSyncResult ?? '-'}`);
   }
+  if (r.unreadable.length) {
+    out.push('', `Unreadable entries (${r.unreadable.length}): their values cannot be decoded`);
+    for (const u of r.unreadable.slice(0, 50)) out.push(`  ${u.key}: ${u.problem}`);
+  }
   if (r.other) out.push('', `${r.other} other entries (not written by connector-state)`);
-  return out.join('\n');
+  // One pushed item is one line: what a store holds cannot add lines or escapes.
+  return out.map(safe).join('\n');
 }
 
 // ---- actions ----
@@ -360,7 +421,7 @@ async function confirm(question, yes) {
   if (!process.stdin.isTTY) throw new UsageError('no terminal to ask for confirmation: add --yes to go ahead');
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    return /^y(es)?$/i.test((await rl.question(`${safe(question)} [y/N] `)).trim());
   } finally {
     rl.close();
   }
@@ -372,10 +433,10 @@ async function act(kv, command, args, yes) {
     const [name] = args;
     const state = new StateService(quiet);
     const info = await state.getLockInfo(name, kv);
-    if (!info?.isLocked) { console.log(`lock ${JSON.stringify(name)} is not locked: nothing to do`); return 0; }
+    if (!info?.isLocked) { say(`lock ${JSON.stringify(name)} is not locked: nothing to do`); return 0; }
     if (!(await confirm(`Force-release lock ${JSON.stringify(name)}${info.holder ? ` held by ${info.holder}` : ''}${info.held ? ` (still live until ${info.expiresAt})` : ' (stale)'}?`, yes))) return cancelled();
     await state.forceReleaseLock(name, kv);
-    console.log(`released lock ${JSON.stringify(name)}`);
+    say(`released lock ${JSON.stringify(name)}`);
     return 0;
   }
   if (command === 'forget-file') {
@@ -384,34 +445,34 @@ async function act(kv, command, args, yes) {
     const indexed = new IndexedFileTracker(kv, { prefix, log: quiet });
     const inFiles = (await files.getRecord(name)) !== null;
     const inIndexed = (await indexed.get(name)) !== null;
-    if (!inFiles && !inIndexed) { console.log(`no record of ${JSON.stringify(name)} under prefix ${JSON.stringify(prefix)}: nothing to do`); return 0; }
+    if (!inFiles && !inIndexed) { say(`no record of ${JSON.stringify(name)} under prefix ${JSON.stringify(prefix)}: nothing to do`); return 0; }
     if (!(await confirm(`Forget ${JSON.stringify(name)} under ${JSON.stringify(prefix)}? The next run will process it again.`, yes))) return cancelled();
     if (inFiles) await files.forget(name);
     if (inIndexed) await indexed.remove(name);
-    console.log(`forgot ${JSON.stringify(name)} (${[inFiles && 'FileTracker', inIndexed && 'IndexedFileTracker'].filter(Boolean).join(' and ')})`);
+    say(`forgot ${JSON.stringify(name)} (${[inFiles && 'FileTracker', inIndexed && 'IndexedFileTracker'].filter(Boolean).join(' and ')})`);
     return 0;
   }
   if (command === 'requeue') {
     const [namespace, item] = args;
     const retries = new RetryTracker(kv, { namespace, log: quiet });
     const current = await retries.get(item);
-    if (!current) { console.log(`no retry state for ${JSON.stringify(item)} in ${JSON.stringify(namespace)}: nothing to do`); return 0; }
+    if (!current) { say(`no retry state for ${JSON.stringify(item)} in ${JSON.stringify(namespace)}: nothing to do`); return 0; }
     if (!(await confirm(`Requeue ${JSON.stringify(item)} (${current.status}, ${current.attempts} attempts, last error: ${current.lastError})?`, yes))) return cancelled();
     await retries.requeue(item);
-    console.log(`requeued ${JSON.stringify(item)}: it is due now`);
+    say(`requeued ${JSON.stringify(item)}: it is due now`);
     return 0;
   }
   const [namespace, name] = args;
   const checkpoint = new CheckpointStore(kv, { namespace, log: quiet }).open(name);
-  if ((await checkpoint.load()).reason === 'missing') { console.log(`no checkpoint ${namespace}/${name}: nothing to do`); return 0; }
+  if ((await checkpoint.load()).reason === 'missing') { say(`no checkpoint ${namespace}/${name}: nothing to do`); return 0; }
   if (!(await confirm(`Clear checkpoint ${namespace}/${name}? The next run starts from the beginning.`, yes))) return cancelled();
   await checkpoint.clear();
-  console.log(`cleared checkpoint ${namespace}/${name}`);
+  say(`cleared checkpoint ${namespace}/${name}`);
   return 0;
 }
 
 function cancelled() {
-  console.log('cancelled: nothing changed');
+  say('cancelled: nothing changed');
   return 1;
 }
 
@@ -419,10 +480,10 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e) => {
     if (e instanceof UsageError) {
-      console.error(`connector-state: ${e.message}\n\n${USAGE}`);
+      console.error(`connector-state: ${safe(e.message)}\n\n${USAGE}`);
       process.exitCode = 2;
     } else {
-      console.error(`connector-state: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+      console.error(safe(`connector-state: ${e.code ? `${e.code}: ` : ''}${e.message}`));
       process.exitCode = 1;
     }
   },

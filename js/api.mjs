@@ -42,8 +42,8 @@ export class FileTracker extends CoreFileTracker {
    *  `complete`, `release` and `[Symbol.asyncDispose]`. */
   claim(fileName, options) {
     return claimWithLease((name, o) => super.claim(name, o), fileName, options, {
-      complete: (name, metadata) => super.complete(name, metadata),
-      release: (name) => super.release(name),
+      complete: (name, metadata, claimId) => super.complete(name, metadata, claimId),
+      release: (name, claimId) => super.release(name, claimId),
       extendClaim: (name, o) => super.extendClaim(name, o),
     });
   }

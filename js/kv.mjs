@@ -85,17 +85,58 @@ export function redactUrl(url) {
     for (const k of [...u.searchParams.keys()]) if (/pass|secret|token|key/i.test(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
-    return String(url).replace(/:\/\/[^@/]*@/, '://***@');
+    // Not a URL: hide everything up to the last '@' (a password may hold '/', '#' or '?').
+    const text = String(url);
+    return text.includes('@') ? text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, (_, scheme) => `${scheme ?? ''}***@`) : text.replace(/\?.*$/s, '');
   }
 }
 
 /** The store failure a driver error becomes: STORE_UNAVAILABLE, with the
  *  driver's message, never a connection string. */
 export function unavailable(what, error, extra = '') {
-  const message = String(error?.message ?? error).replace(/[a-z][a-z0-9+.-]*:\/\/[^\s@/]*@/gi, (m) => m.replace(/\/\/[^@]*@/, '//***@'));
+  const message = String(error?.message ?? error).replace(/[a-z][a-z0-9+.-]*:\/\/\S*@/gi, (m) => m.replace(/\/\/.*@/, '//***@'));
   const wrapped = new StateError('STORE_UNAVAILABLE', `${what}: ${message}${extra}`);
   if (error?.code) wrapped.driverCode = error.code;
   return wrapped;
+}
+
+/**
+ * What a listing of a server store yields for a row whose value cannot be
+ * decoded (written by something else, or damaged): the other rows still
+ * list, and this entry names its key and the problem. Reading it by key
+ * rejects with CORRUPT_STATE naming the key.
+ */
+export class UnreadableValue {
+  constructor(key, problem) {
+    this.key = key;
+    this.problem = problem;
+    Object.freeze(this);
+  }
+
+  toString() {
+    return `unreadable value at ${keyText(this.key)}: ${this.problem}`;
+  }
+}
+
+/** A key as text for messages (bigints and bytes included). */
+export function keyText(key) {
+  try {
+    return `[${key.map((p) => (typeof p === 'string' ? JSON.stringify(p) : typeof p === 'bigint' ? `${p}n` : p instanceof Uint8Array ? `<${p.length} bytes>` : String(p))).join(', ')}]`;
+  } catch {
+    return '(a key)';
+  }
+}
+
+/** The value stored as `bytes` under `key`: for a listing (`listed`), an
+ *  UnreadableValue when it cannot be decoded; for a read, CORRUPT_STATE. */
+export function decodeStored(decode, bytes, key, listed) {
+  try {
+    return decode(bytes);
+  } catch (error) {
+    const problem = String(error?.message ?? error);
+    if (listed) return new UnreadableValue(key, problem);
+    throw new StateError('CORRUPT_STATE', `the value at ${keyText(key)} cannot be read (${problem}); inspect it, or delete it`);
+  }
 }
 
 /** Deno's message for sum / min / max on a value that is not a KvU64. */
@@ -315,8 +356,9 @@ export class KvFront {
     return new KvListIterator(backend, () => this.#closed, selector, options ?? {});
   }
 
+  /** As Deno's client: after close() an atomic operation is still made
+   *  (and built); its commit() rejects. */
   atomic() {
-    this.#open();
     return new KvAtomicOperation(this.#backend, () => this.#closed);
   }
 
@@ -482,7 +524,8 @@ class KvListIterator {
     const { prefix, start, end } = selector;
     const has = (k) => selector[k] !== undefined;
     const { limit, cursor, batchSize } = options;
-    const reverse = Boolean(options.reverse);
+    // Deno reverses only on `true` (not on any truthy value).
+    const reverse = options.reverse === true;
     checkConsistency(options);
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) {
       // Deno throws a plain Error here.

@@ -20,18 +20,32 @@ const invalid = (argument, problem) => new StateError('INVALID_ARGUMENT', `${arg
 export function checkOptions(argument, options, known) {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw invalid(argument, 'must be an object');
-  for (const key of Object.keys(options)) {
+  const copy = plainCopy(argument, options);
+  for (const key of Object.keys(copy)) {
     if (known.includes(key)) continue;
     const near = known.find((k) => editDistance(k, key) <= 2);
     throw invalid(`${argument}.${key}`, `is not an option here (${near ? `did you mean ${argument}.${near}?` : `the options here are ${known.join(', ')}`})`);
   }
-  return options;
+  return copy;
+}
+
+/** A plain copy of an options object's own enumerable fields, read once:
+ *  a Proxy or getter that throws is INVALID_ARGUMENT, never a TypeError. */
+function plainCopy(argument, options) {
+  try {
+    const copy = {};
+    for (const key of Object.keys(options)) copy[key] = options[key];
+    return copy;
+  } catch (error) {
+    throw invalid(argument, `could not be read (${error?.message ?? error}): pass a plain object`);
+  }
 }
 
 
 function positive(argument, value, fallback, max = MAX_MS) {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(argument, 'must be a positive number');
+  if (value < 1 && argument.endsWith('ttlMs')) throw invalid(argument, 'must be at least 1 millisecond; a shorter lifetime expires before it is written');
   if (value > max) throw invalid(argument, `must be at most ${max}`);
   return value;
 }
@@ -69,6 +83,30 @@ function pause(ms, signal) {
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `promise`, or a rejection with `signal.reason` as soon as `signal`
+ *  aborts; what `promise` resolves after that goes to `late`. */
+function untilAborted(promise, signal, late) {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      promise.then(late, () => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
   });
 }
 
@@ -205,10 +243,9 @@ export class Lease {
       renew,
       startedAt,
       expiresAt: held.expiresAt,
-      extend: async (ms) => {
-        await state.extendLock(held.lockName, kv, ms / MINUTE);
-        return state.getHeldLock(held.lockName)?.expiresAt ?? held.expiresAt;
-      },
+      // This acquisition only (its lockId): a stale handle never renews
+      // or releases a newer holder's lock.
+      extend: (ms) => state.__extendHeld(held.lockName, kv, ms, held.lockId),
     });
   }
 
@@ -245,7 +282,7 @@ export class Lease {
   /** Releases the lock; false when it was no longer this lease's. */
   async release() {
     this.#renewal.end();
-    return this.#state.releaseLock(this.lockName, this.#kv);
+    return this.#state.releaseLock(this.lockName, this.#kv, this.lockId);
   }
 
   async [asyncDispose]() {
@@ -269,8 +306,14 @@ export async function lock(state, lockName, kv, options) {
   let step = 10;
   for (;;) {
     const startedAt = monotonic();
-    if (await state.acquireLock(lockName, kv, ttlMs / MINUTE)) {
-      return new Lease(state, kv, state.getHeldLock(lockName), { ttlMs, renew, startedAt });
+    const attempt = state.acquireLock(lockName, kv, ttlMs / MINUTE).then((won) => won && state.getHeldLock(lockName));
+    // An abort while the store call is in flight rejects at once; a lock
+    // that call wins after all is released (by its own lockId).
+    const held = await untilAborted(attempt, signal, (late) => {
+      if (late) state.releaseLock(lockName, kv, late.lockId).catch(() => {});
+    });
+    if (held) {
+      return new Lease(state, kv, held, { ttlMs, renew, startedAt });
     }
     const left = until - monotonic();
     if (left <= 0) return null;
@@ -316,7 +359,7 @@ export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete
     renew,
     startedAt,
     expiresAt: result.expiresAt,
-    extend: (ms) => extendClaim(fileName, { ttlMs: ms }),
+    extend: (ms) => extendClaim(fileName, { ttlMs: ms, claimId: result.claimId }),
   });
   let done = false;
   return Object.assign(result, {
@@ -326,19 +369,19 @@ export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete
     extend: (ms) => renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined)).then((at) => (result.expiresAt = at)),
     async complete(metadata) {
       renewal.end();
-      await complete(fileName, metadata);
+      await complete(fileName, metadata, result.claimId);
       done = true;
     },
     async release() {
       renewal.end();
       done = true;
-      return release(fileName);
+      return release(fileName, result.claimId);
     },
     async [asyncDispose]() {
       renewal.end();
       if (!done) {
         done = true;
-        await release(fileName);
+        await release(fileName, result.claimId);
       }
     },
   });
@@ -348,7 +391,7 @@ export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete
 export async function claimWithLease(claim, fileName, options, methods) {
   const plain = options !== null && typeof options === 'object';
   // Anything but an options object goes to the core as it is (and is refused there).
-  const { renew: renewOption, ...core } = plain ? options : {};
+  const { renew: renewOption, ...core } = plain ? plainCopy('options', options) : {};
   const renew = checkBoolean('options.renew', renewOption, true);
   const startedAt = monotonic();
   // The core checks the name, ttlMs and any other option.

@@ -15,7 +15,7 @@
 import './node.mjs';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
-import { ServerKvFront, checkNamespace, checkStoreOptions, encodeKey, notU64, redactUrl, u64Apply, unavailable } from './kv.mjs';
+import { ServerKvFront, checkNamespace, decodeStored, checkStoreOptions, encodeKey, notU64, redactUrl, u64Apply, unavailable } from './kv.mjs';
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
 const DEFAULT_TABLE = 'connector_state_kv';
@@ -24,6 +24,10 @@ const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 /** One commit in this many also deletes up to CLEANUP_ROWS expired rows. */
 const CLEANUP_EVERY = 32;
 const CLEANUP_ROWS = 200;
+/** The commit function's arguments, and the comment that marks its
+ *  current definition (a new definition gets a new mark). */
+const COMMIT_ARGS = 'text, bytea[], bigint[], bytea[], bytea[], bigint[], bytea[], boolean';
+const COMMIT_VERSION = 'connector-state commit 1';
 /** Lock id (with the table's hash) that serializes creating the schema. */
 const SCHEMA_LOCK = 0x63732d6b;
 
@@ -34,6 +38,13 @@ async function loadPg() {
   } catch (cause) {
     throw new StateError('STORE_UNAVAILABLE', `a postgres:// store needs the pg package, which is not installed: npm install pg (in Deno: deno add npm:pg) (${cause.message})`);
   }
+}
+
+/** The note for an error that proves PostgreSQL rolled the transaction
+ *  back (a deadlock or serialization failure), else undefined. */
+function rolledBack(error) {
+  const why = { '40P01': 'a deadlock', '40001': 'a serialization failure' }[error?.code];
+  return why ? `. PostgreSQL rolled the transaction back (${why}): nothing of it was written; try again` : undefined;
 }
 
 const stampOf = (version) => BigInt(version).toString(16).padStart(20, '0');
@@ -59,8 +70,11 @@ class PostgresBackend {
   }
 
   /** Creates the tables if missing (safe from many processes at once) and
-   *  the namespace's counter. */
+   *  the namespace's counter. When everything is in place (the usual open)
+   *  it only reads the catalog: no DDL, no transaction, no table lock, so
+   *  opening never blocks or deadlocks other processes' commits. */
   async init(table) {
+    if (await this.#ready(table)) return;
     await this.#transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SCHEMA_LOCK, table]);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#t} (
@@ -113,8 +127,25 @@ class PostgresBackend {
           RETURN v;
         END
         $fn$`);
+      await client.query(`COMMENT ON FUNCTION ${this.#f}(${COMMIT_ARGS}) IS '${COMMIT_VERSION}'`);
       await client.query(`INSERT INTO ${this.#v} (namespace, version) VALUES ($1, 0) ON CONFLICT (namespace) DO NOTHING`, [this.#ns]);
     }, 'creating the tables');
+  }
+
+  /** Whether the tables, the index and this version of the commit function
+   *  exist (read from the catalog); if so, makes the namespace's counter
+   *  row when it is missing (a row insert, no table lock). */
+  async #ready(table) {
+    const { rows: [found] } = await this.#query(
+      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL
+          AND obj_description(to_regprocedure($4), 'pg_proc') IS NOT DISTINCT FROM $5 AS ready`,
+      [this.#t, this.#v, `"${table}_expiry"`, `${this.#f}(${COMMIT_ARGS})`, COMMIT_VERSION], 'opening the store');
+    if (!found?.ready) return false;
+    const { rowCount } = await this.#query(`SELECT 1 FROM ${this.#v} WHERE namespace = $1`, [this.#ns], 'opening the store');
+    if (rowCount === 0) {
+      await this.#query(`INSERT INTO ${this.#v} (namespace, version) VALUES ($1, 0) ON CONFLICT (namespace) DO NOTHING`, [this.#ns], 'opening the store');
+    }
+    return true;
   }
 
   async #transaction(work, what) {
@@ -146,9 +177,8 @@ class PostgresBackend {
       client.off('error', ignore);
       client.release(true);
       if (error instanceof TypeError || error instanceof StateError) throw error;
-      throw unavailable(`PostgreSQL (${what})`, error, committing
-        ? '. The outcome of this commit is unknown (the connection failed while it was committed): read the keys back before trying again'
-        : '');
+      throw unavailable(`PostgreSQL (${what})`, error, rolledBack(error)
+        ?? (committing ? '. The outcome of this commit is unknown (the connection failed while it was committed): read the keys back before trying again' : ''));
     }
   }
 
@@ -166,9 +196,9 @@ class PostgresBackend {
       `SELECT key, value, version FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${live}`,
       [this.#ns, bytes], 'get');
     const found = new Map(rows.map((r) => [r.key.toString('hex'), r]));
-    return bytes.map((b) => {
+    return bytes.map((b, i) => {
       const row = found.get(b.toString('hex'));
-      return row ? { value: __kvDecodeValue(row.value), versionstamp: stampOf(row.version) } : null;
+      return row ? { value: decodeStored(__kvDecodeValue, row.value, keys[i], false), versionstamp: stampOf(row.version) } : null;
     });
   }
 
@@ -256,7 +286,8 @@ class PostgresBackend {
         cleanup,
       ]));
     } catch (error) {
-      throw unavailable('PostgreSQL (commit)', error, '. If the connection failed while the commit was sent, its outcome is unknown: read the keys back before trying again');
+      throw unavailable('PostgreSQL (commit)', error, rolledBack(error)
+        ?? '. If the connection failed while the commit was sent, its outcome is unknown: read the keys back before trying again');
     }
     const version = rows[0]?.version;
     return version === null || version === undefined ? { ok: false } : { ok: true, versionstamp: stampOf(version) };
@@ -270,7 +301,8 @@ class PostgresBackend {
       [this.#ns, Buffer.from(start), Buffer.from(end), limit], 'list');
     return rows.map((r) => {
       const bytes = new Uint8Array(r.key);
-      return { bytes, key: __kvDecodeKey(bytes), value: __kvDecodeValue(r.value), versionstamp: stampOf(r.version) };
+      const key = __kvDecodeKey(bytes);
+      return { bytes, key, value: decodeStored(__kvDecodeValue, r.value, key, true), versionstamp: stampOf(r.version) };
     });
   }
 

@@ -20,7 +20,7 @@ import './node.mjs';
 import { createHash } from 'node:crypto';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../pkg/connector_state.js';
 import { StateError } from './errors.mjs';
-import { ServerKvFront, checkNamespace, checkStoreOptions, encodeKey, notU64, redactUrl, unavailable } from './kv.mjs';
+import { ServerKvFront, checkNamespace, checkStoreOptions, decodeStored, encodeKey, notU64, redactUrl, unavailable } from './kv.mjs';
 
 async function loadIoredis() {
   try {
@@ -218,7 +218,7 @@ class RedisBackend {
   async get(keys) {
     const bytes = keys.map((k) => Buffer.from(encodeKey(k, 'read')));
     const found = await this.#call('get', 'MGET', ...bytes.map((b) => this.#valueKey(b)));
-    return found.map((raw) => (raw === null ? null : { value: __kvDecodeValue(raw.subarray(20)), versionstamp: raw.subarray(0, 20).toString('latin1') }));
+    return found.map((raw, i) => (raw === null ? null : { value: decodeStored(__kvDecodeValue, raw.subarray(20), keys[i], false), versionstamp: raw.subarray(0, 20).toString('latin1') }));
   }
 
   async commit(checks, mutations) {
@@ -248,7 +248,8 @@ class RedisBackend {
     for (let i = 0; i < flat.length; i += 2) {
       const bytes = new Uint8Array(flat[i]);
       const raw = flat[i + 1];
-      out.push({ bytes, key: __kvDecodeKey(bytes), value: __kvDecodeValue(raw.subarray(20)), versionstamp: raw.subarray(0, 20).toString('latin1') });
+      const key = __kvDecodeKey(bytes);
+      out.push({ bytes, key, value: decodeStored(__kvDecodeValue, raw.subarray(20), key, true), versionstamp: raw.subarray(0, 20).toString('latin1') });
     }
     return out;
   }
@@ -284,16 +285,16 @@ export async function openRedisKv(options) {
   }
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new StateError('INVALID_ARGUMENT', 'url must be a redis:// or rediss:// URL');
   const Redis = await loadIoredis();
-  const own = new Redis(url, {
-    lazyConnect: true,
-    // A command whose connection dropped is never sent again: a commit's
-    // outcome is then unknown, and sending it twice could apply it twice.
-    autoResendUnfulfilledCommands: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 10_000,
-    commandTimeout: 15_000,
-  });
+  let own;
+  try {
+    own = makeClient(Redis, url);
+  } catch (error) {
+    // ioredis's own error carries the whole URL (its `input`): never rethrown.
+    throw new StateError(
+      'INVALID_ARGUMENT',
+      `url ${redactUrl(url)} is not a Redis URL ioredis can read (${String(error?.code ?? error?.name ?? 'invalid')}): write redis://[:password@]host[:port][/db], with '/', '#', '?' or '@' in the password percent-encoded (encodeURIComponent)`,
+    );
+  }
   // Connection errors reach the calls that fail; the client reconnects.
   own.on('error', () => {});
   try {
@@ -303,4 +304,17 @@ export async function openRedisKv(options) {
     throw unavailable(`Redis (connecting to ${redactUrl(url)})`, error);
   }
   return new RedisKv(new RedisBackend(own, true, ns), { url: redactUrl(url), namespace: ns });
+}
+
+function makeClient(Redis, url) {
+  return new Redis(url, {
+    lazyConnect: true,
+    // A command whose connection dropped is never sent again: a commit's
+    // outcome is then unknown, and sending it twice could apply it twice.
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 10_000,
+    commandTimeout: 15_000,
+  });
 }

@@ -78,6 +78,8 @@ pub struct FileTracker {
     pub prefix: String,
     owner: String,
     claims: RefCell<HashMap<String, String>>,
+    /// The prefix as its keys write it ([`keys::encode_prefix`]).
+    key_prefix: String,
 }
 
 fn check_file_name(name: &str) -> Result<()> {
@@ -88,12 +90,12 @@ impl FileTracker {
     /// A tracker for `prefix`; `owner` identifies this run's claims.
     pub fn new(prefix: &str, owner: String) -> Result<Self> {
         keys::check_prefix(prefix)?;
-        Ok(FileTracker { prefix: prefix.to_string(), owner, claims: RefCell::new(HashMap::new()) })
+        Ok(FileTracker { prefix: prefix.to_string(), key_prefix: keys::encode_prefix(prefix), owner, claims: RefCell::new(HashMap::new()) })
     }
 
     fn record_key(&self, name: &str) -> Result<Key> {
         check_file_name(name)?;
-        let key = keys::tracked_file(&self.prefix, name);
+        let key = keys::tracked_file(&self.key_prefix, name);
         key.check_size()?;
         Ok(key)
     }
@@ -119,7 +121,7 @@ impl FileTracker {
 
     /// The record of `name`, if it is processed.
     pub async fn get_record<S: Store>(&self, store: &S, name: &str) -> Result<Option<FileRecord>> {
-        Ok(self.find(store, name).await?.map(|(_, entry)| to_record(name, entry.value)))
+        self.find(store, name).await?.map(|(key, entry)| to_record(&key, name, entry.value)).transpose()
     }
 
     fn make_record<C: Clock>(&self, clock: &C, name: &str, metadata: Option<&Map<String, Value>>) -> Result<Value> {
@@ -163,15 +165,21 @@ impl FileTracker {
             store.delete(&key).await?;
             removed = true;
         }
-        store.delete(&keys::file_claim(&self.prefix, name)).await?;
+        store.delete(&keys::file_claim(&self.key_prefix, name)).await?;
         self.claims.borrow_mut().remove(name);
         Ok(removed)
     }
 
     /// The name last passed to `set_last_processed` (or 0.1.56's).
     pub async fn get_last_processed<S: Store>(&self, store: &S) -> Result<Option<String>> {
-        let key = keys::last_processed_file(&self.prefix);
-        match store.get(&key).await? {
+        let mut key = keys::last_processed_file(&self.key_prefix);
+        let mut entry = store.get(&key).await?;
+        if entry.is_none() && self.key_prefix != self.prefix {
+            // 0.1.56 wrote the prefix as it was; only a name (a string) counts there.
+            key = keys::last_processed_file(&self.prefix);
+            entry = store.get(&key).await?.filter(|e| e.value.is_string());
+        }
+        match entry {
             None => Ok(None),
             Some(Entry { value: Value::String(s), .. }) if s.is_empty() => Ok(None),
             Some(Entry { value: Value::String(s), .. }) => Ok(Some(s)),
@@ -183,7 +191,7 @@ impl FileTracker {
     /// Remembers `name` as the last processed file.
     pub async fn set_last_processed<S: Store>(&self, store: &S, name: &str) -> Result<()> {
         check_file_name(name)?;
-        store.set(&keys::last_processed_file(&self.prefix), &Value::String(name.to_string()), None).await
+        store.set(&keys::last_processed_file(&self.key_prefix), &Value::String(name.to_string()), None).await
     }
 
     /// The live claim that keeps this run (claiming as `claim_id`) off
@@ -202,7 +210,7 @@ impl FileTracker {
     }
 
     async fn live_claim<S: Store>(&self, store: &S, now: i64, name: &str) -> Result<(Key, Option<Entry>, Option<Claim>)> {
-        let key = keys::file_claim(&self.prefix, name);
+        let key = keys::file_claim(&self.key_prefix, name);
         key.check_size()?;
         let entry = store.get(&key).await?;
         let claim = match &entry {
@@ -332,9 +340,23 @@ impl FileTracker {
         name: &str,
         metadata: Option<&Map<String, Value>>,
     ) -> Result<()> {
+        self.complete_as(store, clock, name, metadata, None).await
+    }
+
+    /// [`Self::complete`] of the claim `claim_id` only (a claim handle's
+    /// own): CLAIM_NOT_HELD when this tracker holds another claim on it now.
+    pub async fn complete_as<S: Store, C: Clock>(
+        &self,
+        store: &S,
+        clock: &C,
+        name: &str,
+        metadata: Option<&Map<String, Value>>,
+        claim_id: Option<&str>,
+    ) -> Result<()> {
         let record_key = self.record_key(name)?;
         let record = self.make_record(clock, name, metadata)?;
-        let mine = self.own_claim(name, "this tracker never claimed it (call claim() first, or markProcessed() without claims)")?;
+        let mine =
+            self.own_claim_as(name, claim_id, "this tracker never claimed it (call claim() first, or markProcessed() without claims)")?;
         retrying(
             store,
             || format!("the claim on {name:?}"),
@@ -345,13 +367,13 @@ impl FileTracker {
                 if let Some(e) = &entry {
                     let claim = Claim::parse(&key, &e.value)?;
                     if claim.claim_id != mine {
-                        self.claims.borrow_mut().remove(name);
+                        self.forget_claim(name, &mine);
                         return Err(not_claimed(name, "its claim expired and another run claimed it"));
                     }
                 }
                 let writes = [Mutation::set(record_key.clone(), record.clone()), Mutation::delete(key.clone())];
                 if store.atomic(&[Check::of(&key, entry.as_ref())], &writes).await? {
-                    self.claims.borrow_mut().remove(name);
+                    self.forget_claim(name, &mine);
                     return Ok(Some(()));
                 }
                 Ok(None)
@@ -366,15 +388,44 @@ impl FileTracker {
         self.claims.borrow().get(name).cloned().ok_or_else(|| not_claimed(name, why))
     }
 
+    /// [`Self::own_claim`], and it must be `claim_id` when one is given.
+    fn own_claim_as(&self, name: &str, claim_id: Option<&str>, why: &str) -> Result<String> {
+        let mine = self.own_claim(name, why)?;
+        if claim_id.is_some_and(|id| id != mine) {
+            return Err(not_claimed(name, "this handle's claim ended and the file was claimed again"));
+        }
+        Ok(mine)
+    }
+
+    /// Drops this tracker's claim on `name` if it is still `mine`.
+    fn forget_claim(&self, name: &str, mine: &str) {
+        let mut claims = self.claims.borrow_mut();
+        if claims.get(name).is_some_and(|c| c == mine) {
+            claims.remove(name);
+        }
+    }
+
     /// Pushes this tracker's claim on `name` out to `ttl_ms` from now (the
     /// renewal of a long job); returns the new expiry. CLAIM_NOT_HELD when
     /// the claim is gone or another run's replaced it.
     pub async fn extend_claim<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64) -> Result<i64> {
+        self.extend_claim_as(store, clock, name, ttl_ms, None).await
+    }
+
+    /// [`Self::extend_claim`] of the claim `claim_id` only.
+    pub async fn extend_claim_as<S: Store, C: Clock>(
+        &self,
+        store: &S,
+        clock: &C,
+        name: &str,
+        ttl_ms: i64,
+        claim_id: Option<&str>,
+    ) -> Result<i64> {
         if ttl_ms <= 0 {
             return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
         }
         check_file_name(name)?;
-        let mine = self.own_claim(name, "this tracker does not hold a claim on it (claim() it first)")?;
+        let mine = self.own_claim_as(name, claim_id, "this tracker does not hold a claim on it (claim() it first)")?;
         retrying(
             store,
             || format!("the claim on {name:?}"),
@@ -386,7 +437,7 @@ impl FileTracker {
                     None => true,
                 };
                 if theirs {
-                    self.claims.borrow_mut().remove(name);
+                    self.forget_claim(name, &mine);
                     return Err(not_claimed(name, "its claim expired and was removed or taken by another run"));
                 }
                 let Some(e) = entry else { return Ok(None) };
@@ -408,8 +459,21 @@ impl FileTracker {
     /// Gives up this tracker's claim without marking the file, so another
     /// run may take it at once. False if the claim was not ours any more.
     pub async fn release<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str) -> Result<bool> {
+        self.release_as(store, clock, name, None).await
+    }
+
+    /// [`Self::release`] of the claim `claim_id` only: false, with nothing
+    /// written, when this tracker holds another claim on it now.
+    pub async fn release_as<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, claim_id: Option<&str>) -> Result<bool> {
         check_file_name(name)?;
-        let Some(mine) = self.claims.borrow_mut().remove(name) else { return Ok(false) };
+        let mine = {
+            let mut claims = self.claims.borrow_mut();
+            match claims.get(name) {
+                Some(c) if claim_id.is_none_or(|id| id == c) => claims.remove(name),
+                _ => None,
+            }
+        };
+        let Some(mine) = mine else { return Ok(false) };
         retrying(
             store,
             || format!("the claim on {name:?}"),
@@ -460,17 +524,24 @@ fn legacy_matches(value: &Value, name: &str) -> bool {
     }
 }
 
-fn to_record(name: &str, value: Value) -> FileRecord {
+/// The record stored at `key`: an object (0.1.56's and ours), else
+/// CORRUPT_STATE naming the key (never a made-up record).
+fn to_record(key: &Key, name: &str, value: Value) -> Result<FileRecord> {
     let mut metadata = match value {
         Value::Object(object) => object,
-        _ => Map::new(),
+        _ => {
+            return Err(StateError::corrupt(
+                &key.display(),
+                "expected the file's record as an object; delete it (forgetFile) to mark the file again",
+            ))
+        }
     };
     metadata.shift_remove(FILE_NAME);
     let processed_at = match metadata.shift_remove(PROCESSED_AT) {
         Some(Value::String(s)) => Some(s),
         _ => None,
     };
-    FileRecord { file_name: name.to_string(), processed_at, metadata }
+    Ok(FileRecord { file_name: name.to_string(), processed_at, metadata })
 }
 
 #[cfg(test)]
@@ -484,6 +555,47 @@ mod tests {
 
     fn setup() -> (Rc<FakeClock>, MemoryStore) {
         crate::testing::memory_at(1_795_906_800_000)
+    }
+
+    #[test]
+    fn prefixes_never_share_records() {
+        let (clock, store) = setup();
+        let outer = FileTracker::new("sftp", "o".into()).unwrap();
+        let inner = FileTracker::new("sftp/processed-files/inbound", "i".into()).unwrap();
+        block_on(outer.mark_processed(&store, &*clock, "inbound/processed-files/x", None)).unwrap();
+        assert!(!block_on(inner.is_processed(&store, "x")).unwrap());
+        block_on(inner.mark_processed(&store, &*clock, "y", None)).unwrap();
+        assert!(!block_on(outer.is_processed(&store, "inbound/processed-files/y")).unwrap());
+        block_on(inner.set_last_processed(&store, "y")).unwrap();
+        assert_eq!(block_on(outer.get_last_processed(&store)).unwrap(), None);
+        assert_eq!(block_on(inner.get_last_processed(&store)).unwrap().as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn a_damaged_record_is_corrupt_state_not_a_made_up_one() {
+        let (_, store) = setup();
+        let t = FileTracker::new("p", "o".into()).unwrap();
+        block_on(store.set(&keys::tracked_file("p", "a.csv"), &json!([1, 2, 3]), None)).unwrap();
+        assert_eq!(block_on(t.get_record(&store, "a.csv")).unwrap_err().code, ErrorCode::CorruptState);
+        assert!(block_on(t.forget(&store, "a.csv")).unwrap(), "forget removes it");
+    }
+
+    #[test]
+    fn a_stale_claim_id_neither_releases_nor_completes_the_newer_claim() {
+        let (clock, store) = setup();
+        let t = FileTracker::new("p", "o".into()).unwrap();
+        let first = match block_on(t.claim(&store, &*clock, "a.csv", 1_000, "c1".into())).unwrap() {
+            ClaimOutcome::Claimed { claim_id, .. } => claim_id,
+            other => panic!("{other:?}"),
+        };
+        clock.advance(2_000);
+        assert!(matches!(block_on(t.claim(&store, &*clock, "a.csv", 60_000, "c2".into())).unwrap(), ClaimOutcome::Claimed { .. }));
+        assert!(!block_on(t.release_as(&store, &*clock, "a.csv", Some(&first))).unwrap());
+        assert_eq!(block_on(t.complete_as(&store, &*clock, "a.csv", None, Some(&first))).unwrap_err().code, ErrorCode::ClaimNotHeld);
+        assert_eq!(block_on(t.extend_claim_as(&store, &*clock, "a.csv", 1_000, Some(&first))).unwrap_err().code, ErrorCode::ClaimNotHeld);
+        let other = FileTracker::new("p", "other".into()).unwrap();
+        assert!(matches!(block_on(other.claim(&store, &*clock, "a.csv", 1_000, "c3".into())).unwrap(), ClaimOutcome::InProgress { .. }));
+        assert!(block_on(t.release_as(&store, &*clock, "a.csv", Some("c2"))).unwrap());
     }
 
     fn tracker(i: usize) -> FileTracker {

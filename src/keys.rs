@@ -164,6 +164,15 @@ pub fn encode_name(name: &str) -> String {
     out
 }
 
+/// A FileTracker prefix in its keys: [`encode_name`], with `/` escaped
+/// too, so the first `/` of a key always ends the prefix and two prefixes
+/// never share a key (`sftp/processed-files/in` and `sftp` with a name
+/// `in/processed-files/x`). A prefix without `/` or unsafe characters is
+/// its own encoding: 0.1.56's keys for it stay where they were.
+pub fn encode_prefix(prefix: &str) -> String {
+    encode_name(prefix).replace('/', "%2F")
+}
+
 fn is_safe(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '=' | '/' | '-')
 }
@@ -396,13 +405,13 @@ fn describe_text(text: &str) -> Option<Described> {
         return Some(Described::JobStatusMirror { job_id: job_id.to_string() });
     }
     if let Some((prefix, encoded)) = text.split_once("/processed-files/") {
-        return Some(Described::TrackedFile { prefix: prefix.to_string(), name: decode_name(encoded) });
+        return Some(Described::TrackedFile { prefix: decode_name(prefix), name: decode_name(encoded) });
     }
     if let Some((prefix, encoded)) = text.split_once("/claims/") {
-        return Some(Described::FileClaim { prefix: prefix.to_string(), name: decode_name(encoded) });
+        return Some(Described::FileClaim { prefix: decode_name(prefix), name: decode_name(encoded) });
     }
     if let Some(prefix) = text.strip_suffix("/last-processed-file") {
-        return Some(Described::LastProcessedFile { prefix: prefix.to_string() });
+        return Some(Described::LastProcessedFile { prefix: decode_name(prefix) });
     }
     let jobs = format!("{}:", indexed_records_prefix(JOBS_PREFIX, JOBS_SEGMENT));
     if let Some(job_id) = text.strip_prefix(&jobs) {

@@ -143,6 +143,23 @@ impl Locks {
         Ok(owner)
     }
 
+    /// Drops what this instance holds of `name` if it is still `mine` (an
+    /// acquisition made while a call awaited the store stays).
+    fn forget(&self, name: &str, mine: Option<&Held>) {
+        let mut held = self.held.borrow_mut();
+        if held.get(name).map(|h| &h.lock_id) == mine.map(|h| &h.lock_id) {
+            held.remove(name);
+        }
+    }
+
+    /// Records `renewed` for `name` if this instance still holds `mine` there.
+    fn remember(&self, name: &str, mine: &Held, renewed: &Held) {
+        let mut held = self.held.borrow_mut();
+        if held.get(name).is_some_and(|h| h.lock_id == mine.lock_id) {
+            held.insert(name.to_string(), renewed.clone());
+        }
+    }
+
     /// What this instance holds of lock `name`.
     pub fn held(&self, name: &str) -> Option<Held> {
         self.held.borrow().get(name).cloned()
@@ -294,14 +311,33 @@ impl Locks {
     /// (including a run that took over after ours expired) is left in place
     /// with a warning; returns whether a release happened.
     pub async fn release<S: Store, C: Clock, L: Logger>(&self, store: &S, clock: &C, log: &L, name: &str) -> Result<bool> {
+        self.release_as(store, clock, log, name, None).await
+    }
+
+    /// [`Self::release`] of the acquisition `lock_id` only (a lease's own
+    /// handle): false, with nothing written, when this instance holds the
+    /// lock under another id now (a newer acquisition) or not at all.
+    pub async fn release_as<S: Store, C: Clock, L: Logger>(
+        &self,
+        store: &S,
+        clock: &C,
+        log: &L,
+        name: &str,
+        lock_id: Option<&str>,
+    ) -> Result<bool> {
         keys::check_name("lockName", name)?;
         let mine = self.held(name);
+        if let Some(id) = lock_id {
+            if mine.as_ref().is_none_or(|h| h.lock_id != id) {
+                return Ok(false);
+            }
+        }
         let key = keys::lock(name);
         if let Some((stamp, value)) = mine.as_ref().and_then(|h| h.written.as_ref()) {
             // One call when the record is still the one we wrote.
             let write = Mutation::set(key.clone(), released(value, clock.now_ms()));
             if store.atomic(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
-                self.held.borrow_mut().remove(name);
+                self.forget(name, mine.as_ref());
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
                 return Ok(true);
             }
@@ -311,14 +347,14 @@ impl Locks {
             || format!("lock {name:?}"),
             async || {
                 let Some(entry) = store.get(&key).await? else {
-                    self.held.borrow_mut().remove(name);
+                    self.forget(name, mine.as_ref());
                     log.log(Level::Info, "Lock already gone", json!({"lockName": name}));
                     return Ok(Some(false));
                 };
                 let record = LockRecord::parse(&key, &entry.value)?;
                 let ours = mine.as_ref().is_some_and(|h| h.lock_id == record.lock_id);
                 if !ours || !record.is_locked {
-                    self.held.borrow_mut().remove(name);
+                    self.forget(name, mine.as_ref());
                     if record.is_locked {
                         log.log(
                             Level::Warn,
@@ -331,7 +367,7 @@ impl Locks {
                 if !self.write_released(store, clock, &key, &entry).await? {
                     return Ok(None);
                 }
-                self.held.borrow_mut().remove(name);
+                self.forget(name, mine.as_ref());
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
                 Ok(Some(true))
             },
@@ -379,6 +415,19 @@ impl Locks {
     /// A holder whose lock expired (even if nobody took it yet) gets
     /// LOCK_NOT_HELD: from that moment another run may have acted.
     pub async fn extend<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64) -> Result<Held> {
+        self.extend_as(store, clock, name, ttl_ms, None).await
+    }
+
+    /// [`Self::extend`] of the acquisition `lock_id` only: LOCK_NOT_HELD
+    /// when this instance holds the lock under another id now.
+    pub async fn extend_as<S: Store, C: Clock>(
+        &self,
+        store: &S,
+        clock: &C,
+        name: &str,
+        ttl_ms: i64,
+        lock_id: Option<&str>,
+    ) -> Result<Held> {
         keys::check_name("lockName", name)?;
         let key = keys::lock(name);
         let not_held = |why: &str| {
@@ -388,6 +437,9 @@ impl Locks {
             )
         };
         let Some(mine) = self.held(name) else { return Err(not_held("it was never acquired here or was released")) };
+        if lock_id.is_some_and(|id| id != mine.lock_id) {
+            return Err(not_held("this handle's acquisition was released or replaced by a newer one"));
+        }
         let extended = |value: &Value, held: &Held| {
             let mut value = value.as_object().cloned().unwrap_or_else(Map::new);
             value.insert("expiresAt".into(), Value::String(iso_from_ms(held.expires_at_ms)));
@@ -401,7 +453,7 @@ impl Locks {
             let write = Mutation::set(key.clone(), value.clone());
             if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
                 held.written = landed.versionstamp.map(|s| (s, value));
-                self.held.borrow_mut().insert(name.to_string(), held.clone());
+                self.remember(name, &mine, &held);
                 return Ok(held);
             }
         }
@@ -413,11 +465,11 @@ impl Locks {
                 let entry = store.get(&key).await?.ok_or_else(|| not_held("the lock record is gone"))?;
                 let record = LockRecord::parse(&key, &entry.value)?;
                 if record.lock_id != mine.lock_id || !record.is_locked {
-                    self.held.borrow_mut().remove(name);
+                    self.forget(name, Some(&mine));
                     return Err(not_held("another run holds it now"));
                 }
                 if !record.is_held(now) {
-                    self.held.borrow_mut().remove(name);
+                    self.forget(name, Some(&mine));
                     return Err(not_held("it expired"));
                 }
                 let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
@@ -425,7 +477,7 @@ impl Locks {
                 let write = Mutation::set(key.clone(), value.clone());
                 let Some(landed) = store.commit(&[Check::of(&key, Some(&entry))], &[write]).await? else { return Ok(None) };
                 held.written = landed.versionstamp.map(|s| (s, value));
-                self.held.borrow_mut().insert(name.to_string(), held.clone());
+                self.remember(name, &mine, &held);
                 Ok(Some(held))
             },
         )
@@ -547,6 +599,22 @@ mod tests {
         assert_eq!(held.expires_at_ms, clock.now_ms() + MIN);
         clock.advance(MIN + 1);
         assert_eq!(block_on(l.extend(&store, &*clock, "x", MIN)).unwrap_err().code, ErrorCode::LockNotHeld);
+    }
+
+    #[test]
+    fn a_stale_lock_id_neither_releases_nor_extends_the_newer_acquisition() {
+        let (clock, store) = setup();
+        let l = &locks(2);
+        assert!(block_on(l[0].acquire(&store, &*clock, &NoLog, "job", MIN, "first".into())).unwrap());
+        clock.advance(MIN + 1);
+        assert!(block_on(l[0].acquire(&store, &*clock, &NoLog, "job", MIN, "second".into())).unwrap());
+        assert!(!block_on(l[0].release_as(&store, &*clock, &NoLog, "job", Some("first"))).unwrap());
+        assert_eq!(block_on(l[0].extend_as(&store, &*clock, "job", MIN, Some("first"))).unwrap_err().code, ErrorCode::LockNotHeld);
+        // The newer acquisition still holds it, here and in the store.
+        assert_eq!(l[0].held("job").unwrap().lock_id, "second");
+        assert!(!block_on(l[1].acquire(&store, &*clock, &NoLog, "job", MIN, "other".into())).unwrap());
+        assert!(block_on(l[0].release_as(&store, &*clock, &NoLog, "job", Some("second"))).unwrap());
+        assert!(block_on(l[1].acquire(&store, &*clock, &NoLog, "job", MIN, "other".into())).unwrap());
     }
 
     #[test]

@@ -130,6 +130,22 @@ fn record_attempts(record: &Map<String, Value>) -> u64 {
     count_field(record, "attempts").unwrap_or(0)
 }
 
+/// CORRUPT_STATE unless `record` has the shape this tracker writes: a count
+/// of attempts, a status it knows, a date or null for the next retry. A
+/// damaged record is never read as "0 attempts, due now".
+fn check_record(item: &str, record: &Map<String, Value>) -> Result<()> {
+    let problem = if count_field(record, "attempts").is_none() {
+        "attempts is not a count"
+    } else if !matches!(str_field(record, "status"), Some("waiting" | "exhausted")) {
+        "status is neither 'waiting' nor 'exhausted'"
+    } else if !matches!(record.get("nextRetryAt"), None | Some(Value::Null) | Some(Value::String(_))) {
+        "nextRetryAt is not a date"
+    } else {
+        return Ok(());
+    };
+    Err(StateError::corrupt(&format!("the retry record of {item:?}"), &format!("{problem}; recordSuccess(item) deletes it")))
+}
+
 impl RetryTracker {
     /// A tracker for `namespace` with `policy`.
     pub fn new(namespace: &str, policy: Policy) -> Result<Self> {
@@ -141,7 +157,11 @@ impl RetryTracker {
     /// The item's retry record, if it ever failed.
     pub async fn get<S: Store>(&self, store: &S, item: &str) -> Result<Option<Map<String, Value>>> {
         crate::keys::check_name("item", item)?;
-        Ok(self.items.get(store, item).await?.map(|f| f.record))
+        let record = self.items.get(store, item).await?.map(|f| f.record);
+        if let Some(r) = &record {
+            check_record(item, r)?;
+        }
+        Ok(record)
     }
 
     /// Counts a failure and schedules the next attempt (or dead-letters the
@@ -160,6 +180,9 @@ impl RetryTracker {
         let written = self
             .items
             .update(store, log, item, |current| {
+                if let Some(r) = current {
+                    check_record(item, r)?;
+                }
                 let now = clock.now_ms();
                 let attempts = current.map_or(0, record_attempts) + 1;
                 let first = current.and_then(|r| str_field(r, "firstFailedAt")).map(str::to_string).unwrap_or_else(|| iso_from_ms(now));
@@ -204,14 +227,8 @@ impl RetryTracker {
     /// Clears the item's state; true if it had one.
     pub async fn record_success<S: Store, L: Logger>(&self, store: &S, log: &L, item: &str) -> Result<bool> {
         crate::keys::check_name("item", item)?;
-        let had = std::cell::Cell::new(false);
-        self.items
-            .update(store, log, item, |current| {
-                had.set(current.is_some());
-                Ok(None)
-            })
-            .await?;
-        Ok(had.get())
+        // A damaged record is deleted too: this is its way out.
+        self.items.remove(store, log, item).await
     }
 
     /// Whether an item with `record` may be tried at `now_ms`.
@@ -253,6 +270,9 @@ impl RetryTracker {
         self.items
             .update(store, log, item, |current| {
                 requeued.set(false);
+                if let Some(r) = current {
+                    check_record(item, r)?;
+                }
                 let Some(record) = current.filter(|r| str_field(r, "status") == Some("exhausted")) else {
                     return Ok(current.cloned());
                 };
@@ -380,6 +400,21 @@ mod tests {
         let removed = block_on(t.cleanup(&store, &NoLog, clock.now_ms() - 7 * 86_400_000, 10)).unwrap();
         assert_eq!((removed.deleted, removed.failed), (1, 0));
         assert_eq!(block_on(t.list(&store, &NoLog, None, 10, None)).unwrap().files.len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_retry_record_is_corrupt_state_never_zero_attempts() {
+        let (clock, store) = setup();
+        let t = RetryTracker::new("n", Policy::default()).unwrap();
+        block_on(t.record_failure(&store, &*clock, &Fixed(0.0), &NoLog, "a", "boom")).unwrap();
+        let key = crate::keys::indexed_record_parts(&crate::keys::retry_prefix("n"), RETRIES.segment, "a");
+        block_on(store.set(&key, &json!({"attempts": "many", "status": 42}), None)).unwrap();
+        assert_eq!(block_on(t.check(&store, &*clock, "a")).unwrap_err().code, ErrorCode::CorruptState);
+        let failed = block_on(t.record_failure(&store, &*clock, &Fixed(0.0), &NoLog, "a", "again"));
+        assert_eq!(failed.unwrap_err().code, ErrorCode::CorruptState);
+        assert_eq!(block_on(t.requeue(&store, &*clock, &NoLog, "a")).unwrap_err().code, ErrorCode::CorruptState);
+        assert!(block_on(t.record_success(&store, &NoLog, "a")).unwrap(), "recordSuccess deletes it");
+        assert_eq!(block_on(t.check(&store, &*clock, "a")).unwrap().0, Decision::Retry);
     }
 
     #[test]

@@ -75,12 +75,17 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
         key.check_size()?;
         check_value_size("a processed-file record", record)?;
     }
+    // A damaged sync record is reported (CORRUPT_STATE, as getSyncState
+    // reports it), never silently replaced: the first batch reads it with
+    // its records and checks it before anything is written.
+    let state_key = keys::sync_state(workflow_id);
     // Checks per atomic write stay within a denokv server's limit of 10:
-    // up to 9 records and the totals. An emulated write has no such limit,
+    // up to 8 records and the totals (and, in the first, the sync record read
+    // along: 10 keys, one getMany). An emulated write has no such limit,
     // and one batch reads and writes the totals once.
-    let per_write = if store.capabilities().compare_and_set { 9 } else { records.len().max(1) };
-    for chunk in records.chunks(per_write) {
-        record_files(store, workflow_id, chunk).await?;
+    let per_write = if store.capabilities().compare_and_set { 8 } else { records.len().max(1) };
+    for (i, chunk) in records.chunks(per_write).enumerate() {
+        record_files(store, workflow_id, chunk, (i == 0).then_some(&state_key)).await?;
     }
     let latest = checked.iter().filter_map(|f| str_field(f, "lastModified")).max().unwrap_or_default();
     let total: f64 = checked.iter().map(|f| record_count(f)).sum();
@@ -91,7 +96,7 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
         "isInitialized": true,
         "lastSyncResult": "success",
     });
-    store.set(&keys::sync_state(workflow_id), &state, None).await?;
+    store.set(&state_key, &state, None).await?;
     log.log(Level::Info, "Sync state updated", json!({"filesProcessed": checked.len(), "lastTimestamp": latest}));
     Ok(())
 }
@@ -100,7 +105,9 @@ pub async fn update_sync_state<S: Store, C: Clock, L: Logger>(
 /// one atomic write checked against every record and the totals as read:
 /// concurrent runs never double-count. A name given twice counts once (the
 /// later record wins).
-async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &[(Key, Value)]) -> Result<()> {
+/// `state_key`: a sync-state record to read along and refuse (CORRUPT_STATE)
+/// before writing when it is damaged.
+async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &[(Key, Value)], state_key: Option<&Key>) -> Result<()> {
     let metrics_key = keys::metrics(workflow_id);
     let mut latest: Vec<&(Key, Value)> = Vec::with_capacity(records.len());
     for item in records {
@@ -116,7 +123,13 @@ async fn record_files<S: Store>(store: &S, workflow_id: Option<&str>, records: &
             // The records and the totals in one read where the store can.
             let mut keys: Vec<Key> = latest.iter().map(|(key, _)| key.clone()).collect();
             keys.push(metrics_key.clone());
+            keys.extend(state_key.cloned());
             let mut previous = store.get_many(&keys).await?;
+            if let Some(state_key) = state_key {
+                if let Some(state) = previous.pop().flatten() {
+                    as_object(&state_key.display(), &state.value)?;
+                }
+            }
             let metrics = previous.pop().flatten();
             let (mut files, mut total) = match &metrics {
                 Some(entry) => {

@@ -45,9 +45,9 @@ impl Listing<'_> {
             .into_iter()
             .map(|(key, entry)| {
                 let name = key.parts.get(1).cloned().unwrap_or_default();
-                self.to_item(&key, name, entry.value)
+                self.scanned_item(&key, name, entry.value)
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         Ok((items, page.cursor.map(Cursor::List)))
     }
 

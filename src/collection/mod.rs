@@ -47,6 +47,10 @@ pub struct Item {
     pub record: Map<String, Value>,
     /// The field that dates the record (processedAt for files).
     pub time_field: &'static str,
+    /// Why the stored record cannot be read, with its key, when it is
+    /// damaged: listings report it instead of failing, and `remove` (or
+    /// `clear`) deletes it.
+    pub damaged: Option<String>,
 }
 
 impl Item {
@@ -121,6 +125,8 @@ pub struct Stats {
     pub oldest: Option<(String, String)>,
     /// `(name, processedAt)`.
     pub newest: Option<(String, String)>,
+    /// Records that cannot be read (counted in `total_files`).
+    pub damaged: usize,
 }
 
 /// What a cleanup did.
@@ -252,7 +258,7 @@ impl Collection {
     }
 
     fn item(&self, name: String, record: Map<String, Value>) -> Item {
-        Item { name, record, time_field: self.layout.time_field }
+        Item { name, record, time_field: self.layout.time_field, damaged: None }
     }
 
     fn record_key<S: Store>(&self, store: &S, name: &str) -> Result<Key> {
@@ -275,6 +281,12 @@ impl Collection {
             Value::Object(record) => Ok(self.item(name, without_hint(record))),
             _ => Err(StateError::corrupt(&key.display(), "expected the file's record as an object")),
         }
+    }
+
+    /// [`Self::to_item`] for a listing: a damaged record is an item that
+    /// says so (with its key), never an error that hides the others.
+    fn scanned_item(&self, key: &Key, name: String, value: Value) -> Item {
+        self.to_item(key, name.clone(), value).unwrap_or_else(|e| Item { damaged: Some(e.message), ..self.item(name, Map::new()) })
     }
 
     /// The record of `name`, if there is one.
@@ -329,9 +341,10 @@ impl Collection {
     }
 
     /// Removes `name`'s record and index entry; true if there was a record.
+    /// A damaged record is removed too (it is the way out the error names).
     pub async fn remove<S: Store, L: Logger>(&self, store: &S, log: &L, name: &str) -> Result<bool> {
         let had = std::cell::Cell::new(false);
-        self.update(store, log, name, |current| {
+        self.update_with(store, log, name, true, |current| {
             had.set(current.is_some());
             Ok(None)
         })
@@ -349,6 +362,17 @@ impl Collection {
         L: Logger,
         F: Fn(Option<&Map<String, Value>>) -> Result<Option<Map<String, Value>>>,
     {
+        self.update_with(store, log, name, false, change).await
+    }
+
+    /// [`Self::update`]; `damaged_ok`: a damaged record reads as an empty one
+    /// (for removal), instead of CORRUPT_STATE.
+    async fn update_with<S, L, F>(&self, store: &S, log: &L, name: &str, damaged_ok: bool, change: F) -> Result<Option<Map<String, Value>>>
+    where
+        S: Store,
+        L: Logger,
+        F: Fn(Option<&Map<String, Value>>) -> Result<Option<Map<String, Value>>>,
+    {
         let key = self.record_key(store, name)?;
         let backing = self.backing(store);
         retrying(
@@ -357,6 +381,7 @@ impl Collection {
             async || {
                 let existing = store.get(&key).await?;
                 let current = match &existing {
+                    Some(e) if damaged_ok => Some(self.scanned_item(&key, name.to_string(), e.value.clone()).record),
                     Some(e) => Some(self.to_item(&key, name.to_string(), e.value.clone())?.record),
                     None => None,
                 };
@@ -441,6 +466,7 @@ impl Collection {
         self.for_each(store, log, |batch| {
             for item in batch {
                 stats.total_files += 1;
+                stats.damaged += usize::from(item.damaged.is_some());
                 stats.total_records += item.record_count();
                 if let (Some(ms), Some(at)) = (item.processed_ms(), item.processed_at()) {
                     if oldest.as_ref().is_none_or(|o| ms < o.0) {

@@ -260,6 +260,22 @@ fn store_failures_and_bad_input_are_coded_errors() {
     assert_eq!(block_on(t.list(&memory, &NoLog, 10, Some("i:0:0"), &Filter::default())).unwrap_err().code, ErrorCode::InvalidArgument);
     let reserved = json!({ PAGE_HINT: 1 }).as_object().unwrap().clone();
     assert_eq!(block_on(t.mark(&memory, &*clock, &NoLog, "a", Some(&reserved))).unwrap_err().code, ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn a_damaged_record_is_listed_as_damaged_and_removable_by_name() {
+    let (clock, memory) = setup();
+    let t = Collection::new("p").unwrap();
+    block_on(t.mark(&memory, &*clock, &NoLog, "good.csv", None)).unwrap();
     block_on(memory.set(&keys::indexed_record_parts("p", "processed-files", "bad"), &json!("not a record"), None)).unwrap();
-    assert_eq!(block_on(t.list(&memory, &NoLog, 10, None, &Filter::default())).unwrap_err().code, ErrorCode::CorruptState);
+    // Reading it by name is still CORRUPT_STATE.
+    assert_eq!(block_on(t.get(&memory, "bad")).unwrap_err().code, ErrorCode::CorruptState);
+    let listed = block_on(t.list(&memory, &NoLog, 10, None, &Filter::default())).unwrap();
+    let names: Vec<(&str, bool)> = listed.files.iter().map(|f| (f.name.as_str(), f.damaged.is_some())).collect();
+    assert_eq!(names, vec![("bad", true), ("good.csv", false)]);
+    assert!(listed.files[0].damaged.as_deref().unwrap().contains("p:processed-files"), "the damage names the key");
+    let stats = block_on(t.stats(&memory, &NoLog)).unwrap();
+    assert_eq!((stats.total_files, stats.damaged), (2, 1));
+    assert!(block_on(t.remove(&memory, &NoLog, "bad")).unwrap());
+    assert_eq!(all(&t, &memory, 10), vec!["good.csv"]);
 }

@@ -10,7 +10,7 @@ use crate::wasm::bridge::{capabilities_to_js, field, unwrap_adapter, JsStore, Ra
 use crate::wasm::convert::object;
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
-use js_sys::{Array, Promise, Reflect};
+use js_sys::{Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -130,7 +130,14 @@ impl AdapterAtomic {
     /// `check({key, versionstamp})` or `check([{key, versionstamp}, ...])`
     /// (0.1.56's form). A null versionstamp means "the key must not exist".
     pub fn check(&self, checks: JsValue) -> JsResult<()> {
-        let list: Vec<JsValue> = if Array::is_array(&checks) { Array::from(&checks).iter().collect() } else { vec![checks] };
+        let list: Vec<JsValue> = if crate::wasm::convert::is_array(&checks) {
+            crate::wasm::convert::items_of(&checks, 1_000)
+                .ok_or_else(|| crate::wasm::errors::to_js(StateError::invalid("check", "must be an array of at most 1000 checks")))?
+                .iter()
+                .collect()
+        } else {
+            vec![checks]
+        };
         for c in list {
             if !c.is_object() {
                 return Err(crate::wasm::errors::to_js(StateError::invalid("check", "must be {key, versionstamp}")));

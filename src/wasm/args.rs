@@ -5,7 +5,7 @@ use crate::clock::{ms_from_iso, Clock};
 use crate::error::{Result, StateError};
 use crate::wasm::convert::js_to_json;
 use serde_json::{Map, Value};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 pub fn name(argument: &str, value: &JsValue) -> Result<String> {
     if value.is_string() && !crate::wasm::convert::well_formed(value) {
@@ -35,6 +35,38 @@ pub fn positive(argument: &str, value: &JsValue, default: f64, max: f64) -> Resu
         Some(n) if n > max => Err(StateError::invalid(argument, &format!("must be at most {max}"))),
         _ => Err(StateError::invalid(argument, "must be a positive number")),
     }
+}
+
+/// `storeTimeoutMs` of a class's options: how long one call to a host
+/// store may take (default one minute; 0 for no bound), at most an hour.
+/// Anything but an options object (a prefix string) gives the default.
+pub fn store_timeout(options: &JsValue) -> Result<f64> {
+    let value = if options.is_object() { option(options, "storeTimeoutMs")? } else { JsValue::UNDEFINED };
+    if value.is_undefined() {
+        return Ok(crate::wasm::bridge::DEFAULT_STORE_TIMEOUT_MS);
+    }
+    match value.as_f64() {
+        Some(n) if n.is_finite() && (0.0..=3_600_000.0).contains(&n) => Ok(n),
+        _ => Err(StateError::invalid("options.storeTimeoutMs", "must be a number of milliseconds from 0 (no bound) to 3600000")),
+    }
+}
+
+/// A TTL given in `unit`s as `ms` milliseconds, refused when it rounds
+/// below 1 ms (the next run would take the lock at once).
+pub fn at_least_1ms(argument: &str, ms: f64, unit: &str) -> Result<i64> {
+    if ms < 1.0 {
+        return Err(StateError::invalid(
+            argument,
+            &format!("must be at least 1 millisecond (got {} ms in {unit}); a shorter lifetime expires before it is written", ms),
+        ));
+    }
+    Ok(ms.floor() as i64)
+}
+
+/// A TTL in milliseconds: a number from 1 to ten years, or `default`.
+pub fn ttl_ms(argument: &str, value: &JsValue, default: f64) -> Result<i64> {
+    let ms = positive(argument, value, default, MAX_MS)?;
+    at_least_1ms(argument, ms, "ms")
 }
 
 /// What a write to a store without compare-and-set may take to land, in ms,
@@ -99,8 +131,8 @@ pub fn instant(argument: &str, value: &JsValue) -> Result<Option<i64>> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    let ms = if let Some(date) = value.dyn_ref::<js_sys::Date>() {
-        Some(date.get_time())
+    let ms = if let Some(time) = crate::wasm::convert::date_time(value) {
+        Some(time)
     } else if let Some(n) = value.as_f64() {
         Some(n)
     } else {
@@ -176,7 +208,8 @@ pub fn known(argument: &str, options: &JsValue, known: &[&str]) -> Result<()> {
     if !options.is_object() || options.is_function() {
         return Ok(());
     }
-    let keys = js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>());
+    let keys = crate::wasm::convert::keys_of(options)
+        .ok_or_else(|| StateError::invalid(argument, "could not be read (a Proxy or getter threw)"))?;
     for key in keys.iter() {
         let Some(key) = key.as_string() else { continue };
         if known.contains(&key.as_str()) {

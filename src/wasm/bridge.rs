@@ -10,7 +10,7 @@ use crate::memory::MemoryStore;
 use crate::store::{content_stamp, emulate, get_each, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
 use crate::wasm::convert::{json_to_js, object, stored_to_json};
 use crate::wasm::memory_kv;
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Reflect};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -18,6 +18,11 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+/// How long a call to a host store may take before it is reported as
+/// STORE_UNAVAILABLE, unless a class's `storeTimeoutMs` says otherwise: a
+/// store that never answers must not hang a workflow.
+pub const DEFAULT_STORE_TIMEOUT_MS: f64 = 60_000.0;
 
 /// Property our VersoriKVAdapter exposes with the handle it wraps.
 pub const ADAPTER_INNER: &str = "__connectorStateKv";
@@ -85,6 +90,8 @@ pub struct JsStore {
     /// emulated check whose expected stamp is the one remembered does not
     /// read the key again (see [`JsStore::emulated_commit`]).
     seen: RefCell<HashMap<Key, Option<String>>>,
+    /// How long a host store's call may take to answer (ms; 0: no bound).
+    timeout_ms: Cell<f64>,
     /// Writes this handle has started: a read that overlapped one is not
     /// remembered (it may predate the write).
     writes: Cell<u64>,
@@ -128,7 +135,7 @@ impl JsStore {
         if !handle.is_object() {
             return Err(not_a_store());
         }
-        if handle.is_instance_of::<Promise>() {
+        if crate::wasm::convert::is_promise(handle) {
             return Err(StateError::invalid("kv", "is a Promise: await openKv() before passing the store"));
         }
         let handle = &unwrap_adapter(handle);
@@ -155,7 +162,19 @@ impl JsStore {
     }
 
     fn new(handle: &JsValue, backend: Backend, caps: Capabilities) -> JsStore {
-        JsStore { this: handle.clone(), backend, caps, seen: RefCell::default(), writes: Cell::new(0) }
+        JsStore {
+            this: handle.clone(),
+            backend,
+            caps,
+            seen: RefCell::default(),
+            writes: Cell::new(0),
+            timeout_ms: Cell::new(DEFAULT_STORE_TIMEOUT_MS),
+        }
+    }
+
+    /// Bounds each call to a host store to `ms` milliseconds (0: none).
+    pub fn set_timeout_ms(&self, ms: f64) {
+        self.timeout_ms.set(ms);
     }
 
     /// Deno KV and KVStore keys are arrays; Versori takes a string or array,
@@ -193,9 +212,17 @@ impl JsStore {
         let mut pauses = Pauses::default();
         loop {
             let returned = f.apply(handle, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))?;
-            match JsFuture::from(Promise::resolve(&returned)).await {
+            match JsFuture::from(crate::wasm::convert::within(&returned, self.timeout_ms.get())).await {
                 Ok(value) => return Ok(value),
                 Err(e) => {
+                    if let Some(ms) = crate::wasm::convert::no_answer_ms(&e) {
+                        return Err(StateError::store(
+                            method,
+                            &format!(
+                                "the store's {method}() did not answer within {ms} ms (storeTimeoutMs); what it did is unknown: check the store, then try again"
+                            ),
+                        ));
+                    }
                     let message = message_of(&e);
                     if !(retry && busy(&message) && pauses.wait().await) {
                         return Err(StateError::store(method, &message));
@@ -214,7 +241,8 @@ impl JsStore {
     /// Deno KV's `getMany` of up to 10 keys: the entries in order.
     async fn get_many_js(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         let got = self.call_store("getMany", &[keys.iter().map(|k| self.key_to_js(k)).collect::<Array>().into()]).await?;
-        let got: Array = got.dyn_into().map_err(|_| StateError::store("getMany", "the store's getMany() answered a non-array"))?;
+        let got = crate::wasm::convert::items_of(&got, keys.len() as u32)
+            .ok_or_else(|| StateError::store("getMany", "the store's getMany() answered a non-array, or more entries than keys"))?;
         if got.length() as usize != keys.len() {
             return Err(StateError::store("getMany", "the store's getMany() answered a different number of entries"));
         }
@@ -466,10 +494,15 @@ impl Store for JsStore {
                 break;
             }
             let item = field(&step, "value", "list")?;
-            let raw_key: Array =
-                field(&item, "key", "list")?.dyn_into().map_err(|_| StateError::store("list", "an entry had no key array"))?;
+            let raw_key = crate::wasm::convert::items_of(&field(&item, "key", "list")?, 64)
+                .ok_or_else(|| StateError::store("list", "an entry had no key array"))?;
             let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false };
-            let value = self.stored_value(&key, &field(&item, "value", "list")?)?;
+            // A value that cannot be read is listed as what it is (a note,
+            // not a record): the listing goes on, and whoever reads it as a
+            // record reports it as damaged, with its key.
+            let value = self
+                .stored_value(&key, &field(&item, "value", "list")?)
+                .unwrap_or_else(|e| Value::String(format!("(unreadable: {})", e.message)));
             let versionstamp = field(&item, "versionstamp", "list")?.as_string().unwrap_or_else(|| content_stamp(&value));
             entries.push((key, Entry { value, versionstamp }));
         }

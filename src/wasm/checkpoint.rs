@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
 use crate::wasm::convert::{
-    decode_state, encode_state, encode_state_text, js_to_json, json_to_js, object, opt_str, revive, stored_to_json,
+    decode_state, encode_state, encode_state_text, js_to_json, json_to_js, object, opt_str, revive, stored_to_json_large, Budget,
 };
 use crate::wasm::env::{JsClock, JsLogger};
 use crate::wasm::errors::{to_js, IntoJsResult, JsResult};
@@ -37,8 +37,9 @@ impl CheckpointStore {
     /// argument is the namespace.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<CheckpointStore> {
-        let (namespace, log) = args::name_and_log(&options, "namespace", "default", &["namespace", "log"]).js()?;
+        let (namespace, log) = args::name_and_log(&options, "namespace", "default", &["namespace", "log", "storeTimeoutMs"]).js()?;
         let store = JsStore::detect(&kv).js()?;
+        store.set_timeout_ms(args::store_timeout(&options).js()?);
         Ok(CheckpointStore { shared: Rc::new(Shared { store, log: JsLogger::new(log), namespace }) })
     }
 
@@ -301,12 +302,12 @@ impl PeriodicSaver {
 /// Date, BigInt, undefined, NaN, ±Infinity and -0 become tagged objects.
 #[wasm_bindgen(js_name = "encodeState")]
 pub fn encode_state_js(value: JsValue) -> JsResult<JsValue> {
-    Ok(json_to_js(&encode_state(&value, "value").js()?))
+    Ok(json_to_js(&encode_state(&value, "value", Budget::Large).js()?))
 }
 
 /// The value `encodeState` encoded (also after a JSON round trip).
 #[wasm_bindgen(js_name = "decodeState")]
 pub fn decode_state_js(value: JsValue) -> JsResult<JsValue> {
-    let json = stored_to_json(&value, "value").js()?;
+    let json = stored_to_json_large(&value, "value").js()?;
     revive(&json, "value", 0).js()
 }

@@ -62,8 +62,26 @@ pub fn host_name() -> String {
 pub struct InjectedClock(Option<js_sys::Function>);
 
 impl InjectedClock {
+    /// Refuses a `now` that does not answer a finite number at once.
     pub fn new(now: JsValue) -> crate::error::Result<Self> {
-        optional_function("options.now", now).map(InjectedClock)
+        let clock = InjectedClock(optional_function("options.now", now)?);
+        clock.verify()?;
+        Ok(clock)
+    }
+
+    /// INVALID_ARGUMENT when `options.now()` throws or answers anything but
+    /// a finite number: checked before each call, never silently replaced
+    /// by `Date.now()`.
+    pub fn verify(&self) -> crate::error::Result<()> {
+        let Some(f) = &self.0 else { return Ok(()) };
+        match f.call0(&JsValue::UNDEFINED) {
+            Ok(v) if v.as_f64().is_some_and(f64::is_finite) => Ok(()),
+            Ok(_) => Err(crate::error::StateError::invalid("options.now", "must return a finite number of epoch milliseconds")),
+            Err(e) => Err(crate::error::StateError::invalid(
+                "options.now",
+                &format!("threw ({}); it must return epoch milliseconds", crate::wasm::errors::message_of(&e, "a non-Error value")),
+            )),
+        }
     }
 }
 

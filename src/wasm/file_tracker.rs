@@ -38,11 +38,12 @@ impl FileTracker {
     /// the prefix. `now()` (epoch milliseconds) replaces `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "now", "maxWriteDelayMs"]).js()?;
+        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "now", "maxWriteDelayMs", "storeTimeoutMs"]).js()?;
         let option = |name: &str| if options.is_object() { args::option(&options, name) } else { Ok(JsValue::UNDEFINED) };
         let clock = InjectedClock::new(option("now").js()?).js()?;
         let max_write_delay_ms = args::write_delay(&option("maxWriteDelayMs").js()?).js()?;
         let store = JsStore::detect(&kv).js()?;
+        store.set_timeout_ms(args::store_timeout(&options).js()?);
         let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
         Ok(FileTracker { inner: Rc::new(Tracker { core, store, clock, max_write_delay_ms }) })
     }
@@ -60,6 +61,7 @@ impl FileTracker {
     pub fn is_processed(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(JsValue::from_bool(t.core.is_processed(&t.store, &name).await?))
         })
@@ -69,6 +71,7 @@ impl FileTracker {
     pub fn mark_processed(&self, file_name: JsValue, metadata: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             let metadata = args::metadata("metadata", &metadata)?;
             t.core.mark_processed(&t.store, &t.clock, &name, metadata.as_ref()).await?;
@@ -81,6 +84,7 @@ impl FileTracker {
     pub fn get_record(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(match t.core.get_record(&t.store, &name).await? {
                 Some(r) => object(&[
@@ -97,6 +101,7 @@ impl FileTracker {
     pub fn forget(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(JsValue::from_bool(t.core.forget(&t.store, &name).await?))
         })
@@ -106,6 +111,7 @@ impl FileTracker {
     pub fn status(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(JsValue::from_str(t.core.status(&t.store, &t.clock, &name).await?.as_str()))
         })
@@ -115,9 +121,10 @@ impl FileTracker {
     pub fn claim(&self, file_name: JsValue, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs"])?;
-            let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
+            let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
             let outcome = t.core.claim_timed(&t.store, &t.clock, &JsTimer, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
             Ok(match outcome {
                 ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[
@@ -136,13 +143,16 @@ impl FileTracker {
         })
     }
 
-    /// Records the claimed file as processed and ends the claim.
-    pub fn complete(&self, file_name: JsValue, metadata: JsValue) -> Promise {
+    /// Records the claimed file as processed and ends the claim; with
+    /// `claimId`, only that claim (CLAIM_NOT_HELD when a newer one holds it).
+    pub fn complete(&self, file_name: JsValue, metadata: JsValue, claim_id: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             let metadata = args::metadata("metadata", &metadata)?;
-            t.core.complete(&t.store, &t.clock, &name, metadata.as_ref()).await?;
+            let id = args::optional_name("claimId", &claim_id)?;
+            t.core.complete_as(&t.store, &t.clock, &name, metadata.as_ref(), id.as_deref()).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -154,20 +164,25 @@ impl FileTracker {
     pub fn extend_claim(&self, file_name: JsValue, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
-            args::known("options", &options, &["ttlMs"])?;
-            let ttl = args::positive("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS, args::MAX_MS)?;
-            let expires_at_ms = t.core.extend_claim(&t.store, &t.clock, &name, ttl as i64).await?;
+            args::known("options", &options, &["ttlMs", "claimId"])?;
+            let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
+            let id = args::optional_name("options.claimId", &args::option(&options, "claimId")?)?;
+            let expires_at_ms = t.core.extend_claim_as(&t.store, &t.clock, &name, ttl, id.as_deref()).await?;
             Ok(JsValue::from_str(&iso_from_ms(expires_at_ms)))
         })
     }
 
-    /// Ends the claim without recording the file.
-    pub fn release(&self, file_name: JsValue) -> Promise {
+    /// Ends the claim without recording the file; with `claimId`, only
+    /// that claim (false, nothing written, when a newer one holds it).
+    pub fn release(&self, file_name: JsValue, claim_id: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
-            Ok(JsValue::from_bool(t.core.release(&t.store, &t.clock, &name).await?))
+            let id = args::optional_name("claimId", &claim_id)?;
+            Ok(JsValue::from_bool(t.core.release_as(&t.store, &t.clock, &name, id.as_deref()).await?))
         })
     }
 
@@ -181,6 +196,7 @@ impl FileTracker {
     pub fn set_last_processed(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             t.core.set_last_processed(&t.store, &name).await?;
             Ok(JsValue::UNDEFINED)

@@ -27,7 +27,22 @@ pub struct IndexedFileTracker {
     inner: Rc<Tracker>,
 }
 
+/// A damaged record in a listing: `{ [id_field]: name, damaged: true,
+/// problem }` (the problem names the key; remove it by name).
+pub fn damaged_to_js(id_field: &str, item: &Item) -> Option<JsValue> {
+    let problem = item.damaged.as_deref()?;
+    Some(object(&[(id_field, JsValue::from_str(&item.name)), ("damaged", JsValue::TRUE), ("problem", JsValue::from_str(problem))]))
+}
+
+/// A listed record as the caller stored it, or its damage.
+pub fn record_to_js(id_field: &str, item: Item) -> JsValue {
+    damaged_to_js(id_field, &item).unwrap_or_else(|| json_to_js(&Value::Object(item.record)))
+}
+
 pub fn file_to_js(file: &Item) -> JsValue {
+    if let Some(damaged) = damaged_to_js("fileName", file) {
+        return damaged;
+    }
     object(&[
         ("fileName", JsValue::from_str(&file.name)),
         ("processedAt", opt_str(file.processed_at())),
@@ -54,9 +69,10 @@ impl IndexedFileTracker {
     /// `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<IndexedFileTracker> {
-        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log", "now"]).js()?;
+        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log", "now", "storeTimeoutMs"]).js()?;
         let clock = InjectedClock::new(if options.is_object() { args::option(&options, "now").js()? } else { JsValue::UNDEFINED }).js()?;
         let store = JsStore::detect(&kv).js()?;
+        store.set_timeout_ms(args::store_timeout(&options).js()?);
         let core = collection::Collection::new(&prefix).js()?;
         Ok(IndexedFileTracker { inner: Rc::new(Tracker { core, store, log: JsLogger::new(log), clock }) })
     }
@@ -74,6 +90,7 @@ impl IndexedFileTracker {
     pub fn mark(&self, file_name: JsValue, metadata: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             let metadata = args::metadata("metadata", &metadata)?;
             t.core.mark(&t.store, &t.clock, &t.log, &name, metadata.as_ref()).await?;
@@ -85,6 +102,7 @@ impl IndexedFileTracker {
     pub fn is_processed(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(JsValue::from_bool(t.core.is_processed(&t.store, &name).await?))
         })
@@ -94,6 +112,7 @@ impl IndexedFileTracker {
     pub fn get(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(t.core.get(&t.store, &name).await?.map(|f| file_to_js(&f)).unwrap_or(JsValue::NULL))
         })
@@ -103,6 +122,7 @@ impl IndexedFileTracker {
     pub fn remove(&self, file_name: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             Ok(JsValue::from_bool(t.core.remove(&t.store, &t.log, &name).await?))
         })
@@ -113,6 +133,7 @@ impl IndexedFileTracker {
     pub fn list(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             args::known("options", &options, &["limit", "cursor", "since", "until", "namePrefix"])?;
             let (limit, cursor) = args::page(&options)?;
             let filter = Filter {
@@ -131,6 +152,7 @@ impl IndexedFileTracker {
     pub fn stats(&self) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let s = t.core.stats(&t.store, &t.log).await?;
             let end = |e: &Option<(String, String)>| match e {
                 Some((name, at)) => object(&[("fileName", JsValue::from_str(name)), ("processedAt", JsValue::from_str(at))]),
@@ -141,6 +163,7 @@ impl IndexedFileTracker {
                 ("totalRecords", JsValue::from_f64(s.total_records)),
                 ("oldest", end(&s.oldest)),
                 ("newest", end(&s.newest)),
+                ("damaged", JsValue::from_f64(s.damaged as f64)),
             ]))
         })
     }
@@ -150,6 +173,7 @@ impl IndexedFileTracker {
     pub fn cleanup(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let (cutoff, batch) = args::cleanup_options(&options, &t.clock)?;
             Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff, batch).await?))
         })
@@ -159,6 +183,7 @@ impl IndexedFileTracker {
     pub fn clear(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             args::known("options", &options, &["batchSize"])?;
             let batch = args::batch_size(&options)?;
             Ok(removed_to_js(&t.core.clear(&t.store, &t.log, batch).await?))
@@ -169,6 +194,7 @@ impl IndexedFileTracker {
     pub fn verify(&self) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let v = t.core.verify(&t.store, &t.log).await?;
             Ok(object(&[
                 ("mode", JsValue::from_str(v.mode)),
@@ -186,6 +212,7 @@ impl IndexedFileTracker {
     pub fn rebuild(&self) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let r = t.core.rebuild(&t.store, &t.log).await?;
             Ok(object(&[("removed", JsValue::from_f64(r.removed as f64)), ("added", JsValue::from_f64(r.added as f64))]))
         })

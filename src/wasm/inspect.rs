@@ -6,7 +6,7 @@ use crate::keys::{self, Described};
 use crate::locks::{LockInfo, LockRecord};
 use crate::wasm::convert::{js_to_json, object, opt_str};
 use crate::wasm::state_service::lock_info_to_js;
-use js_sys::{Array, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 /// `{ kind, ...fields }` for a key the package wrote, else null. `key` is
@@ -18,8 +18,7 @@ use wasm_bindgen::prelude::*;
 pub fn describe_key(key: JsValue, value: JsValue, now: JsValue) -> JsValue {
     let parts: Option<Vec<String>> = match key.as_string() {
         Some(text) => Some(vec![text]),
-        None if Array::is_array(&key) => Array::from(&key).iter().map(|p| p.as_string()).collect(),
-        None => None,
+        None => crate::wasm::convert::items_of(&key, 64).and_then(|parts| parts.iter().map(|p| p.as_string()).collect()),
     };
     let Some(described) = parts.as_deref().and_then(keys::describe) else { return JsValue::NULL };
     let s = |v: &str| JsValue::from_str(v);

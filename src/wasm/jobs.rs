@@ -122,7 +122,7 @@ impl JobTracker {
             let listed = t.core.list(&t.store, &t.log, status.as_deref(), since, limit, cursor.as_deref()).await?;
             Ok(args::listed(
                 "jobs",
-                listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect(),
+                listed.files.into_iter().map(|f| crate::wasm::indexed::record_to_js("jobId", f)).collect(),
                 listed.cursor.as_deref(),
             ))
         })
@@ -171,7 +171,7 @@ impl JobTracker {
                 window_ms: (hours("windowHours", 24.0)? * HOUR_MS) as i64,
                 align_utc: args::option(&options, "alignToUtcDay")?.is_truthy(),
                 expires_ms: if expires.is_undefined() { None } else { Some((hours("expiresInHours", 24.0)? * HOUR_MS) as i64) },
-                lease_ms: args::positive("options.leaseMs", &args::option(&options, "leaseMs")?, 120_000.0, args::MAX_MS)? as i64,
+                lease_ms: args::ttl_ms("options.leaseMs", &args::option(&options, "leaseMs")?, 120_000.0)?,
                 poll_ms: args::positive("options.pollMs", &args::option(&options, "pollMs")?, 100.0, 60_000.0)? as u64,
                 max_write_delay_ms: args::write_delay(&args::option(&options, "maxWriteDelayMs")?)?,
             };

@@ -9,7 +9,7 @@
 
 use crate::kvkey::{self, KeyPart};
 use crate::memory::{MemoryStore, RawWrite, U64Op, Write};
-use crate::wasm::convert::{encode_state, revive, well_formed};
+use crate::wasm::convert::{encode_state, items_of, kv_u64_of, revive, view_bytes, well_formed, Budget};
 use crate::wasm::env::JsClock;
 use js_sys::{Array, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
@@ -49,21 +49,9 @@ pub fn register_kv_u64_class(class: JsValue) {
     }
 }
 
-/// The number inside `value` when it is a `KvU64`.
-pub fn kv_u64_of(value: &JsValue) -> Option<u64> {
-    if !value.is_object() {
-        return None;
-    }
-    let class = KV_U64.with(|c| c.borrow().clone())?;
-    let prototype = Reflect::get(&class, &"prototype".into()).ok()?;
-    if !js_sys::Object::is(&js_sys::Object::get_prototype_of(value).into(), &prototype) {
-        return None;
-    }
-    let inner = Reflect::get(value, &"value".into()).ok()?;
-    if !inner.is_bigint() {
-        return None;
-    }
-    String::from(inner.unchecked_into::<js_sys::BigInt>().to_string(10).ok()?).parse().ok()
+/// The registered `KvU64` class (undefined before registration).
+pub fn kv_u64_class() -> JsValue {
+    KV_U64.with(|c| c.borrow().clone()).map(JsValue::from).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A new `KvU64` holding `n`, of the registered class.
@@ -111,15 +99,9 @@ fn part_from_js(part: &JsValue) -> Result<KeyPart, JsValue> {
         }
         return Ok(KeyPart::Int { negative: negative && !magnitude.is_empty(), magnitude });
     }
-    if js_sys::ArrayBuffer::is_view(part) {
+    if let Some(bytes) = view_bytes(part) {
         // Any ArrayBufferView, as Deno takes: its bytes (read back as a Uint8Array).
-        let buffer = Reflect::get(part, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
-        let offset = Reflect::get(part, &"byteOffset".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-        let length = Reflect::get(part, &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-        if !buffer.is_instance_of::<js_sys::ArrayBuffer>() {
-            return Err(type_error("expected string, number, bigint, ArrayBufferView, boolean"));
-        }
-        return Ok(KeyPart::Bytes(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec()));
+        return Ok(KeyPart::Bytes(bytes.to_vec()));
     }
     Err(type_error("expected string, number, bigint, ArrayBufferView, boolean"))
 }
@@ -147,10 +129,7 @@ fn part_to_js(part: &KeyPart) -> JsValue {
 
 /// Encoded bytes of a JS key (an array of key parts).
 fn key_from_js(key: &JsValue) -> Result<Vec<u8>, JsValue> {
-    if !Array::is_array(key) {
-        return Err(type_error("Key must be an array"));
-    }
-    let parts: &Array = key.unchecked_ref();
+    let parts = items_of(key, 1024).ok_or_else(|| type_error("Key must be an array"))?;
     let parts = parts.iter().map(|p| part_from_js(&p)).collect::<Result<Vec<_>, _>>()?;
     Ok(kvkey::encode(&parts))
 }
@@ -240,7 +219,7 @@ pub fn kv_encode_value(value: JsValue) -> Result<Uint8Array, JsValue> {
     if let Some(n) = kv_u64_of(&value) {
         return Ok(Uint8Array::from(format!("u{n:016x}").as_bytes()));
     }
-    let tagged = encode_state(&value, "value").map_err(|e| type_error(&e.message))?;
+    let tagged = encode_state(&value, "value", Budget::StoreValue).map_err(|e| type_error(&e.message))?;
     let text = serde_json::to_vec(&tagged).map_err(|e| type_error(&e.to_string()))?;
     Ok(Uint8Array::from(text.as_slice()))
 }
@@ -294,11 +273,11 @@ impl EmbeddedEngine {
     /// or `{ok: false}`. Checks are `{key, versionstamp}`; mutations are
     /// `{type: 'set', key, value, expireIn?}` or `{type: 'delete', key}`.
     pub fn commit(&self, checks: JsValue, mutations: JsValue) -> Result<JsValue, JsValue> {
-        if !Array::is_array(&checks) || !Array::is_array(&mutations) {
+        let (Some(checks), Some(mutations)) = (items_of(&checks, 100_000), items_of(&mutations, 100_000)) else {
             return Err(type_error("checks and mutations must be arrays"));
-        }
+        };
         let mut parsed_checks = Vec::new();
-        for c in checks.unchecked_ref::<Array>().iter() {
+        for c in checks.iter() {
             if !c.is_object() {
                 return Err(type_error("a check must be { key, versionstamp }"));
             }
@@ -306,14 +285,14 @@ impl EmbeddedEngine {
             parsed_checks.push((key, versionstamp_from_js(&field(&c, "versionstamp"))?));
         }
         let mut writes: Vec<RawWrite> = Vec::new();
-        for m in mutations.unchecked_ref::<Array>().iter() {
+        for m in mutations.iter() {
             if !m.is_object() {
                 return Err(type_error("a mutation must be { type, key, value? }"));
             }
             let key = checked_key(&field(&m, "key"), "write")?;
             match field(&m, "type").as_string().as_deref() {
                 Some("set") => {
-                    let value = encode_state(&field(&m, "value"), "value").map_err(|e| type_error(&e.message))?;
+                    let value = encode_state(&field(&m, "value"), "value", Budget::StoreValue).map_err(|e| type_error(&e.message))?;
                     let expire = field(&m, "expireIn");
                     let expire_in_ms = if expire.is_undefined() {
                         None

@@ -77,13 +77,16 @@ impl RetryTracker {
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<RetryTracker> {
         let (namespace, log) =
-            args::name_and_log(&options, "namespace", "default", &["namespace", "policy", "log", "now", "random"]).js()?;
+            args::name_and_log(&options, "namespace", "default", &["namespace", "policy", "log", "now", "random", "storeTimeoutMs"])
+                .js()?;
         // A string is just the namespace; everything else takes its default.
         let options = if options.is_string() { JsValue::UNDEFINED } else { options };
         let core = retry::RetryTracker::new(&namespace, policy(&options).js()?).js()?;
+        let store = JsStore::detect(&kv).js()?;
+        store.set_timeout_ms(args::store_timeout(&options).js()?);
         let inner = Inner {
             core,
-            store: JsStore::detect(&kv).js()?,
+            store,
             log: JsLogger::new(log),
             clock: InjectedClock::new(args::option(&options, "now").js()?).js()?,
             random: InjectedRandom::new(args::option(&options, "random").js()?).js()?,
@@ -121,6 +124,7 @@ impl RetryTracker {
         let t = self.inner.clone();
         let message = error_text(&error);
         promise(async move {
+            t.clock.verify()?;
             let item = args::name("item", &item)?;
             let state = t.core.record_failure(&t.store, &t.clock, &t.random, &t.log, &item, &message).await?;
             Ok(state_to_js(Some(state)))
@@ -132,6 +136,7 @@ impl RetryTracker {
     pub fn record_success(&self, item: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let item = args::name("item", &item)?;
             Ok(JsValue::from_bool(t.core.record_success(&t.store, &t.log, &item).await?))
         })
@@ -141,6 +146,7 @@ impl RetryTracker {
     pub fn check(&self, item: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let item = args::name("item", &item)?;
             let (decision, state) = t.core.check(&t.store, &t.clock, &item).await?;
             let attempts = state.as_ref().and_then(|s| s.get("attempts")).and_then(Value::as_f64).unwrap_or(0.0);
@@ -162,6 +168,7 @@ impl RetryTracker {
     pub fn get(&self, item: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let item = args::name("item", &item)?;
             Ok(state_to_js(t.core.get(&t.store, &item).await?))
         })
@@ -171,6 +178,7 @@ impl RetryTracker {
     pub fn list(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             args::known("options", &options, &["status", "limit", "cursor"])?;
             let status = args::optional_name("options.status", &args::option(&options, "status")?)?;
             if let Some(s) = status.as_deref().filter(|s| !matches!(*s, "waiting" | "exhausted")) {
@@ -185,6 +193,7 @@ impl RetryTracker {
     pub fn list_dead_letters(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             args::known("options", &options, &["limit", "cursor"])?;
             list(&t, Some("exhausted"), &options).await
         })
@@ -195,6 +204,7 @@ impl RetryTracker {
     pub fn requeue(&self, item: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let item = args::name("item", &item)?;
             Ok(JsValue::from_bool(t.core.requeue(&t.store, &t.clock, &t.log, &item).await?))
         })
@@ -205,6 +215,7 @@ impl RetryTracker {
     pub fn cleanup(&self, options: JsValue) -> Promise {
         let t = self.inner.clone();
         promise(async move {
+            t.clock.verify()?;
             let (cutoff, batch) = cleanup_options(&options, &t.clock)?;
             Ok(removed_to_js(&t.core.cleanup(&t.store, &t.log, cutoff, batch).await?))
         })
@@ -214,5 +225,9 @@ impl RetryTracker {
 async fn list(t: &Inner, status: Option<&str>, options: &JsValue) -> crate::error::Result<JsValue> {
     let (limit, cursor) = args::page(options)?;
     let listed = t.core.list(&t.store, &t.log, status, limit, cursor.as_deref()).await?;
-    Ok(args::listed("items", listed.files.into_iter().map(|f| json_to_js(&Value::Object(f.record))).collect(), listed.cursor.as_deref()))
+    Ok(args::listed(
+        "items",
+        listed.files.into_iter().map(|f| crate::wasm::indexed::record_to_js("item", f)).collect(),
+        listed.cursor.as_deref(),
+    ))
 }

@@ -8,11 +8,11 @@ use crate::locks::{LockInfo, Locks};
 use crate::sync_state;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, timed_capabilities_to_js, JsStore};
-use crate::wasm::convert::{js_to_json, json_to_js, object, opt_str};
+use crate::wasm::convert::{js_to_json_large, json_to_js, object, opt_str};
 use crate::wasm::env::{host_name, InjectedClock, JsLogger, JsTimer};
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
-use js_sys::{Array, Promise};
+use js_sys::Promise;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,6 +28,8 @@ struct Service {
     /// The write-delay bound for locks on stores without compare-and-set
     /// (None: best-effort, `maxWriteDelayMs: 0`).
     max_write_delay_ms: Option<u64>,
+    /// `storeTimeoutMs`: the bound on each host store call.
+    store_timeout_ms: f64,
     /// Handles seen, with what they can do: detected once per handle.
     stores: RefCell<Vec<(JsValue, Rc<JsStore>)>>,
 }
@@ -38,6 +40,7 @@ impl Service {
             return Ok(s.clone());
         }
         let store = Rc::new(JsStore::detect(kv)?);
+        store.set_timeout_ms(self.store_timeout_ms);
         let mut stores = self.stores.borrow_mut();
         if stores.len() >= 16 {
             stores.remove(0);
@@ -89,7 +92,8 @@ impl StateService {
     /// to land, and makes its locks exclusive under that bound.
     #[wasm_bindgen(constructor)]
     pub fn new(logger: JsValue, options: JsValue) -> JsResult<StateService> {
-        args::known("options", &options, &["now", "maxWriteDelayMs"]).js()?;
+        args::known("options", &options, &["now", "maxWriteDelayMs", "storeTimeoutMs"]).js()?;
+        let store_timeout_ms = args::store_timeout(&options).js()?;
         let clock = InjectedClock::new(args::option(&options, "now").js()?).js()?;
         let max_write_delay_ms = args::write_delay(&args::option(&options, "maxWriteDelayMs").js()?).js()?;
         let inner = Service {
@@ -97,6 +101,7 @@ impl StateService {
             log: JsLogger::new(logger),
             clock,
             max_write_delay_ms,
+            store_timeout_ms,
             stores: RefCell::new(Vec::new()),
         };
         Ok(StateService { inner: Rc::new(inner) })
@@ -113,33 +118,47 @@ impl StateService {
     pub fn acquire_lock(&self, lock_name: JsValue, kv: JsValue, timeout_minutes: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let name = args::name("lockName", &lock_name)?;
             let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
+            let ttl_ms = args::at_least_1ms("timeoutMinutes", minutes * MINUTE_MS, "minutes")?;
             let store = inner.store(&kv)?;
             let acquired = inner
                 .locks
-                .acquire_timed(
-                    &*store,
-                    &inner.clock,
-                    &JsTimer,
-                    &inner.log,
-                    &name,
-                    (minutes * MINUTE_MS) as i64,
-                    random_id()?,
-                    inner.max_write_delay_ms,
-                )
+                .acquire_timed(&*store, &inner.clock, &JsTimer, &inner.log, &name, ttl_ms, random_id()?, inner.max_write_delay_ms)
                 .await?;
             Ok(JsValue::from_bool(acquired))
         })
     }
 
+    /// Releases the lock this service holds; with `lockId`, only that
+    /// acquisition (false, nothing written, when a newer one holds it).
     #[wasm_bindgen(js_name = "releaseLock")]
-    pub fn release_lock(&self, lock_name: JsValue, kv: JsValue) -> Promise {
+    pub fn release_lock(&self, lock_name: JsValue, kv: JsValue, lock_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let name = args::name("lockName", &lock_name)?;
+            let id = args::optional_name("lockId", &lock_id)?;
             let store = inner.store(&kv)?;
-            Ok(JsValue::from_bool(inner.locks.release(&*store, &inner.clock, &inner.log, &name).await?))
+            Ok(JsValue::from_bool(inner.locks.release_as(&*store, &inner.clock, &inner.log, &name, id.as_deref()).await?))
+        })
+    }
+
+    /// A lease's renewal: extends acquisition `lockId` of `lockName` to
+    /// `ttlMs` from now and resolves its new expiresAt (ISO), without
+    /// reading the record back.
+    #[wasm_bindgen(js_name = "__extendHeld")]
+    pub fn extend_held(&self, lock_name: JsValue, kv: JsValue, ttl_ms: JsValue, lock_id: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            inner.clock.verify()?;
+            let name = args::name("lockName", &lock_name)?;
+            let ttl = args::ttl_ms("ttlMs", &ttl_ms, 15.0 * MINUTE_MS)?;
+            let id = args::optional_name("lockId", &lock_id)?;
+            let store = inner.store(&kv)?;
+            let held = inner.locks.extend_as(&*store, &inner.clock, &name, ttl, id.as_deref()).await?;
+            Ok(JsValue::from_str(&crate::clock::iso_from_ms(held.expires_at_ms)))
         })
     }
 
@@ -147,6 +166,7 @@ impl StateService {
     pub fn force_release_lock(&self, lock_name: JsValue, kv: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let name = args::name("lockName", &lock_name)?;
             let store = inner.store(&kv)?;
             Ok(JsValue::from_bool(inner.locks.force_release(&*store, &inner.clock, &inner.log, &name).await?))
@@ -157,10 +177,12 @@ impl StateService {
     pub fn extend_lock(&self, lock_name: JsValue, kv: JsValue, timeout_minutes: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let name = args::name("lockName", &lock_name)?;
             let minutes = args::positive("timeoutMinutes", &timeout_minutes, 15.0, args::MAX_MINUTES)?;
+            let ttl_ms = args::at_least_1ms("timeoutMinutes", minutes * MINUTE_MS, "minutes")?;
             let store = inner.store(&kv)?;
-            inner.locks.extend(&*store, &inner.clock, &name, (minutes * MINUTE_MS) as i64).await?;
+            inner.locks.extend(&*store, &inner.clock, &name, ttl_ms).await?;
             let info = inner.locks.info(&*store, &inner.clock, &name).await?;
             Ok(info.map(|i| lock_info_to_js(&name, &i)).unwrap_or(JsValue::NULL))
         })
@@ -170,6 +192,7 @@ impl StateService {
     pub fn get_lock_info(&self, lock_name: JsValue, kv: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let name = args::name("lockName", &lock_name)?;
             let store = inner.store(&kv)?;
             let info = inner.locks.info(&*store, &inner.clock, &name).await?;
@@ -196,6 +219,7 @@ impl StateService {
     pub fn get_sync_state(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let workflow = args::optional_name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
             Ok(json_to_js(&sync_state::get_sync_state(&*store, workflow.as_deref()).await?))
@@ -206,14 +230,13 @@ impl StateService {
     pub fn update_sync_state(&self, kv: JsValue, processed_files: JsValue, workflow_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
-            if !Array::is_array(&processed_files) {
+            inner.clock.verify()?;
+            if !crate::wasm::convert::is_array(&processed_files) {
                 return Err(StateError::invalid("processedFiles", "must be an array of {fileName, lastModified, recordCount?}"));
             }
-            let files: Vec<Value> = Array::from(&processed_files)
-                .iter()
-                .enumerate()
-                .map(|(i, f)| js_to_json(&f, &format!("processedFiles[{i}]")))
-                .collect::<crate::error::Result<_>>()?;
+            let Value::Array(files) = js_to_json_large(&processed_files, "processedFiles")? else {
+                return Err(StateError::invalid("processedFiles", "must be an array of {fileName, lastModified, recordCount?}"));
+            };
             let workflow = args::optional_name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
             sync_state::update_sync_state(&*store, &inner.clock, &inner.log, &files, workflow.as_deref()).await?;
@@ -225,6 +248,7 @@ impl StateService {
     pub fn get_daily_job(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let workflow = args::name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
             let job = DailyJobs::new(&*store, &inner.clock, &inner.log, &workflow)?.get().await?;
@@ -236,6 +260,7 @@ impl StateService {
     pub fn set_daily_job(&self, kv: JsValue, workflow_id: JsValue, job_id: JsValue, expiration_hours: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let workflow = args::name("workflowId", &workflow_id)?;
             let job = args::name("jobId", &job_id)?;
             let hours = args::positive("expirationHours", &expiration_hours, 24.0, args::MAX_HOURS)?;
@@ -249,6 +274,7 @@ impl StateService {
     pub fn increment_daily_job_batch_count(&self, kv: JsValue, workflow_id: JsValue, by: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let workflow = args::name("workflowId", &workflow_id)?;
             let by = args::batch_increment(&by)?;
             let store = inner.store(&kv)?;
@@ -261,6 +287,7 @@ impl StateService {
     pub fn is_file_processed(&self, kv: JsValue, file_name: JsValue, workflow_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             let workflow = args::optional_name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
@@ -272,6 +299,7 @@ impl StateService {
     pub fn get_metrics(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let workflow = args::optional_name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
             Ok(json_to_js(&sync_state::get_metrics(&*store, workflow.as_deref()).await?))
@@ -282,6 +310,7 @@ impl StateService {
     pub fn clear_state(&self, kv: JsValue, workflow_id: JsValue) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
+            inner.clock.verify()?;
             let workflow = args::name("workflowId", &workflow_id)?;
             let store = inner.store(&kv)?;
             sync_state::clear_state(&*store, &inner.clock, &inner.log, &workflow).await?;

@@ -96,15 +96,30 @@ test('copy from a SQLite file to PostgreSQL: everything but locks arrives and wo
   }
 });
 
+/** A part of the source's entries, as an interrupted copy leaves them. */
+async function partOfSource(kv, n) {
+  const source = await openDenoKv(sqlite);
+  try {
+    let i = 0;
+    for await (const { key, value } of source.list({ prefix: [] })) {
+      if (i++ >= n) break;
+      await kv.set(key, value);
+    }
+  } finally {
+    source.close();
+  }
+}
+
 test('an interrupted copy to Redis goes on when run again, and verifies', async () => {
   // What an interruption leaves: the copy's mark and a part of the entries.
   const kv = await openKv(redis.url, { namespace: 'half' });
   await kv.set(['cs:copy', 'in-progress'], { source: sqlite, startedAt: '2026-11-29T00:00:00.000Z' });
-  await kv.set(['some', 'partial'], 1);
+  await partOfSource(kv, 30);
   await kv.close();
   const other = await cli('copy', sqlite, redis.url, '--to-namespace', 'other-half');
   assert.equal(other.code, 0, other.stderr);
-  const resumed = await cli('copy', sqlite, redis.url, '--to-namespace', 'half', '--into-non-empty');
+  // No --into-non-empty: the mark and entries that all came from this source are enough.
+  const resumed = await cli('copy', sqlite, redis.url, '--to-namespace', 'half');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /going on with the interrupted copy/);
   const moved = await openKv(redis.url, { namespace: 'half' });
@@ -113,6 +128,25 @@ test('an interrupted copy to Redis goes on when run again, and verifies', async 
     assert.equal((await moved.get(['cs:copy', 'in-progress'])).value, null, 'the mark is gone once verified');
   } finally {
     await moved.close();
+  }
+});
+
+test('a leftover copy mark with the same source name does not open a target that holds other entries', async () => {
+  const kv = await openKv(redis.url, { namespace: 'foreign' });
+  await kv.set(['cs:copy', 'in-progress'], { source: sqlite, startedAt: '2026-11-29T00:00:00.000Z' });
+  await partOfSource(kv, 5);
+  await kv.set(['not', 'from', 'the source'], 'theirs');
+  await kv.close();
+  const refused = await cli('copy', sqlite, redis.url, '--to-namespace', 'foreign');
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, /TARGET_NOT_EMPTY.*not in the source/);
+  const after = await openKv(redis.url, { namespace: 'foreign' });
+  try {
+    let count = 0;
+    for await (const _ of after.list({ prefix: [] })) count++;
+    assert.equal(count, 7, 'nothing was written');
+  } finally {
+    await after.close();
   }
 });
 

@@ -18,14 +18,15 @@ function counted(inner = createVersoriKv()) {
   return { kv, c, inner };
 }
 
-test('updateSyncState of 10 files on Versori: 23 calls, totals counted once', async () => {
+test('updateSyncState of 10 files on Versori: 24 calls, totals counted once', async () => {
   const { kv, c } = counted();
   const state = new StateService(null);
   const files = (n) => Array.from({ length: 10 }, (_, j) => ({ fileName: `f-${n}-${j}.csv`, lastModified: '2026-01-01T00:00:00Z', recordCount: 2 }));
   await state.updateSyncState(kv, files(1), 'wf');
-  // 10 records + the totals read, then written, then the sync state.
-  assert.deepEqual([c.gets, c.sets, c.deletes], [11, 12, 0]);
-  assert.equal(c.calls, 23);
+  // 10 records, the totals and the sync state (checked: a damaged one is
+  // reported, not overwritten) read, then written, then the sync state.
+  assert.deepEqual([c.gets, c.sets, c.deletes], [12, 12, 0]);
+  assert.equal(c.calls, 24);
   await state.updateSyncState(kv, files(1), 'wf'); // the same files again
   const metrics = await state.getMetrics(kv, 'wf');
   assert.equal(metrics.totalFiles, 10);
