@@ -17,6 +17,7 @@ export {
 } from '../pkg/connector_state.js';
 export { StateError } from './errors.mjs';
 export { MemoryKv, KvU64 } from './memory.mjs';
+export { UnreadableValue } from './kv.mjs';
 
 /** Locks, sync state, processed files and the daily job, with the same
  *  methods and keys as fc-connect-sdk 0.1.56; `lock()` gives leases. */

@@ -22,6 +22,16 @@ export type StateErrorCode =
  * try { await state.isFileProcessed(kv, name) }
  * catch (e) { if (e instanceof StateError && e.code === 'STORE_UNAVAILABLE') retryLater() }
  */
+/** What a listing of a PostgreSQL or Redis store yields for a value it
+ *  cannot decode: the other entries still list. */
+export class UnreadableValue {
+  private constructor();
+  /** The entry's key. */
+  readonly key: KvKey;
+  /** Why it cannot be read. */
+  readonly problem: string;
+}
+
 export class StateError extends Error {
   constructor(code: StateErrorCode, message: string);
   readonly name: 'StateError';
@@ -205,7 +215,7 @@ export interface Lease {
 export class StateService {
   /** `now()` (epoch milliseconds) replaces `Date.now()` for this service's lock and state times (tests of clock skew). */
   /** `maxWriteDelayMs` (default 100; 0 for best-effort): the longest a write to a store without compare-and-set may take to land; locks there wait it out (Fischer) and are exclusive under it. */
-  constructor(logger?: Logger | null, options?: { now?: () => number; maxWriteDelayMs?: number });
+  constructor(logger?: Logger | null, options?: { now?: () => number; maxWriteDelayMs?: number; storeTimeoutMs?: number });
   /** A lease on `lockName`, or null when another run holds it (after `waitMs`, if given). */
   lock(lockName: string, kv: KvHandle, options?: LockOptions): Promise<Lease | null>;
   /** `{ lockName, lockId, fencingToken, expiresAt }` of a lock this instance holds, else null. */
@@ -215,7 +225,8 @@ export class StateService {
   /** True if this call took the lock; false if another run holds it. Rejects on store failure. */
   acquireLock(lockName: string, kv: KvHandle, timeoutMinutes?: number): Promise<boolean>;
   /** Releases the lock if this instance holds it; otherwise leaves it and logs a warning. Resolves whether it released. */
-  releaseLock(lockName: string, kv: KvHandle): Promise<boolean>;
+  /** With `lockId`, releases only that acquisition: false (nothing written) when a newer one of this service holds the lock. */
+  releaseLock(lockName: string, kv: KvHandle, lockId?: string): Promise<boolean>;
   /** Operator override: releases the lock whoever holds it. */
   forceReleaseLock(lockName: string, kv: KvHandle): Promise<boolean>;
   /** Pushes the expiry of a lock this instance holds; rejects with LOCK_NOT_HELD if it expired or was taken over. */
@@ -279,7 +290,8 @@ export type ClaimResult =
  * if (claim.claimed) { await ingest(); await files.complete('stock.csv', { recordCount: 10 }) }
  */
 export class FileTracker {
-  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number; maxWriteDelayMs?: number } | string);
+  /** `storeTimeoutMs`: how long one call to a host store may take before it is STORE_UNAVAILABLE (default 60,000; 0 for no bound). */
+  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number; maxWriteDelayMs?: number; storeTimeoutMs?: number } | string);
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   isProcessed(fileName: string): Promise<boolean>;
@@ -291,11 +303,13 @@ export class FileTracker {
   /** Marks the file in progress for `ttlMs` (default 15 minutes) unless processed or claimed by another run; a won claim renews itself unless `renew: false`. */
   claim(fileName: string, options?: { ttlMs?: number; renew?: boolean }): Promise<ClaimResult>;
   /** Pushes this tracker's claim out to `ttlMs` from now; resolves the new expiresAt; CLAIM_NOT_HELD when lost. */
-  extendClaim(fileName: string, options?: { ttlMs?: number }): Promise<string>;
+  extendClaim(fileName: string, options?: { ttlMs?: number; claimId?: string }): Promise<string>;
   /** Records the claimed file as processed and ends the claim; CLAIM_NOT_HELD if another run took it over. */
-  complete(fileName: string, metadata?: JsonObject): Promise<void>;
+  /** With `claimId`, completes only that claim (CLAIM_NOT_HELD when this tracker claimed the file again since). */
+  complete(fileName: string, metadata?: JsonObject, claimId?: string): Promise<void>;
   /** Ends this tracker's claim without recording the file. */
-  release(fileName: string): Promise<boolean>;
+  /** With `claimId`, releases only that claim (false when a newer claim of this tracker holds the file). */
+  release(fileName: string, claimId?: string): Promise<boolean>;
   getLastProcessed(): Promise<string | null>;
   setLastProcessed(fileName: string): Promise<void>;
   free(): void;
@@ -303,7 +317,7 @@ export class FileTracker {
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker, on the same keys, without its name collisions. */
 export class VersoriFileTracker extends FileTracker {
-  constructor(kv: KvHandle, prefix?: string, options?: { maxWriteDelayMs?: number; now?: () => number });
+  constructor(kv: KvHandle, prefix?: string, options?: { maxWriteDelayMs?: number; now?: () => number; storeTimeoutMs?: number });
   wasFileProcessed(fileName: string): Promise<boolean>;
   markFileProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
   getLastProcessedFile(): Promise<string | null>;
@@ -552,7 +566,7 @@ export interface CheckpointOptions {
 
 /** Checkpoints in one store under one namespace (default 'default'). */
 export class CheckpointStore {
-  constructor(kv: KvHandle, options?: string | { namespace?: string; log?: Logger });
+  constructor(kv: KvHandle, options?: string | { namespace?: string; log?: Logger; storeTimeoutMs?: number });
   readonly namespace: string;
   capabilities(): StoreCapabilities;
   open<T = unknown>(name: string, options?: CheckpointOptions): Checkpoint<T>;
@@ -595,6 +609,18 @@ export interface IndexedFile {
   processedAt: string | null;
   /** What was passed to mark(), as given. */
   metadata: JsonObject;
+  /** Set on a record that cannot be read (see DamagedRecord). */
+  damaged?: true;
+  problem?: string;
+}
+
+/** A listed record that cannot be read: listings report it (the rest
+ *  still lists); `remove(name)` (files), `recordSuccess(item)` (retries)
+ *  or deleting the key removes it. */
+export interface DamagedRecord {
+  damaged: true;
+  /** What is wrong, with the record's key. */
+  problem: string;
 }
 
 export interface ListFilesOptions {
@@ -610,6 +636,8 @@ export interface ListFilesOptions {
 }
 
 export interface FilePage {
+  /** A record that cannot be read is listed too, with `damaged: true`,
+   *  `problem`, processedAt null and empty metadata. */
   files: IndexedFile[];
   /** null when there is nothing more. */
   cursor: string | null;
@@ -621,6 +649,8 @@ export interface FileStats {
   totalRecords: number;
   oldest: { fileName: string; processedAt: string } | null;
   newest: { fileName: string; processedAt: string } | null;
+  /** Records that cannot be read (counted in totalFiles). */
+  damaged: number;
 }
 
 export interface RemovedFiles {
@@ -645,7 +675,7 @@ export interface IndexVerification {
 
 /** Processed files under a prefix, listable at any scale. */
 export class IndexedFileTracker {
-  constructor(kv: KvHandle, options?: string | { prefix?: string; log?: Logger; now?: () => number });
+  constructor(kv: KvHandle, options?: string | { prefix?: string; log?: Logger; now?: () => number; storeTimeoutMs?: number });
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   mark(fileName: string, metadata?: JsonObject): Promise<void>;
@@ -712,7 +742,8 @@ export interface RetryCheck {
 }
 
 export interface RetryPage {
-  items: RetryState[];
+  /** A record that cannot be read is listed as `{ item, damaged: true, problem }`. */
+  items: Array<RetryState | (DamagedRecord & { item: string })>;
   cursor: string | null;
 }
 
@@ -727,6 +758,7 @@ export class RetryTracker {
       now?: () => number;
       /** Uniform in [0, 1); for tests. */
       random?: () => number;
+      storeTimeoutMs?: number;
     },
   );
   readonly policy: Required<RetryPolicy>;
@@ -791,7 +823,7 @@ export class JobTracker {
   getJob(jobId: string): Promise<JobStatus | undefined>;
   markCompleted(jobId: string, details?: Record<string, JsonValue>): Promise<JobStatus>;
   markFailed(jobId: string, error: Error | string): Promise<JobStatus>;
-  listJobs(options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null }): Promise<{ jobs: JobStatus[]; cursor: string | null }>;
+  listJobs(options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null }): Promise<{ jobs: Array<JobStatus | (DamagedRecord & { jobId: string })>; cursor: string | null }>;
   /** Jobs processing for longer than olderThanMs (default 1 hour). */
   findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus[]>;
   cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;

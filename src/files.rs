@@ -161,7 +161,13 @@ impl FileTracker {
         let mut removed = false;
         // At most two records: ours, then a legacy one behind it.
         for _ in 0..2 {
-            let Some((key, _)) = self.find(store, name).await? else { break };
+            let found = match self.find(store, name).await {
+                Ok(found) => found.map(|(key, _)| key),
+                // A value the store cannot decode: delete our key without reading it.
+                Err(e) if e.code == ErrorCode::CorruptState => Some(self.record_key(name)?),
+                Err(e) => return Err(e),
+            };
+            let Some(key) = found else { break };
             store.delete(&key).await?;
             removed = true;
         }

@@ -344,12 +344,22 @@ impl Collection {
     /// A damaged record is removed too (it is the way out the error names).
     pub async fn remove<S: Store, L: Logger>(&self, store: &S, log: &L, name: &str) -> Result<bool> {
         let had = std::cell::Cell::new(false);
-        self.update_with(store, log, name, true, |current| {
-            had.set(current.is_some());
-            Ok(None)
-        })
-        .await?;
-        Ok(had.get())
+        let removed = self
+            .update_with(store, log, name, true, |current| {
+                had.set(current.is_some());
+                Ok(None)
+            })
+            .await;
+        match removed {
+            // A value the store itself cannot decode (CORRUPT_STATE from the
+            // read): on a store that lists there is no index entry to keep
+            // in step, so the record is deleted by its key.
+            Err(e) if e.code == crate::error::ErrorCode::CorruptState && matches!(self.backing(store), Backing::Listing(_)) => {
+                store.delete(&self.record_key(store, name)?).await?;
+                Ok(true)
+            }
+            other => other.map(|_| had.get()),
+        }
     }
 
     /// Read-modify-write of one record, checked against what was read (so

@@ -224,6 +224,13 @@ impl JsStore {
                         ));
                     }
                     let message = message_of(&e);
+                    // This package's server stores say CORRUPT_STATE (naming
+                    // the key) for a value they cannot decode: not a store failure.
+                    if e.is_object()
+                        && Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()).as_deref() == Some("CORRUPT_STATE")
+                    {
+                        return Err(StateError::new(crate::error::ErrorCode::CorruptState, message));
+                    }
                     if !(retry && busy(&message) && pauses.wait().await) {
                         return Err(StateError::store(method, &message));
                     }

@@ -40,8 +40,15 @@ pub fn record_to_js(id_field: &str, item: Item) -> JsValue {
 }
 
 pub fn file_to_js(file: &Item) -> JsValue {
-    if let Some(damaged) = damaged_to_js("fileName", file) {
-        return damaged;
+    if let Some(problem) = file.damaged.as_deref() {
+        // The shape of every listed file, and what is wrong with this one.
+        return object(&[
+            ("fileName", JsValue::from_str(&file.name)),
+            ("processedAt", JsValue::NULL),
+            ("metadata", js_sys::Object::new().into()),
+            ("damaged", JsValue::TRUE),
+            ("problem", JsValue::from_str(problem)),
+        ]);
     }
     object(&[
         ("fileName", JsValue::from_str(&file.name)),

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,5 +171,50 @@ test('at a terminal, actions ask and do nothing unless the answer is yes', async
     assert.equal(yes.code, 0);
   } finally {
     remove();
+  }
+});
+
+test('inspect escapes what a store holds: no escape sequence reaches the terminal, no forged line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-esc-'));
+  const path = join(dir, 'state.sqlite');
+  try {
+    const kv = await openKv(path);
+    const evil = 'job\u001b[2J\u001b[31mRED\nLocks (0)\r\u009b1m\u202eevil';
+    await new StateService(null).acquireLock(evil, kv, 15);
+    await new FileTracker(kv, { prefix: 'p\u001b]0;title\u0007' }).markProcessed('f\u001b[Kile.csv');
+    await new RetryTracker(kv, { namespace: 'n', policy: { maxAttempts: 1 } }).recordFailure('item\u001b[1A', 'boom\n  forged: line');
+    kv.close();
+    const out = await cli('inspect', path);
+    assert.equal(out.code, 0, out.stderr);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(out.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/, 'a control character reached the output');
+    assert.equal(out.stdout.split('\n').filter((l) => /^Locks \(/.test(l)).length, 1, 'a stored name forged a line');
+    assert.doesNotMatch(out.stdout, /^\s+forged: line/m);
+    assert.match(out.stdout, /job\\u001b\[2J/);
+    const release = await cli('release-lock', path, evil, '--yes');
+    assert.equal(release.code, 0, release.stderr);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(release.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('inspect and the actions never create a store at a path that does not exist; flags are checked first', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-typo-'));
+  try {
+    const typo = join(dir, 'typo.sqlite');
+    for (const args of [['inspect', typo], ['release-lock', typo, 'l', '--yes'], ['forget-file', typo, 'p', 'f', '--yes']]) {
+      const out = await cli(...args);
+      assert.notEqual(out.code, 0, `${args[0]}: ${out.stdout}`);
+      assert.match(out.stderr, /does not exist/);
+      assert.equal(existsSync(typo), false, `${args[0]} created ${typo}`);
+    }
+    const bad = await cli('inspect', typo, '--stuck-minutes', 'abc');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--stuck-minutes/);
+    assert.equal(existsSync(typo), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
