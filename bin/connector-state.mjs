@@ -443,8 +443,9 @@ async function act(kv, command, args, yes) {
     const [prefix, name] = args;
     const files = new FileTracker(kv, { prefix });
     const indexed = new IndexedFileTracker(kv, { prefix, log: quiet });
-    const inFiles = (await files.getRecord(name)) !== null;
-    const inIndexed = (await indexed.get(name)) !== null;
+    // Whether there is a record, without reading it: a damaged one is forgotten too.
+    const inFiles = await files.isProcessed(name);
+    const inIndexed = await indexed.isProcessed(name);
     if (!inFiles && !inIndexed) { say(`no record of ${JSON.stringify(name)} under prefix ${JSON.stringify(prefix)}: nothing to do`); return 0; }
     if (!(await confirm(`Forget ${JSON.stringify(name)} under ${JSON.stringify(prefix)}? The next run will process it again.`, yes))) return cancelled();
     if (inFiles) await files.forget(name);

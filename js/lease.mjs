@@ -275,7 +275,7 @@ export class Lease {
 
   /** Renews now for `ttlMs` (default: the lease's TTL); resolves the new
    *  expiresAt. Rejects LOCK_NOT_HELD (and aborts `signal`) when lost. */
-  extend(ttlMs) {
+  async extend(ttlMs) {
     return this.#renewal.extend(ttlMs === undefined ? undefined : positive('ttlMs', ttlMs, undefined));
   }
 
@@ -366,7 +366,7 @@ export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete
     get signal() {
       return renewal.signal;
     },
-    extend: (ms) => renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined)).then((at) => (result.expiresAt = at)),
+    extend: async (ms) => (result.expiresAt = await renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined))),
     async complete(metadata) {
       renewal.end();
       await complete(fileName, metadata, result.claimId);

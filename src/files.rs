@@ -115,8 +115,13 @@ impl FileTracker {
     }
 
     /// Whether `name` is marked processed (also under 0.1.56's lossy key).
+    /// A record the store cannot decode is there all the same.
     pub async fn is_processed<S: Store>(&self, store: &S, name: &str) -> Result<bool> {
-        Ok(self.find(store, name).await?.is_some())
+        match self.find(store, name).await {
+            Ok(found) => Ok(found.is_some()),
+            Err(e) if e.code == ErrorCode::CorruptState => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     /// The record of `name`, if it is processed.

@@ -299,9 +299,14 @@ impl Collection {
     }
 
     /// Whether `name` has a record.
+    /// A record the store cannot decode is there all the same.
     pub async fn is_processed<S: Store>(&self, store: &S, name: &str) -> Result<bool> {
         let key = self.record_key(store, name)?;
-        Ok(store.get(&key).await?.is_some())
+        match store.get(&key).await {
+            Ok(entry) => Ok(entry.is_some()),
+            Err(e) if e.code == crate::error::ErrorCode::CorruptState => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
     fn make_record<C: Clock>(&self, clock: &C, metadata: Option<&Map<String, Value>>) -> Result<Map<String, Value>> {

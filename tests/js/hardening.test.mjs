@@ -68,6 +68,8 @@ for (const [kind, open] of Object.entries(stores)) {
     await sleep(400);
     const fresh = await files.claim('b.csv', { ttlMs: 60_000 });
     await rejectsWith(stale.complete({ n: 1 }), 'CLAIM_NOT_HELD');
+    await rejectsWith(files.extendClaim('b.csv', { ttlMs: 1_000, claimId: stale.claimId }), 'CLAIM_NOT_HELD');
+    assert.equal(await files.release('b.csv', stale.claimId), false);
     assert.equal(await files.isProcessed('b.csv'), false, 'the stale handle recorded nothing');
     await fresh.complete({ n: 2 });
     await second.complete();

@@ -70,6 +70,7 @@ for (const kind of ['postgres', 'redis']) {
       await assert.rejects(kv.get(['in:processed-files', 'b.csv']), (e) => e.code === 'CORRUPT_STATE' && e.message.includes('b.csv'));
       const page = await files.list();
       assert.deepEqual(page.files.map((f) => [f.fileName, f.damaged === true]), [['a.csv', false], ['b.csv', true], ['c.csv', false]]);
+      assert.equal(await files.isProcessed('b.csv'), true, 'an unreadable record is still a record');
       const inspected = await node(bin, ['inspect', url, '--namespace', 'damaged']);
       assert.equal(inspected.code, 0, inspected.stderr);
       assert.match(inspected.stdout, /Unreadable entries \(1\)/);
