@@ -194,6 +194,9 @@ async function copy(fromStore, toStore, values, flags) {
       bytes = 0;
     };
     const sourceSum = checksum();
+    // The source's keys: the target is checked against them, all of them,
+    // with or without --into-non-empty (other entries of the target aside).
+    const sourceKeys = new Set();
     for await (const { key, value } of from.list({ prefix: [] })) {
       if (value instanceof UnreadableValue) {
         throw Object.assign(new Error(`the source entry ${keyText(key)} cannot be read (${value.problem}): delete or repair it, then copy again`), { code: 'CORRUPT_STATE' });
@@ -203,26 +206,33 @@ async function copy(fromStore, toStore, values, flags) {
         continue;
       }
       sourceSum.add(key, value);
+      sourceKeys.add(Buffer.from(__kvEncodeKey(key, 'read')).toString('hex'));
       const size = __kvEncodeKey(key, 'write').length + __kvEncodeValue(value).length;
       if (batch.length >= BATCH_ENTRIES || bytes + size > BATCH_BYTES) await flush();
       batch.push([key, value]);
       bytes += size;
     }
     await flush();
-    // Verify: the target holds the same entries (it may hold more with --into-non-empty).
+    // Verify: the target holds every copied entry with the same value (in
+    // key order, so the checksums compare), whatever else it holds.
     const targetSum = checksum();
+    let others = 0;
     for await (const { key, value } of to.list({ prefix: [] })) {
       if (!wanted(key, value)) continue;
-      targetSum.add(key, value);
+      if (!sourceKeys.has(Buffer.from(__kvEncodeKey(key, 'read')).toString('hex'))) {
+        others += 1;
+        continue;
+      }
+      targetSum.add(key, value instanceof UnreadableValue ? null : value);
     }
     const a = sourceSum.done();
     const b = targetSum.done();
     const exact = a.count === b.count && a.digest === b.digest;
-    if (!exact && !flags.has('--into-non-empty')) {
+    if (!exact) {
       throw Object.assign(new Error(`verification failed: the source has ${a.count} entries (checksum ${a.digest.slice(0, 16)}), the target ${b.count} (${b.digest.slice(0, 16)}). Did the source change during the copy? Stop its workers and run copy again.`), { code: 'COPY_NOT_VERIFIED' });
     }
     await to.delete(COPY_MARK);
-    say(`copied ${copied} entries from ${source} to ${redactUrl(toStore)}${skipped ? ` (${skipped} left out: locks${includeLocks ? '' : ' (add --include-locks to copy them)'})` : ''}; verified: ${a.count} entries, checksum ${a.digest.slice(0, 16)}${exact ? '' : ' (the target holds other entries too)'}`);
+    say(`copied ${copied} entries from ${source} to ${redactUrl(toStore)}${skipped ? ` (${skipped} left out: locks${includeLocks ? '' : ' (add --include-locks to copy them)'})` : ''}; verified: ${a.count} entries, checksum ${a.digest.slice(0, 16)}${others ? ` (the target holds ${others} other entries too)` : ''}`);
     return 0;
   } finally {
     await from.close?.();

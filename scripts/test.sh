@@ -9,6 +9,13 @@ bash scripts/setup.sh
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 step() { printf '\n== %s\n' "$1"; }
+# Every runner has a bound: a hang fails the run (exit 124, with the
+# runner's name) instead of holding CI. node --test also bounds each test
+# (--test-timeout), so a hung test fails with its own name.
+bounded() { # seconds, name, command...
+  local seconds="$1" name="$2"; shift 2
+  timeout --kill-after=30 "$seconds" "$@" || { local rc=$?; [ "$rc" -eq 124 ] && echo "TIMEOUT: $name ran over ${seconds}s" >&2; return "$rc"; }
+}
 run() { # name, command...: shows output, keeps it for the summary
   local name="$1"; shift
   "$@" 2>&1 | tee "$logs/$name.log"
@@ -28,28 +35,28 @@ bash -c '. scripts/wasm-env.sh
 echo "format and lints ok"
 
 step "native core (cargo test)"
-run cargo cargo test --color never
+run cargo bounded 1200 "cargo test" cargo test --color never
 
 step "build"
 bash scripts/build.sh
 
 step "wasm in Node (wasm-pack test --node)"
-run wasm-node bash -c '. scripts/wasm-env.sh && wasm-pack test --mode no-install --node'
+run wasm-node bounded 900 "wasm-pack test --node" bash -c '. scripts/wasm-env.sh && wasm-pack test --mode no-install --node'
 
 step "wasm in headless Chrome (wasm-pack test --headless --chrome)"
-run wasm-chrome bash -c '. scripts/wasm-env.sh && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --mode no-install --headless --chrome --chromedriver "${CHROMEDRIVER:-/usr/bin/chromedriver}"'
+run wasm-chrome bounded 900 "wasm-pack test --chrome" bash -c '. scripts/wasm-env.sh && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --mode no-install --headless --chrome --chromedriver "${CHROMEDRIVER:-/usr/bin/chromedriver}"'
 
 step "types (tsc --noEmit)"
 cp js/index.d.ts js/index.d.cts
-node_modules/.bin/tsc -p tests/types/tsconfig.json
-node_modules/.bin/tsc -p examples/tsconfig.json --noEmit
+bounded 300 tsc node_modules/.bin/tsc -p tests/types/tsconfig.json
+bounded 300 tsc node_modules/.bin/tsc -p examples/tsconfig.json --noEmit
 echo "types ok (tests/types, examples)"
 
 step "package from Node: ESM, CommonJS, browser page, npm pack"
-run node node --test --test-reporter=spec tests/js/ tests/browser/ tests/pack/
+run node bounded 1500 "node --test" node --test --test-timeout=300000 --test-reporter=spec tests/js/ tests/browser/ tests/pack/
 
 step "package from Deno"
-run deno bash -c 'cd tests/deno && ../../node_modules/.bin/deno test --unstable-kv --allow-read --allow-env --allow-ffi --config deno.json .'
+run deno bounded 600 "deno test" bash -c 'cd tests/deno && ../../node_modules/.bin/deno test --unstable-kv --allow-read --allow-env --allow-ffi --config deno.json .'
 
 # One row per runner. It fails when a runner failed a test, ran none, or
 # printed a summary that cannot be read, and shows skipped and todo counts.

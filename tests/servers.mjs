@@ -54,9 +54,37 @@ async function waitFor(child, output, ready, what, ms = 30_000) {
   for (;;) {
     if (ready()) return;
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited: ${output()}`);
-    if (Date.now() > deadline) throw new Error(`${what} did not start: ${output()}`);
+    if (Date.now() > deadline) {
+      // A server that never got ready must not keep the test process alive.
+      child.kill('SIGKILL');
+      throw new Error(`${what} did not start within ${ms} ms: ${output()}`);
+    }
     await sleep(50);
   }
+}
+
+/**
+ * Starts several servers at once; when one cannot start, the others that
+ * did are removed before the error is thrown (a started server left behind
+ * would keep the test process waiting until its lifetime ends).
+ */
+export async function startAll(...starters) {
+  const settled = await Promise.allSettled(starters.map((start) => start()));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) {
+    for (const s of settled) if (s.status === 'fulfilled') (s.value.remove ?? s.value.stop)?.call(s.value);
+    throw failed.reason;
+  }
+  return settled.map((s) => s.value);
+}
+
+/** A program on PATH (as setup finds it), else the first of `fallbacks` that exists. */
+export function onPath(name, fallbacks = []) {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return fallbacks.find((p) => existsSync(p)) ?? null;
 }
 
 /**
@@ -126,7 +154,8 @@ export async function startPostgres({ lifetimeSeconds = 1200 } = {}) {
  * dir, start, stop, kill, flushRestart }.
  */
 export async function startRedis({ lifetimeSeconds = 1200 } = {}) {
-  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+  // Where setup accepts it: anywhere on PATH (then Debian's and /usr/local's).
+  const binary = onPath('redis-server', ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']);
   if (!binary) throw new Error('redis-server is not installed: run `npm run setup` (apt-get install redis-server)');
   const dir = mkdtempSync(join(tmpdir(), 'cs-redis-'));
   const port = await freePort();

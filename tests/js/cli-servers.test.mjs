@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openKv as openDenoKv } from '@deno/kv';
 import { CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService, openKv } from 'connector-state';
-import { startPostgres, startRedis } from '../servers.mjs';
+import { startAll, startPostgres, startRedis } from '../servers.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/connector-state.mjs', import.meta.url));
 const cli = (...args) => new Promise((resolve) => {
@@ -24,7 +24,7 @@ let redis;
 let dir;
 let sqlite;
 before(async () => {
-  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  [pg, redis] = await startAll(startPostgres, startRedis);
   dir = mkdtempSync(join(tmpdir(), 'cs-copy-'));
   sqlite = join(dir, 'state.sqlite');
   const kv = await openDenoKv(sqlite);
@@ -164,4 +164,31 @@ test('inspect on PostgreSQL and Redis with --namespace; the password is never pr
   const wrong = await cli('inspect', sqlite, '--namespace', 'x');
   assert.equal(wrong.code, 2);
   assert.match(wrong.stderr, /--namespace and --table are for PostgreSQL and Redis/);
+});
+
+test('copy verification fails on a target that drops a write, with or without --into-non-empty', async () => {
+  // The target table drops one row silently (a trigger): the copy must not
+  // report success, whatever the flags.
+  const setup = await openKv(pg.url, { namespace: 'tampered' });
+  await setup.close();
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({ connectionString: pg.url });
+  await client.connect();
+  try {
+    await client.query(`CREATE OR REPLACE FUNCTION drop_file_7() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.namespace = 'tampered' AND position('file-7.csv' in encode(NEW.key, 'escape')) > 0 THEN RETURN NULL; END IF;
+        RETURN NEW;
+      END $$`);
+    await client.query('CREATE TRIGGER drop_file_7 BEFORE INSERT ON connector_state_kv FOR EACH ROW EXECUTE FUNCTION drop_file_7()');
+    const plain = await cli('copy', sqlite, pg.url, '--to-namespace', 'tampered');
+    assert.equal(plain.code, 1, plain.stdout);
+    assert.match(plain.stderr, /COPY_NOT_VERIFIED/);
+    const forced = await cli('copy', sqlite, pg.url, '--to-namespace', 'tampered', '--into-non-empty');
+    assert.equal(forced.code, 1, forced.stdout);
+    assert.match(forced.stderr, /COPY_NOT_VERIFIED/);
+  } finally {
+    await client.query('DROP TRIGGER IF EXISTS drop_file_7 ON connector_state_kv').catch(() => {});
+    await client.end();
+  }
 });

@@ -153,3 +153,18 @@ describe('input edges', () => {
     assert.throws(() => new FileTracker(openKv()), (e) => e.code === 'INVALID_ARGUMENT' && /await openKv/.test(e.message));
   });
 });
+
+test('VersoriFileTracker passes its options on: now and maxWriteDelayMs', async () => {
+  const { VersoriFileTracker: Versori } = await import('connector-state');
+  const { createVersoriKv: versoriStore } = await import('connector-state/testing');
+  const kv = versoriStore();
+  const at = Date.parse('2020-01-02T03:04:05.000Z');
+  const timed = new Versori(kv, 'v', { now: () => at, maxWriteDelayMs: 250 });
+  assert.equal(timed.capabilities().maxWriteDelayMs, 250);
+  assert.equal(timed.capabilities().guarantee, 'timed');
+  await timed.markFileProcessed('a.csv');
+  assert.equal((await timed.getRecord('a.csv')).processedAt, '2020-01-02T03:04:05.000Z');
+  const bestEffort = new Versori(kv, 'v', { maxWriteDelayMs: 0 });
+  assert.notEqual(bestEffort.capabilities().guarantee, 'timed');
+  assert.equal(new Versori(kv, 'v').capabilities().maxWriteDelayMs, 100);
+});

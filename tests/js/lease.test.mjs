@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileTracker, StateService, openKv } from 'connector-state';
 import { sleep, storeKinds, withStore } from './helpers.mjs';
-import { startPostgres, startRedis } from '../servers.mjs';
+import { startAll, startPostgres, startRedis } from '../servers.mjs';
 
 const quiet = null;
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 let pg;
 let redis;
 before(async () => {
-  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  [pg, redis] = await startAll(startPostgres, startRedis);
 });
 after(() => {
   pg?.remove();

@@ -9,7 +9,7 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assertPrints, expectedOutput } from './output.mjs';
-import { startPostgres, startRedis } from '../servers.mjs';
+import { startAll, startPostgres, startRedis } from '../servers.mjs';
 
 const root = new URL('../..', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
@@ -21,7 +21,7 @@ let servers = [];
 before(async () => {
   const all = readme;
   if (all.includes('DATABASE_URL') || all.includes('REDIS_URL')) {
-    servers = await Promise.all([startPostgres(), startRedis()]);
+    servers = await startAll(startPostgres, startRedis);
     process.env.DATABASE_URL = servers[0].url;
     process.env.REDIS_URL = servers[1].url;
   }

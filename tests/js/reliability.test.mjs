@@ -11,7 +11,7 @@ import { fileContention, lockContention, pausedHolder, scratch, serverOutage } f
 import { faultRun } from '../reliability/faults.mjs';
 import { startDenoKv } from '../reliability/stores.mjs';
 import { faultViolations, fileViolations, lockViolations, outageFileViolations, outageLockViolations, pauseViolations } from '../reliability/checks.mjs';
-import { startPostgres, startRedis } from '../servers.mjs';
+import { startAll, startPostgres, startRedis } from '../servers.mjs';
 import { crashTakeover, stalledHolder } from '../reliability/leases.mjs';
 
 const dir = scratch();
@@ -19,7 +19,7 @@ let server;
 let postgres;
 let redis;
 before(async () => {
-  [server, postgres, redis] = await Promise.all([startDenoKv(join(dir.dir, 'server.sqlite'), { lifetimeSeconds: 600 }), startPostgres(), startRedis()]);
+  [server, postgres, redis] = await startAll(() => startDenoKv(join(dir.dir, 'server.sqlite'), { lifetimeSeconds: 600 }), startPostgres, startRedis);
 });
 after(() => { server?.stop(); postgres?.remove(); redis?.remove(); dir.remove(); });
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileContention, lockContention, pausedHolder, scratch, serverOutage } from './contention.mjs';
-import { startPostgres, startRedis } from '../servers.mjs';
+import { startAll, startPostgres, startRedis } from '../servers.mjs';
 import { crashTakeover, stalledHolder } from './leases.mjs';
 import { delayedClaims, delayedLocks } from './versori.mjs';
 import { faultRun, legacyFaultRun } from './faults.mjs';
@@ -28,7 +28,7 @@ if (!haveLegacy()) {
 const impls = ['ours', '0.1.56'];
 const results = { size, when: new Date().toISOString(), node: process.version, rows: {} };
 const s = scratch();
-const [server, postgres, redis] = await Promise.all([startDenoKv(join(s.dir, 'server.sqlite')), startPostgres({ lifetimeSeconds: 3600 }), startRedis({ lifetimeSeconds: 3600 })]);
+const [server, postgres, redis] = await startAll(() => startDenoKv(join(s.dir, 'server.sqlite')), () => startPostgres({ lifetimeSeconds: 3600 }), () => startRedis({ lifetimeSeconds: 3600 }));
 const stores = {
   'sqlite file': { kind: 'sqlite', path: join(s.dir, 'state.sqlite') },
   'denokv server': server.spec,
