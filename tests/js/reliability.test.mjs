@@ -152,6 +152,40 @@ describe('negative controls: each checker catches a deliberately broken variant'
     });
   }
 
+  test('a crashed holder that never renewed: the crash check sees its lock taken while it lived', async () => {
+    const r = await crashTakeover({ store: { kind: 'sqlite', path: join(dir.dir, 'crash-control.sqlite') }, dir: dir.dir, ttlMs: 600, rounds: 1, variant: 'no-renew' });
+    assert.ok(r.takenWhileAlive > 0, `takenWhileAlive: ${r.takenWhileAlive}`);
+  });
+
+  test('a stalled holder that is never told: the stall check sees the lock taken before any abort', async () => {
+    const r = await stalledHolder({ server, ttlMs: 1000, variant: 'unwatched' });
+    assert.equal(r.allAbortedFirst, false, JSON.stringify(r.results));
+  });
+
+  test('a paused holder whose extend writes without a check: the pause check sees the extend', async () => {
+    const r = await pausedHolder({ impl: 'ours', store: sqlite(), dir: dir.dir, variant: 'blind-extend' });
+    const seen = pauseViolations(r);
+    assert.ok(seen.some((v) => v.startsWith('extend after takeover')), JSON.stringify(seen));
+  });
+
+  test('a verify() that reports nothing wrong: the fault check sees it disagree with the raw store', async () => {
+    const r = await faultRun({ store: 'deno-kv', operations: 300, seed: 11, lyingVerify: true });
+    assert.equal(r.verifyAgrees, false);
+    assert.ok(faultViolations(r).some((v) => v.startsWith('verify() agrees with the raw store')));
+  });
+
+  test('a server-restart run with an overlap, an uncoded error, or no outage at all: the outage checks see each', () => {
+    const clean = { acquisitions: 200, acquiredByWorkers: 200, maxHolders: 1, overlapping: 0, fencingViolations: 0, storeErrors: 3, errorsByCode: { STORE_UNAVAILABLE: 3 } };
+    const lockSeen = (r) => outageLockViolations({ ...clean, ...r }, 200);
+    assert.deepEqual(lockSeen({}), [], 'a clean run passes');
+    assert.ok(lockSeen({ maxHolders: 2, overlapping: 5 }).some((v) => v.startsWith('most holders at once')));
+    assert.ok(lockSeen({ errorsByCode: { STORE_UNAVAILABLE: 2, TypeError: 1 } }).some((v) => v.startsWith('errors other than STORE_UNAVAILABLE')));
+    assert.ok(lockSeen({ storeErrors: 0, errorsByCode: {} }).includes('the outage never reached the workers'));
+    const fileSeen = outageFileViolations({ storeErrors: 0, errorsByCode: { CORRUPT_STATE: 1 }, duplicates: 2, processed: 300, missingFromListing: 0 }, 300);
+    assert.ok(fileSeen.some((v) => v.startsWith('errors other than STORE_UNAVAILABLE')));
+    assert.ok(fileSeen.includes('the outage never reached the workers'));
+  });
+
   test('errors swallowed on their way to the caller: hidden faults are seen', async () => {
     const r = await faultRun({ store: 'deno-kv', operations: 600, seed: 11, swallow: true });
     assert.ok(r.faultsHidden > 50, `faultsHidden: ${r.faultsHidden}`);

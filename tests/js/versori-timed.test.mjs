@@ -136,3 +136,40 @@ test('the daily job is created once by 20 racing runs over late writes (maxWrite
   assert.equal(new Set(results.map((r) => r.job.jobId)).size, 1);
   assert.equal(results.filter((r) => r.created).length, 1);
 });
+
+// Negative controls of the two checks above: the same races without the
+// bound (best-effort, maxWriteDelayMs 0) must show what the checks look for.
+async function claimRace(maxWriteDelayMs) {
+  const kv = createVersoriKv(undefined, { writeDelayMs: 100 });
+  const wins = new Map();
+  await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+    const files = new FileTracker(kv, { prefix: 'timed-control', maxWriteDelayMs });
+    for (let f = 0; f < 30; f++) {
+      const name = `file-${(f + i * 4) % 30}.csv`;
+      const claim = await files.claim(name, { ttlMs: 60_000, renew: false });
+      if (claim.claimed) wins.set(name, (wins.get(name) ?? 0) + 1);
+    }
+  }));
+  return [...wins.values()].filter((n) => n > 1).length;
+}
+
+test('negative control: without the bound, the claim check sees files won twice', async () => {
+  let twice = 0;
+  for (let attempt = 0; attempt < 5 && twice === 0; attempt++) twice = await claimRace(0);
+  assert.ok(twice > 0, 'best-effort claims over late writes never won a file twice: the check could not fail');
+});
+
+test('negative control: without the bound, the daily-job check sees create called more than once', async () => {
+  const { JobTracker } = await import('connector-state');
+  let created = 0;
+  for (let attempt = 0; attempt < 5 && created <= 1; attempt++) {
+    const kv = createVersoriKv(undefined, { writeDelayMs: 100 });
+    created = 0;
+    await Promise.all(Array.from({ length: 20 }, () => new JobTracker(kv, null).getOrCreateDailyJob(`wf-control-${attempt}`, async () => {
+      created += 1;
+      await sleep(20);
+      return `job-${created}`;
+    }, { maxWriteDelayMs: 0, pollMs: 50 })));
+  }
+  assert.ok(created > 1, 'best-effort daily jobs over late writes were created once: the check could not fail');
+});

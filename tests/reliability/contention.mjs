@@ -208,7 +208,12 @@ export async function pausedHolder({ impl, store, dir, variant }) {
       freeze(20);
     }
     let extend = 'not available';
-    if (typeof state.extendLock === 'function') {
+    if (variant === 'blind-extend') {
+      // A negative control: an extend that writes the record without a check.
+      const current = await raw.get(['lock:', lockName]);
+      await raw.set(['lock:', lockName], { ...current.value, expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      extend = 'extended a lost lock';
+    } else if (typeof state.extendLock === 'function') {
       try {
         await state.extendLock(lockName, kv, 1);
         extend = 'extended a lost lock';

@@ -90,7 +90,7 @@ export function faulty(kv, { rate, seed, dropEvery = 0 }) {
  * `operations` random operations over `store` ('deno-kv' or 'versori') at
  * fault `rate`. Returns the counts the reliability table shows.
  */
-export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 0.2, seed = 7, dropEvery = 0, swallow = false } = {}) {
+export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 0.2, seed = 7, dropEvery = 0, swallow = false, lyingVerify = false } = {}) {
   const raw = store === 'deno-kv' ? await openDenoKv(':memory:') : versoriKv();
   const control = faulty(raw, { rate, seed, dropEvery });
   const kv = control.kv;
@@ -177,7 +177,10 @@ export async function faultRun({ store = 'deno-kv', operations = 10_000, rate = 
   const before = await rawOracle(raw, store, names);
   for (const name of recordedIndexed) if (!before.records.has(name)) result.lostBeforeRepair += 1;
   for (const name of recordedFiles) if (!before.tracked.has(name)) result.lostBeforeRepair += 1;
-  const verified = await indexed.verify();
+  // 'lyingVerify' (a negative control): a verify() that reports nothing wrong.
+  const verified = lyingVerify
+    ? { ...(await indexed.verify()), missing: [], stale: [], indexed: -1 }
+    : await indexed.verify();
   result.staleBeforeRebuild = verified.stale.length;
   if (before.mode === 'index') {
     const unindexed = [...before.records].filter((n) => !before.indexed.has(n)).sort();

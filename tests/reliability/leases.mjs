@@ -19,7 +19,7 @@ const workerPath = fileURLToPath(new URL('./worker.mjs', import.meta.url));
  * lock() in this process takes over. Reports each takeover time (kill to
  * acquisition), fencing tokens, and any acquisition while the holder lived.
  */
-export async function crashTakeover({ store, dir, ttlMs = 1000, rounds = 3 }) {
+export async function crashTakeover({ store, dir, ttlMs = 1000, rounds = 3, variant }) {
   const kv = await openStore(store);
   const takeovers = [];
   let tokensRose = true;
@@ -29,7 +29,7 @@ export async function crashTakeover({ store, dir, ttlMs = 1000, rounds = 3 }) {
       const log = join(dir, `crash-${store.kind}-${round}.log`);
       writeFileSync(log, '');
       const lockName = `crash-${round}`;
-      const holder = spawn(process.execPath, [workerPath, JSON.stringify({ impl: 'ours', store, task: 'hold', lockName, ttlMs, log })], { stdio: 'ignore' });
+      const holder = spawn(process.execPath, [workerPath, JSON.stringify({ impl: 'ours', store, task: 'hold', lockName, ttlMs, log, variant })], { stdio: 'ignore' });
       try {
         const deadline = Date.now() + 60_000;
         while (!readFileSync(log, 'utf8').includes('enter ')) {
@@ -69,7 +69,7 @@ export async function crashTakeover({ store, dir, ttlMs = 1000, rounds = 3 }) {
  * stalls; another client, connected directly, waits for the lock. Right:
  * the holder's signal aborts before the other gets the lock.
  */
-export async function stalledHolder({ server, ttlMs = 1500, rounds = 1 }) {
+export async function stalledHolder({ server, ttlMs = 1500, rounds = 1, variant }) {
   const results = [];
   for (let round = 0; round < rounds; round++) {
     const proxy = await stallingProxy(server.port);
@@ -78,7 +78,10 @@ export async function stalledHolder({ server, ttlMs = 1500, rounds = 1 }) {
     const direct = await openKv(server.spec.url);
     try {
       const lockName = `stall-${round}-${Date.now()}`;
-      const lease = await new StateService(null).lock(lockName, viaProxy, { ttlMs });
+      // 'unwatched' (a negative control): a plain lock, whose holder is never told.
+      const lease = variant === 'unwatched'
+        ? ((await new StateService(null).acquireLock(lockName, viaProxy, ttlMs / 60_000)) && { signal: new AbortController().signal })
+        : await new StateService(null).lock(lockName, viaProxy, { ttlMs });
       const stalledAt = Date.now();
       proxy.stall();
       let abortedAt = null;

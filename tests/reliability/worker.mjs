@@ -239,7 +239,9 @@ async function filesThroughOutage(names, files, indexed) {
 // inside its critical section until it is killed (SIGKILL).
 async function holdTask() {
   const state = new impl.StateService(null);
-  const lease = await state.lock(job.lockName, kv, { ttlMs: job.ttlMs, waitMs: 60_000 });
+  // 'no-renew' (a negative control): the lease is never renewed, so it
+  // expires while the holder still works.
+  const lease = await state.lock(job.lockName, kv, { ttlMs: job.ttlMs, waitMs: 60_000, renew: variant !== 'no-renew' });
   if (!lease) throw new Error('the holder never got the lock');
   log(`enter ${process.pid} ${lease.fencingToken}`);
   setInterval(() => {}, 1000); // renewal timers do not keep a process alive; this does
