@@ -30,13 +30,22 @@ export interface TestLog {
 
 export type VersoriKey = string | string[];
 
+/** What the test host's get(key, { throwOnNotFound: true }) rejects with for a missing key. */
+export class KVNotFoundError extends Error {
+  readonly key: string;
+}
+
+/** The key as the host keeps it (an array joined with `/`); throws `nats: invalid key "…"` for a key NATS KV refuses. */
+export function versoriKey(key: VersoriKey): string;
+
 export interface TestVersoriKv {
-  get<T = unknown>(key: VersoriKey, options?: { defaultValue?: T; throwOnNotFound?: boolean }): Promise<T | undefined>;
+  /** `default` when the key holds nothing; `throwOnNotFound` rejects with a KVNotFoundError instead. */
+  get<T = unknown>(key: VersoriKey, options?: { default?: T; throwOnNotFound?: boolean }): Promise<T | undefined>;
   /** `ttl` in seconds, on the context's clock. */
   set(key: VersoriKey, value: unknown, options?: { ttl?: number }): Promise<void>;
   delete(key: VersoriKey): Promise<void>;
-  /** Every live entry, values as stored (after JSON). */
-  entries(): Array<{ key: VersoriKey; value: unknown }>;
+  /** Every live entry, keys as the host keeps them (arrays joined with `/`), values as stored (after JSON). */
+  entries(): Array<{ key: string; value: unknown }>;
 }
 
 export type VersoriScope = ':execution:' | ':project:' | ':workspace:' | ':organization:' | ':user:';

@@ -55,10 +55,43 @@ export function createLog(clock = createClock()) {
 }
 
 /**
- * A Versori-style KV store: `get(key, options?)`, `set(key, value, { ttl }?)`,
- * `delete(key)`; keys are strings or string arrays; values go through
- * JSON like the platform's (so a Map comes back as {} there too); `ttl` is in
- * seconds on `clock`. No compare-and-set, as on the platform.
+ * What Versori's KV throws for `get(key, { throwOnNotFound: true })` on a
+ * key it does not hold (the Run SDK's `KVNotFoundError`).
+ */
+export class KVNotFoundError extends Error {
+  constructor(key) {
+    super(`key not found: ${key}`);
+    this.name = 'KVNotFoundError';
+    this.key = key;
+  }
+}
+
+/**
+ * Versori's KV is NATS KV: a key it takes is made of `A-Z a-z 0-9 _ - . = /`
+ * only, does not start or end with `.` and has no empty `.`-separated token
+ * (fc-connect-sdk 0.1.56's troubleshooting guide: "invalid key from NATS KV
+ * ... Allowed characters: a-z A-Z 0-9 _ - . = /"; the NATS KV key rule). An
+ * array key is its parts joined with `/`. Anything else is refused as the
+ * host refuses it: `invalid key`, naming the key.
+ */
+export function versoriKey(key) {
+  let text;
+  if (typeof key === 'string') text = key;
+  else if (Array.isArray(key) && key.length > 0 && key.every((p) => typeof p === 'string')) text = key.join('/');
+  else throw new TypeError('a Versori KV key is a string or an array of strings');
+  if (!/^[A-Za-z0-9_\-.=/]+$/.test(text) || text.startsWith('.') || text.endsWith('.') || text.includes('..')) {
+    throw new Error(`nats: invalid key ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+/**
+ * A Versori-style KV store, as strict as the host: `get(key, { default,
+ * throwOnNotFound })`, `set(key, value, { ttl }?)`, `delete(key)`; keys are
+ * strings or string arrays (joined with `/`), refused unless NATS KV takes
+ * them (see versoriKey; no switch turns this off); values are kept as JSON
+ * text like the platform's (so a Map comes back as {} there too); `ttl` is
+ * in seconds on `clock`. No compare-and-set, as on the platform.
  */
 export function createVersoriKv(clock = createClock(), { writeDelayMs = 0, acknowledge = 'after-landing' } = {}) {
   if (!(Number.isFinite(writeDelayMs) && writeDelayMs >= 0)) throw new TypeError('writeDelayMs must be a non-negative number of milliseconds');
@@ -74,18 +107,15 @@ export function createVersoriKv(clock = createClock(), { writeDelayMs = 0, ackno
     const landed = new Promise((resolve) => setTimeout(resolve, Math.random() * writeDelayMs)).then(apply);
     if (acknowledge === 'after-landing') await landed;
   };
-  const id = (key) => {
-    if (typeof key === 'string') return `s:${key}`;
-    if (Array.isArray(key) && key.every((p) => typeof p === 'string')) return `a:${JSON.stringify(key)}`;
-    throw new TypeError('a Versori KV key is a string or an array of strings');
-  };
+  const id = versoriKey;
   const live = (slot) => slot && (slot.expiresAt === null || slot.expiresAt > clock.now());
   return {
     async get(key, options = {}) {
-      const slot = data.get(id(key));
+      const at = id(key);
+      const slot = data.get(at);
       if (!live(slot)) {
-        if (options.throwOnNotFound) throw new Error(`key not found: ${JSON.stringify(key)}`);
-        return options.defaultValue;
+        if (options?.throwOnNotFound) throw new KVNotFoundError(at);
+        return options?.default;
       }
       return JSON.parse(slot.text);
     },
@@ -94,8 +124,8 @@ export function createVersoriKv(clock = createClock(), { writeDelayMs = 0, ackno
       if (text === undefined) throw new TypeError('a Versori KV value must be JSON-serialisable');
       const ttl = options.ttl;
       if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) throw new TypeError('ttl must be a positive number of seconds');
-      const slot = { key, text, expiresAt: ttl === undefined ? null : clock.now() + ttl * 1000 };
       const at = id(key);
+      const slot = { key: at, text, expiresAt: ttl === undefined ? null : clock.now() + ttl * 1000 };
       await land(() => data.set(at, slot));
     },
     async delete(key) {

@@ -78,8 +78,16 @@ pub struct FileTracker {
     pub prefix: String,
     owner: String,
     claims: RefCell<HashMap<String, String>>,
-    /// The prefix as its keys write it ([`keys::encode_prefix`]).
-    key_prefix: String,
+}
+
+/// Whether `a` and `b` name one entry of `store` (a NATS store sees each
+/// key's NATS form, the others its text).
+fn same_key<S: Store>(store: &S, a: &Key, b: &Key) -> bool {
+    if store.capabilities().compare_and_set {
+        a.parts == b.parts
+    } else {
+        a.nats() == b.nats()
+    }
 }
 
 fn check_file_name(name: &str) -> Result<()> {
@@ -90,12 +98,12 @@ impl FileTracker {
     /// A tracker for `prefix`; `owner` identifies this run's claims.
     pub fn new(prefix: &str, owner: String) -> Result<Self> {
         keys::check_prefix(prefix)?;
-        Ok(FileTracker { prefix: prefix.to_string(), key_prefix: keys::encode_prefix(prefix), owner, claims: RefCell::new(HashMap::new()) })
+        Ok(FileTracker { prefix: prefix.to_string(), owner, claims: RefCell::new(HashMap::new()) })
     }
 
     fn record_key(&self, name: &str) -> Result<Key> {
         check_file_name(name)?;
-        let key = keys::tracked_file(&self.key_prefix, name);
+        let key = keys::tracked_file(&self.prefix, name);
         key.check_size()?;
         Ok(key)
     }
@@ -108,7 +116,7 @@ impl FileTracker {
             return Ok(Some((key, entry)));
         }
         let legacy = keys::tracked_file_legacy(&self.prefix, name);
-        if legacy == key {
+        if same_key(store, &legacy, &key) {
             return Ok(None);
         }
         Ok(store.get(&legacy).await?.filter(|e| legacy_matches(&e.value, name)).map(|e| (legacy, e)))
@@ -176,18 +184,19 @@ impl FileTracker {
             store.delete(&key).await?;
             removed = true;
         }
-        store.delete(&keys::file_claim(&self.key_prefix, name)).await?;
+        store.delete(&keys::file_claim(&self.prefix, name)).await?;
         self.claims.borrow_mut().remove(name);
         Ok(removed)
     }
 
     /// The name last passed to `set_last_processed` (or 0.1.56's).
     pub async fn get_last_processed<S: Store>(&self, store: &S) -> Result<Option<String>> {
-        let mut key = keys::last_processed_file(&self.key_prefix);
+        let mut key = keys::last_processed_file(&self.prefix);
         let mut entry = store.get(&key).await?;
-        if entry.is_none() && self.key_prefix != self.prefix {
+        let legacy = keys::last_processed_file_legacy(&self.prefix);
+        if entry.is_none() && !same_key(store, &legacy, &key) {
             // 0.1.56 wrote the prefix as it was; only a name (a string) counts there.
-            key = keys::last_processed_file(&self.prefix);
+            key = legacy;
             entry = store.get(&key).await?.filter(|e| e.value.is_string());
         }
         match entry {
@@ -202,7 +211,7 @@ impl FileTracker {
     /// Remembers `name` as the last processed file.
     pub async fn set_last_processed<S: Store>(&self, store: &S, name: &str) -> Result<()> {
         check_file_name(name)?;
-        store.set(&keys::last_processed_file(&self.key_prefix), &Value::String(name.to_string()), None).await
+        store.set(&keys::last_processed_file(&self.prefix), &Value::String(name.to_string()), None).await
     }
 
     /// The live claim that keeps this run (claiming as `claim_id`) off
@@ -221,7 +230,7 @@ impl FileTracker {
     }
 
     async fn live_claim<S: Store>(&self, store: &S, now: i64, name: &str) -> Result<(Key, Option<Entry>, Option<Claim>)> {
-        let key = keys::file_claim(&self.key_prefix, name);
+        let key = keys::file_claim(&self.prefix, name);
         key.check_size()?;
         let entry = store.get(&key).await?;
         let claim = match &entry {

@@ -17,6 +17,9 @@ pub struct Key {
     pub parts: Vec<String>,
     /// A single string for Versori-style stores.
     pub text: bool,
+    /// A text key's own form on stores without compare-and-set (NATS KV's
+    /// alphabet, see [`nats_name`]), when it differs from its text.
+    pub nats: Option<String>,
 }
 
 impl Key {
@@ -26,12 +29,39 @@ impl Key {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Key { parts: parts.into_iter().map(Into::into).collect(), text: false }
+        Key { parts: parts.into_iter().map(Into::into).collect(), text: false, nats: None }
     }
 
-    /// A one-string key.
+    /// A one-string key, the same on every store.
     pub fn text(key: impl Into<String>) -> Self {
-        Key { parts: vec![key.into()], text: true }
+        Key { parts: vec![key.into()], text: true, nats: None }
+    }
+
+    /// A one-string key: `text` on compare-and-set stores (today's keys,
+    /// where Deno KV users' state is), `nats` on stores without it (Versori).
+    pub fn text_or_nats(text: impl Into<String>, nats: impl Into<String>) -> Self {
+        Key { parts: vec![text.into()], text: true, nats: Some(nats.into()) }
+    }
+
+    /// The key on a store without compare-and-set (Versori, whose KV is
+    /// NATS KV): a text key's NATS form (0.1.56's layouts for files and
+    /// jobs, names encoded by [`nats_name`]), else `cs=/` and the parts,
+    /// each encoded by [`nats_name`], joined with `/`. No two keys share
+    /// a form: [`nats_name`] never writes a `=` that is not followed by two
+    /// hex digits, so no encoded prefix or id can be `cs=`.
+    pub fn nats(&self) -> String {
+        match (&self.nats, self.text) {
+            (Some(nats), _) => nats.clone(),
+            (None, true) => self.parts[0].clone(),
+            (None, false) => {
+                let mut out = String::from(NATS_PARTS);
+                for part in &self.parts {
+                    out.push('/');
+                    out.push_str(&nats_name(part, false));
+                }
+                out
+            }
+        }
     }
 
     /// Human-readable form for messages and logs.
@@ -135,7 +165,56 @@ pub fn daily_job_claim(workflow_id: &str) -> Key {
 
 /// JobTracker's record, at 0.1.56's key.
 pub fn job_status(job_id: &str) -> Key {
-    Key::text(format!("job_{job_id}_status"))
+    Key::text_or_nats(format!("job_{job_id}_status"), format!("job_{}_status", nats_name(job_id, false)))
+}
+
+// ---- NATS KV (Versori): keys within `A-Z a-z 0-9 _ - . = /` ----
+
+/// The first component of every key made of parts, on a NATS store.
+pub const NATS_PARTS: &str = "cs=";
+
+/// Whether NATS KV takes `key`: only `A-Z a-z 0-9 _ - . = /`, not starting
+/// or ending with `.`, no empty `.`-separated token (`a..b`).
+pub fn nats_valid(key: &str) -> bool {
+    !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'=' | b'/'))
+        && !key.starts_with('.')
+        && !key.ends_with('.')
+        && !key.contains("..")
+}
+
+/// A name in NATS KV's alphabet, injectively: letters, digits, `_` and `-`
+/// stay, `/` stays when `keep_slash` (file names, as 0.1.56 kept them), `.`
+/// stays except first, last or after another `.`; everything else (`=`
+/// itself, `:`, spaces, `%`, non-ASCII) becomes `=` and two hex digits per
+/// UTF-8 byte. A name 0.1.56 kept as it was (`[A-Za-z0-9._/-]`, no leading,
+/// trailing or double `.`) keeps its key.
+pub fn nats_name(name: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(name.len());
+    let count = name.chars().count();
+    let mut previous_dot = false;
+    for (i, c) in name.chars().enumerate() {
+        let keep = c.is_ascii_alphanumeric()
+            || c == '_'
+            || c == '-'
+            || (c == '/' && keep_slash)
+            || (c == '.' && i > 0 && i + 1 < count && !previous_dot);
+        if keep {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("={b:02X}"));
+            }
+        }
+        previous_dot = keep && c == '.';
+    }
+    out
+}
+
+/// The name [`nats_name`] encoded (`=XX` escapes decoded).
+pub fn nats_decode(encoded: &str) -> String {
+    decode_escapes(encoded, b'=')
 }
 
 // ---- VersoriFileTracker (0.1.56 layout, with an injective name encoding) ----
@@ -177,9 +256,12 @@ fn is_safe(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '=' | '/' | '-')
 }
 
-/// FileTracker's record of `name`.
+/// FileTracker's record of `name` under (the caller's) `prefix`.
 pub fn tracked_file(prefix: &str, name: &str) -> Key {
-    Key::text(format!("{prefix}/processed-files/{}", encode_name(name)))
+    Key::text_or_nats(
+        format!("{}/processed-files/{}", encode_prefix(prefix), encode_name(name)),
+        format!("{}/processed-files/{}", nats_name(prefix, false), nats_name(name, true)),
+    )
 }
 
 /// Where 0.1.56 kept the record of `name`.
@@ -189,11 +271,19 @@ pub fn tracked_file_legacy(prefix: &str, name: &str) -> Key {
 
 /// FileTracker's claim on `name`.
 pub fn file_claim(prefix: &str, name: &str) -> Key {
-    Key::text(format!("{prefix}/claims/{}", encode_name(name)))
+    Key::text_or_nats(
+        format!("{}/claims/{}", encode_prefix(prefix), encode_name(name)),
+        format!("{}/claims/{}", nats_name(prefix, false), nats_name(name, true)),
+    )
 }
 
 /// FileTracker's last processed file.
 pub fn last_processed_file(prefix: &str) -> Key {
+    Key::text_or_nats(format!("{}/last-processed-file", encode_prefix(prefix)), format!("{}/last-processed-file", nats_name(prefix, false)))
+}
+
+/// Where 0.1.56 kept the last processed file (the prefix as it was).
+pub fn last_processed_file_legacy(prefix: &str) -> Key {
     Key::text(format!("{prefix}/last-processed-file"))
 }
 
@@ -207,7 +297,10 @@ pub fn check_prefix(prefix: &str) -> Result<()> {
 /// A record key on stores that cannot list: `{prefix}:{segment}:{name}`,
 /// not sanitized. For files (`processed-files`) this is 0.1.56's key.
 pub fn indexed_record_text(prefix: &str, segment: &str, name: &str) -> Key {
-    Key::text(format!("{prefix}:{segment}:{name}"))
+    // 0.1.56's key holds `:`, which NATS KV (Versori) never took: there the
+    // record is a key of parts like our own.
+    let parts = Key::parts([indexed_records_prefix(prefix, segment), name.to_string()]);
+    Key::text_or_nats(format!("{prefix}:{segment}:{name}"), parts.nats())
 }
 
 /// The record key on stores that list by prefix: the same text split in
@@ -397,6 +490,27 @@ fn describe_record(collection: &str, name: &str) -> Option<Described> {
 
 /// A one-string key: FileTracker's, 0.1.56's, or a record on a store that
 /// cannot list (`'{prefix}:{segment}:{name}'`).
+/// What a key read from a store without compare-and-set (Versori) is: the
+/// inverse of [`Key::nats`].
+pub fn describe_nats(key: &str) -> Option<Described> {
+    if let Some(rest) = key.strip_prefix(NATS_PARTS).and_then(|r| r.strip_prefix('/')) {
+        let parts: Vec<String> = rest.split('/').map(nats_decode).collect();
+        return describe(&parts);
+    }
+    if let Some(job_id) = key.strip_prefix("job_").and_then(|rest| rest.strip_suffix("_status")) {
+        return Some(Described::JobStatusMirror { job_id: nats_decode(job_id) });
+    }
+    let (prefix, rest) = key.split_once('/')?;
+    let prefix = nats_decode(prefix);
+    if let Some(encoded) = rest.strip_prefix("processed-files/") {
+        return Some(Described::TrackedFile { prefix, name: nats_decode(encoded) });
+    }
+    if let Some(encoded) = rest.strip_prefix("claims/") {
+        return Some(Described::FileClaim { prefix, name: nats_decode(encoded) });
+    }
+    (rest == "last-processed-file").then_some(Described::LastProcessedFile { prefix })
+}
+
 fn describe_text(text: &str) -> Option<Described> {
     if text == legacy_file_index().parts[0] {
         return Some(Described::Internal);
@@ -428,13 +542,18 @@ fn describe_text(text: &str) -> Option<Described> {
 /// The inverse of [`encode_name`]; a key 0.1.56 sanitized (no `%XX`) comes
 /// back as it is.
 pub fn decode_name(encoded: &str) -> String {
+    decode_escapes(encoded, b'%')
+}
+
+/// `escape` and two hex digits decoded to their byte; anything else kept.
+fn decode_escapes(encoded: &str, escape: u8) -> String {
     let bytes = encoded.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
-            (b'%', Some(b)) => {
+            (e, Some(b)) if e == escape => {
                 out.push(b);
                 i += 3;
             }

@@ -220,7 +220,7 @@ impl MemoryStore {
                 // The core lists only its own keys, which are all strings;
                 // another part type shows as its debug form.
                 let parts = parts.unwrap_or_else(|| vec![format!("{k:?}")]);
-                (Key { parts, text: false }, e)
+                (Key { parts, text: false, nats: None }, e)
             })
             .collect();
         Ok(ListPage { entries, cursor })

@@ -387,7 +387,7 @@ fn damaged_run(list: bool, damages: &[(usize, Damage)]) -> Result<(), TestCaseEr
     let entries = memory.entries();
     for (at, damage) in damages {
         let (parts, value) = &entries[at % entries.len()];
-        let key = Key { parts: parts.clone(), text: parts.len() == 1 };
+        let key = Key { parts: parts.clone(), text: parts.len() == 1, nats: None };
         let changed = apply(value, damage);
         memory.commit_now(&[], &[Mutation::set(key, changed)]);
     }
@@ -448,7 +448,7 @@ fn damage_reaches_the_operations() {
             for (at, d) in &damages {
                 let entries = memory.entries();
                 let (parts, value) = &entries[at % entries.len()];
-                let key = Key { parts: parts.clone(), text: parts.len() == 1 };
+                let key = Key { parts: parts.clone(), text: parts.len() == 1, nats: None };
                 memory.commit_now(&[], &[Mutation::set(key, apply(value, d))]);
             }
             if list {

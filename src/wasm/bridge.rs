@@ -177,13 +177,23 @@ impl JsStore {
         self.timeout_ms.set(ms);
     }
 
-    /// Deno KV and KVStore keys are arrays; Versori takes a string or array,
-    /// and our text keys stay strings there (as 0.1.56 wrote them).
+    /// Deno KV keys are arrays of parts, as today. On a store without
+    /// compare-and-set (Versori, whose KV is NATS KV, and KVStore-shaped
+    /// objects over it) every key is one string in NATS KV's alphabet
+    /// ([`Key::nats`]): a Versori handle gets the string, a KVStore a
+    /// one-part array holding it.
     pub fn key_to_js(&self, key: &Key) -> JsValue {
-        if key.text && self.caps.kind == StoreKind::Versori {
-            return JsValue::from_str(&key.parts[0]);
+        if !self.caps.compare_and_set {
+            let text = JsValue::from_str(&key.nats());
+            return if self.caps.kind == StoreKind::Versori { text } else { Array::of1(&text).into() };
         }
         key.parts.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into()
+    }
+
+    /// A key a NATS store refuses (0.1.56's layouts that could never be
+    /// written on Versori): it holds nothing there, and is never sent.
+    fn never_stored(&self, key: &Key) -> bool {
+        !self.caps.compare_and_set && !crate::keys::nats_valid(&key.nats())
     }
 
     /// Calls `handle[method](...args)` and awaits what it returns; a throw
@@ -241,6 +251,9 @@ impl JsStore {
 
     /// A `get` through the JS handle (Deno KV, Versori or KVStore shaped).
     async fn get_js(&self, key: &Key) -> Result<Option<Entry>> {
+        if self.never_stored(key) {
+            return Ok(None);
+        }
         let got = self.call_store("get", &[self.key_to_js(key)]).await?;
         self.entry_of(key, got)
     }
@@ -458,6 +471,9 @@ impl Store for JsStore {
         if let Backend::Memory(m) = &self.backend {
             return m.set(key, value, expire_in_ms).await;
         }
+        if self.never_stored(key) {
+            return Err(StateError::invalid("key", &format!("{} cannot be stored on this store (not a NATS KV key)", key.display())));
+        }
         self.forget(key);
         let mut args = vec![self.key_to_js(key), json_to_js(value)];
         match (expire_in_ms, self.caps.kind) {
@@ -472,6 +488,9 @@ impl Store for JsStore {
     async fn delete(&self, key: &Key) -> Result<()> {
         if let Backend::Memory(m) = &self.backend {
             return m.delete(key).await;
+        }
+        if self.never_stored(key) {
+            return Ok(());
         }
         let writes = self.forget(key);
         self.call_store("delete", &[self.key_to_js(key)]).await?;
@@ -503,7 +522,7 @@ impl Store for JsStore {
             let item = field(&step, "value", "list")?;
             let raw_key = crate::wasm::convert::items_of(&field(&item, "key", "list")?, 64)
                 .ok_or_else(|| StateError::store("list", "an entry had no key array"))?;
-            let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false };
+            let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false, nats: None };
             // A value that cannot be read is listed as what it is (a note,
             // not a record): the listing goes on, and whoever reads it as a
             // record reports it as damaged, with its key.

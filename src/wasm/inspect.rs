@@ -16,11 +16,15 @@ use wasm_bindgen::prelude::*;
 /// methods derive them.
 #[wasm_bindgen(js_name = "describeKey")]
 pub fn describe_key(key: JsValue, value: JsValue, now: JsValue) -> JsValue {
-    let parts: Option<Vec<String>> = match key.as_string() {
-        Some(text) => Some(vec![text]),
-        None => crate::wasm::convert::items_of(&key, 64).and_then(|parts| parts.iter().map(|p| p.as_string()).collect()),
+    // A string is a Versori key: this package's NATS layout first, then
+    // 0.1.56's text layouts; an array is a Deno KV key.
+    let described = match key.as_string() {
+        Some(text) => keys::describe_nats(&text).or_else(|| keys::describe(&[text])),
+        None => crate::wasm::convert::items_of(&key, 64)
+            .and_then(|parts| parts.iter().map(|p| p.as_string()).collect::<Option<Vec<String>>>())
+            .and_then(|parts| keys::describe(&parts)),
     };
-    let Some(described) = parts.as_deref().and_then(keys::describe) else { return JsValue::NULL };
+    let Some(described) = described else { return JsValue::NULL };
     let s = |v: &str| JsValue::from_str(v);
     let fields: Vec<(&str, JsValue)> = match &described {
         Described::Lock { name } => {
