@@ -184,8 +184,9 @@ pub fn nats_valid(key: &str) -> bool {
 }
 
 /// A name in NATS KV's alphabet, injectively: letters, digits, `_` and `-`
-/// stay, `/` stays when `keep_slash` (file names, as 0.1.56 kept them), `.`
-/// stays except first, last or after another `.`; everything else (`=`
+/// stay, `/` stays when `keep_slash` (file names, as 0.1.56 kept them, never
+/// at the start of a key), `.` stays except last, after another `.`, or
+/// first in a part that may start a key; everything else (`=`
 /// itself, `:`, spaces, `%`, non-ASCII) becomes `=` and two hex digits per
 /// UTF-8 byte. A name 0.1.56 kept as it was (`[A-Za-z0-9._/-]`, no leading,
 /// trailing or double `.`) keeps its key.
@@ -198,7 +199,7 @@ pub fn nats_name(name: &str, keep_slash: bool) -> String {
             || c == '_'
             || c == '-'
             || (c == '/' && keep_slash)
-            || (c == '.' && i > 0 && i + 1 < count && !previous_dot);
+            || (c == '.' && (i > 0 || keep_slash) && i + 1 < count && !previous_dot);
         if keep {
             out.push(c);
         } else {
@@ -687,5 +688,60 @@ mod tests {
             assert_eq!(decode_name(&encode_name(name)), name);
         }
         assert_eq!(decode_name("a_b.csv"), "a_b.csv", "0.1.56's sanitized keys come back as they are");
+    }
+}
+
+#[cfg(test)]
+mod nats_tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_a_nats_key_and_names_stay_apart() {
+        let names = [
+            "stock 1.csv",
+            "[SAMPLE] - file (1).xml",
+            "ünïcödé 文件.csv",
+            "a%20b.csv",
+            "a=3Db.csv",
+            "a:b.csv",
+            ".hidden",
+            "a..b.csv",
+            "trailing.",
+            "/abs/path/x.csv",
+            "a b.csv",
+            "a_b.csv",
+            "a(b.csv",
+            "...",
+            ".",
+            "=",
+            "a=b",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            for key in
+                [tracked_file("in box", name), file_claim(".p", name), lock(name), job_status(name), checkpoint_chunk(name, name, "g", 1)]
+            {
+                let nats = key.nats();
+                assert!(nats_valid(&nats), "{name:?} → {nats:?}");
+                assert!(seen.insert(nats.clone()), "{nats:?} twice");
+            }
+            assert_eq!(nats_decode(&nats_name(name, true)), name);
+            assert_eq!(nats_decode(&nats_name(name, false)), name);
+        }
+        // 0.1.56's keys for names it kept as they were.
+        assert_eq!(tracked_file("fc-sdk", "dir/plain-1.csv").nats(), "fc-sdk/processed-files/dir/plain-1.csv");
+        assert_eq!(tracked_file("fc-sdk", ".hidden").nats(), "fc-sdk/processed-files/.hidden");
+        assert_eq!(job_status("job-1").nats(), "job_job-1_status");
+        assert!(!nats_valid("a..b") && !nats_valid(".a") && !nats_valid("a.") && !nats_valid("a b") && !nats_valid("lock:"));
+    }
+
+    #[test]
+    fn a_nats_key_reads_back() {
+        assert_eq!(describe_nats(&lock("nightly: import").nats()), Some(Described::Lock { name: "nightly: import".into() }));
+        assert_eq!(
+            describe_nats(&tracked_file("in box", "a b.csv").nats()),
+            Some(Described::TrackedFile { prefix: "in box".into(), name: "a b.csv".into() })
+        );
+        assert_eq!(describe_nats(&job_status("j-1").nats()), Some(Described::JobStatusMirror { job_id: "j-1".into() }));
     }
 }

@@ -32,9 +32,25 @@ fn stamp_of(value: &JsValue) -> JsValue {
 }
 
 impl Adapter {
+    /// A caller's key as the store takes it: on a store without
+    /// compare-and-set (Versori: NATS KV), an array of strings becomes the
+    /// NATS key this package's own classes use for it (`['lock:', 'x']` →
+    /// `cs=/lock=3A/x`), so code written for 0.1.56's KVStore shape works
+    /// there and shares the classes' records; a string is the caller's own.
+    fn store_key(&self, key: &JsValue) -> JsValue {
+        if self.store.capabilities().compare_and_set || key.is_string() {
+            return key.clone();
+        }
+        let parts = crate::wasm::convert::items_of(key, 64).and_then(|items| items.iter().map(|p| p.as_string()).collect::<Option<Vec<_>>>());
+        match parts {
+            Some(parts) if !parts.is_empty() => self.store.key_to_js(&crate::keys::Key::parts(parts)),
+            _ => key.clone(),
+        }
+    }
+
     /// `{value, versionstamp}` or null, whatever the store's own shape.
     async fn get(&self, key: &JsValue) -> crate::error::Result<JsValue> {
-        let got = self.store.call_store("get", std::slice::from_ref(key)).await?;
+        let got = self.store.call_store("get", &[self.store_key(key)]).await?;
         let (value, stamp) = match self.store.capabilities().kind {
             StoreKind::Versori => (got.clone(), stamp_of(&got)),
             // Deno KV and the embedded store: {key, value, versionstamp}.
@@ -95,7 +111,7 @@ impl VersoriKvAdapter {
     pub fn set(&self, key: JsValue, value: JsValue, options: JsValue) -> Promise {
         let a = self.inner.clone();
         promise(async move {
-            let mut call = vec![key, value];
+            let mut call = vec![a.store_key(&key), value];
             if !options.is_undefined() {
                 call.push(options);
             }
@@ -107,7 +123,7 @@ impl VersoriKvAdapter {
     pub fn delete(&self, key: JsValue) -> Promise {
         let a = self.inner.clone();
         promise(async move {
-            a.store.call_store("delete", &[key]).await?;
+            a.store.call_store("delete", &[a.store_key(&key)]).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -176,8 +192,8 @@ impl AdapterAtomic {
                 async |key| a.current_stamp(key).await,
                 async |write| {
                     match write {
-                        RawMutation::Set { key, value, .. } => a.store.call_store("set", &[key.clone(), value.clone()]).await?,
-                        RawMutation::Delete(key) => a.store.call_store("delete", std::slice::from_ref(key)).await?,
+                        RawMutation::Set { key, value, .. } => a.store.call_store("set", &[a.store_key(key), value.clone()]).await?,
+                        RawMutation::Delete(key) => a.store.call_store("delete", &[a.store_key(key)]).await?,
                     };
                     Ok(())
                 },

@@ -522,7 +522,8 @@ impl Store for JsStore {
             let item = field(&step, "value", "list")?;
             let raw_key = crate::wasm::convert::items_of(&field(&item, "key", "list")?, 64)
                 .ok_or_else(|| StateError::store("list", "an entry had no key array"))?;
-            let key = Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false, nats: None };
+            let key =
+                Key { parts: raw_key.iter().map(|p| p.as_string().unwrap_or_else(|| format!("{p:?}"))).collect(), text: false, nats: None };
             // A value that cannot be read is listed as what it is (a note,
             // not a record): the listing goes on, and whoever reads it as a
             // record reports it as damaged, with its key.

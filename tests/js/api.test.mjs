@@ -133,18 +133,18 @@ test('the testing harness: clock.set moves time to a Date or a number, log.clear
   assert.deepEqual(log.entries.map((e) => [e.level, e.message, e.at]), [['error', 'three', 42]]);
 });
 
-test('the harness Versori KV: defaultValue, throwOnNotFound and ttl (seconds on its clock)', async () => {
+test('the harness Versori KV: default, throwOnNotFound and ttl (seconds on its clock)', async () => {
   const ctx = createVersoriContext({ now: 0 });
   const kv = ctx.openKv(':execution:');
   assert.equal(await kv.get('missing'), undefined);
-  assert.equal(await kv.get('missing', { defaultValue: 7 }), 7);
-  await assert.rejects(kv.get('missing', { throwOnNotFound: true }), /key not found/);
+  assert.equal(await kv.get('missing', { default: 7 }), 7);
+  await assert.rejects(kv.get('missing', { throwOnNotFound: true }), (e) => e.name === 'KVNotFoundError' && /key not found: missing/.test(e.message));
   await kv.set('short', 'v', { ttl: 10 });
   assert.equal(await kv.get('short', { throwOnNotFound: true }), 'v');
   ctx.clock.advance(9_999);
   assert.equal(await kv.get('short'), 'v');
   ctx.clock.advance(1);
-  assert.equal(await kv.get('short', { defaultValue: 'gone' }), 'gone');
+  assert.equal(await kv.get('short', { default: 'gone' }), 'gone');
   await assert.rejects(kv.set('x', 1, { ttl: 0 }), /ttl/);
 });
 
@@ -248,7 +248,9 @@ test('getLastProcessed / setLastProcessed, and legacyKey gives 0.1.56\'s key', a
   const indexed = new IndexedFileTracker(kv, 'sftp');
   assert.equal(indexed.legacyKey('a b.csv'), 'sftp:processed-files:a b.csv');
   await indexed.mark('a b.csv');
-  assert.notEqual(await kv.get(indexed.legacyKey('a b.csv')), undefined, 'the record sits at that key');
+  // On Versori (NATS KV) that key could never be written: the record sits at its NATS key.
+  await assert.rejects(kv.get(indexed.legacyKey('a b.csv')), /invalid key/);
+  assert.notEqual(await kv.get('cs=/sftp=3Aprocessed-files/a=20b.csv'), undefined, 'the record sits at its Versori key');
   assert.throws(() => indexed.legacyKey(''), (e) => e.code === 'INVALID_ARGUMENT');
 });
 
@@ -306,7 +308,8 @@ test('describeKey reads back every kind of key the classes write, and nothing el
   const later = describeKey(key, value, Date.parse(value.expiresAt) + 1);
   assert.deepEqual([later.held, later.stale], [false, true]);
   // Versori string keys and junk.
-  assert.deepEqual(describeKey('inv/processed-files/a%20b.csv'), { kind: 'tracked-file', prefix: 'inv', fileName: 'a b.csv' });
+  assert.deepEqual(describeKey('inv/processed-files/a=20b.csv'), { kind: 'tracked-file', prefix: 'inv', fileName: 'a b.csv' });
+  assert.deepEqual(describeKey('cs=/lock=3A/night=20run'), { kind: 'lock', name: 'night run' });
   assert.deepEqual(describeKey('job_j-1_status'), { kind: 'job-status-mirror', jobId: 'j-1' });
   for (const junk of [undefined, null, 42, {}, [1, 2], ['lock:', 7], 'plain']) assert.equal(describeKey(junk), null, String(junk));
 });

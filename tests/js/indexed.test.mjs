@@ -127,23 +127,25 @@ test('@deno/kv: store calls per mark and per listed file', async () => {
   });
 });
 
-test('0.1.56 state: its shared index is imported, its records listed and counted', async () => {
+test("0.1.56's VersoriIndexedFileTracker keys hold ':', which Versori never took; ours list, count and clear per prefix", async () => {
   const kv = versoriKv();
-  // What 0.1.56's VersoriIndexedFileTracker left behind: one array for every prefix, raw-name keys.
-  await kv.set('fc-sdk:file-index', ['a b.csv', 'c.csv', 'from-other-prefix.csv']);
-  await kv.set('inventory-ingestion:processed-files:a b.csv', { processedAt: '2026-01-01T10:00:00.000Z', recordCount: 10 });
-  await kv.set('inventory-ingestion:processed-files:c.csv', { processedAt: '2026-01-02T10:00:00.000Z', recordCount: 5 });
-  await kv.set('orders:processed-files:from-other-prefix.csv', { processedAt: '2026-01-03T10:00:00.000Z' });
-
+  // What 0.1.56's VersoriIndexedFileTracker would have written: refused by NATS KV.
+  await assert.rejects(kv.set('fc-sdk:file-index', ['a b.csv']), /invalid key "fc-sdk:file-index"/);
+  await assert.rejects(kv.set('inventory-ingestion:processed-files:a b.csv', {}), /invalid key/);
   const tracker = new VersoriIndexedFileTracker(kv, 'inventory-ingestion');
-  assert.deepEqual(await tracker.listProcessedFiles(), [
-    { fileName: 'a b.csv', key: 'inventory-ingestion:processed-files:a b.csv', metadata: { processedAt: '2026-01-01T10:00:00.000Z', recordCount: 10 } },
-    { fileName: 'c.csv', key: 'inventory-ingestion:processed-files:c.csv', metadata: { processedAt: '2026-01-02T10:00:00.000Z', recordCount: 5 } },
+  await tracker.markFileProcessed('a b.csv', { recordCount: 10 });
+  await tracker.markFileProcessed('c.csv', { recordCount: 5 });
+  await new VersoriIndexedFileTracker(kv, 'orders').markFileProcessed('from-other-prefix.csv');
+  const listed = await tracker.listProcessedFiles();
+  assert.deepEqual(listed.map((f) => [f.fileName, f.key, f.metadata.recordCount]), [
+    ['a b.csv', 'inventory-ingestion:processed-files:a b.csv', 10],
+    ['c.csv', 'inventory-ingestion:processed-files:c.csv', 5],
   ]);
   await tracker.markFileProcessed('d.csv', { recordCount: 1 });
-  assert.deepEqual(await tracker.getStats(), { totalFiles: 3, totalRecords: 16, oldestFile: 'a b.csv', newestFile: 'd.csv' });
-  // Our records stay where 0.1.56 reads them.
-  assert.equal((await kv.get('inventory-ingestion:processed-files:d.csv')).recordCount, 1);
+  assert.equal((await tracker.getStats()).totalFiles, 3);
+  assert.equal((await tracker.getStats()).totalRecords, 16);
+  // The record sits at its Versori key.
+  assert.equal((await kv.get('cs=/inventory-ingestion=3Aprocessed-files/d.csv')).recordCount, 1);
   await tracker.removeProcessedFile('a b.csv');
   assert.deepEqual((await tracker.listProcessedFiles()).map((f) => f.fileName), ['c.csv', 'd.csv']);
   assert.deepEqual(await tracker.clearAllProcessedFiles(), { success: 2, failed: 0 });
@@ -157,7 +159,7 @@ test('a crash between the index write and the record write: verify reports it, r
   const kv = versoriKv();
   const files = new IndexedFileTracker(kv, 'p');
   for (let i = 0; i < 5; i++) await files.mark(`f${i}`);
-  const crashing = { ...kv, set: async (key, value) => { if (key === 'p:processed-files:torn.csv') throw new Error('process killed'); return kv.set(key, value); } };
+  const crashing = { ...kv, set: async (key, value) => { if (key === 'cs=/p=3Aprocessed-files/torn.csv') throw new Error('process killed'); return kv.set(key, value); } };
   await assert.rejects(new IndexedFileTracker(crashing, 'p').mark('torn.csv'), (e) => e instanceof StateError && e.code === 'STORE_UNAVAILABLE');
   const found = await files.verify();
   assert.deepEqual({ ...found }, { mode: 'index', consistent: false, indexed: 6, stale: ['torn.csv'], duplicates: [], missing: [], damagedHead: null });

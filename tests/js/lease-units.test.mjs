@@ -212,3 +212,50 @@ test('renewal timers never keep a process alive', () => {
   });
   assert.equal(out.trim(), 'done');
 });
+
+test('lock() option edges: null options, a near typo, an option at its cap, Infinity, what a getter threw', async () => {
+  const kv = await openKv();
+  const state = new StateService(quiet);
+  const lease = await state.lock('edges', kv, null);
+  assert.ok(lease, 'null options are no options');
+  await lease.release();
+  await invalid(state.lock('edges', kv, { rnw: true }), /did you mean options\.renew\?/);
+  await invalid(state.lock('edges', kv, { ttlMs: Infinity }), /^options\.ttlMs must be a positive number$/);
+  const atCap = await state.lock('edges', kv, { ttlMs: 316224000000, renew: false });
+  assert.ok(atCap, 'ten years is accepted');
+  await atCap.release();
+  // eslint-disable-next-line no-throw-literal
+  await invalid(state.lock('edges', kv, { get ttlMs() { throw 'no reading this'; } }), /could not be read \(no reading this\)/);
+  await invalid(state.lock('edges', kv, { get ttlMs() { throw new Error('getter broke'); } }), /could not be read \(getter broke\)/);
+  await invalid(state.lock('edges', kv, { signal: { aborted: false, addEventListener: 1 } }), /options\.signal must be an AbortSignal/);
+  await invalid(state.withLock('edges', kv, async () => 1, { timeoutMinutes: 1e12 }), /^options\.timeoutMinutes must be at most 5270400$/);
+  await invalid(state.withLock('edges', kv, async () => 1, { ttlMs: -1 }), /^options\.ttlMs must be a positive number$/);
+  await invalid(state.withLock('edges', kv, async () => 1, { bogus: 1 }), /^options\.bogus is not an option here \(the options here are ttlMs, timeoutMinutes, waitMs, renew, signal\)$/);
+});
+
+test('a claim handle: extend passes its own claimId and TTL; release and dispose after complete touch nothing', async () => {
+  const kv = await openKv();
+  const files = new FileTracker(kv, { prefix: 'edges' });
+  const claim = await files.claim('x.csv', { ttlMs: 60_000 });
+  const before = Date.parse(claim.expiresAt);
+  await claim.extend(600_000);
+  assert.ok(Date.parse(claim.expiresAt) - before > 500_000, 'the TTL given is the one used');
+  await invalid(claim.extend(Infinity), /^ttlMs must be a positive number$/);
+  await claim.complete();
+  assert.equal(await claim.release(), false, 'a completed claim has nothing to release');
+  assert.equal(await files.status('x.csv'), 'processed');
+  const lost = await files.claim('x.csv');
+  assert.equal(lost.claimed, false);
+  assert.equal(typeof lost.signal, 'undefined', 'a claim not won has no lease');
+  const released = await files.claim('y.csv', { ttlMs: 60_000 });
+  assert.equal(await released.release(), true);
+  await released[Symbol.asyncDispose]();
+  const again = await new FileTracker(kv, { prefix: 'edges' }).claim('y.csv', { ttlMs: 60_000 });
+  assert.equal(again.claimed, true, 'dispose after release released nothing more');
+  await again.release();
+  const renewOff = await files.claim('z.csv', { ttlMs: 300, renew: false });
+  const at = renewOff.expiresAt;
+  await sleep(150);
+  assert.equal(renewOff.expiresAt, at);
+  await renewOff.release();
+});

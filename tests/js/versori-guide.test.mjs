@@ -59,21 +59,24 @@ test('guide pattern 3: checkpoint through kvAdapter.get/set/delete', async () =>
   assert.equal(await kvAdapter.get([checkpointKey]), null);
 });
 
-test('0.1.56 lock records are honoured and ours stay readable to it', async () => {
+test("0.1.56's lock key never existed on Versori; a lock written through the adapter's KVStore shape is ours, and ours reads as 0.1.56 reads locks", async () => {
   const { openKv } = fakeVersoriContext();
   const raw = openKv(':project:');
   const kvAdapter = new VersoriKVAdapter(raw);
   const s = new StateService();
-  // A live lock as 0.1.56 wrote it.
-  await raw.set(['lock:', 'legacy'], { isLocked: true, lockId: '1-abc', lockedAt: new Date().toISOString(), lockedBy: 'unknown', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  // 0.1.56's key holds ':', which Versori's KV (NATS KV) refuses.
+  await assert.rejects(raw.set(['lock:', 'legacy'], {}), /invalid key "lock:\/legacy"/);
+  // 0.1.56's StateService through our adapter: the key becomes the one our classes use.
+  await kvAdapter.set(['lock:', 'legacy'], { isLocked: true, lockId: '1-abc', lockedAt: new Date().toISOString(), lockedBy: 'unknown', expiresAt: new Date(Date.now() + 60_000).toISOString() });
   assert.equal(await s.acquireLock('legacy', kvAdapter, 5), false);
   // Ours, read the way 0.1.56 reads it: value.expiresAt in the future means held.
   assert.equal(await s.acquireLock('ours', kvAdapter, 5), true);
-  const ours = await raw.get(['lock:', 'ours']);
+  const ours = (await kvAdapter.get(['lock:', 'ours'])).value;
   assert.ok(new Date(ours.expiresAt) > new Date());
   assert.equal(ours.isLocked, true);
+  assert.deepEqual(await raw.get('cs=/lock=3A/ours'), ours, 'at its Versori key');
   await s.releaseLock('ours', kvAdapter);
-  const released = await raw.get(['lock:', 'ours']);
+  const released = (await kvAdapter.get(['lock:', 'ours'])).value;
   assert.ok(!(new Date(released.expiresAt) > new Date()), '0.1.56 sees a released lock as stale');
 });
 
@@ -119,6 +122,6 @@ test('an adapter around an adapter reads and writes the innermost store', async 
   const raw = openKv(':project:');
   const outer = new VersoriKVAdapter(new VersoriKVAdapter(raw));
   await outer.set(['k'], { n: 1 });
-  assert.deepEqual(await raw.get(['k']), { n: 1 });
+  assert.deepEqual(await raw.get('cs=/k'), { n: 1 }, 'an array key lands at its Versori key');
   assert.deepEqual((await outer.get(['k'])).value, { n: 1 });
 });

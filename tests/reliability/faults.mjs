@@ -236,10 +236,11 @@ async function rawOracle(raw, store, names) {
     for (const name of names) if ((await raw.get([`faults/processed-files/${name}`])).value != null) tracked.add(name);
     return { mode: 'list', records, tracked, indexed };
   }
+  // Versori keys (README, "Keys on Versori"); the names here need no escapes.
   for (const { key, value } of raw.entries()) {
-    if (typeof key === 'string' && key.startsWith('faults:processed-files:')) records.add(key.slice('faults:processed-files:'.length));
-    if (typeof key === 'string' && key.startsWith('faults/processed-files/')) tracked.add(key.slice('faults/processed-files/'.length));
-    if (Array.isArray(key) && key[0] === 'cs:index:processed-files' && key[1] === 'faults' && key[2] === 'page') {
+    if (key.startsWith('cs=/faults=3Aprocessed-files/')) records.add(key.slice('cs=/faults=3Aprocessed-files/'.length));
+    if (key.startsWith('faults/processed-files/')) tracked.add(key.slice('faults/processed-files/'.length));
+    if (key.startsWith('cs=/cs=3Aindex=3Aprocessed-files/faults/page/')) {
       for (const [name] of value.entries ?? []) indexed.add(name);
     }
   }
