@@ -41,7 +41,8 @@ impl Adapter {
         if self.store.capabilities().compare_and_set || key.is_string() {
             return key.clone();
         }
-        let parts = crate::wasm::convert::items_of(key, 64).and_then(|items| items.iter().map(|p| p.as_string()).collect::<Option<Vec<_>>>());
+        let parts =
+            crate::wasm::convert::items_of(key, 64).and_then(|items| items.iter().map(|p| p.as_string()).collect::<Option<Vec<_>>>());
         match parts {
             Some(parts) if !parts.is_empty() => self.store.key_to_js(&crate::keys::Key::parts(parts)),
             _ => key.clone(),
