@@ -259,3 +259,61 @@ test('a claim handle: extend passes its own claimId and TTL; release and dispose
   assert.equal(renewOff.expiresAt, at);
   await renewOff.release();
 });
+
+/** A host store over the embedded one that fails while `failing` and counts calls. */
+async function flaky() {
+  const inner = await openKv();
+  const state = { failing: false, calls: 0 };
+  const wrap = (f) => (...args) => {
+    state.calls += 1;
+    if (state.failing) throw new Error('connection reset');
+    return f(...args);
+  };
+  const kv = {
+    get: wrap((...a) => inner.get(...a)),
+    getMany: wrap((...a) => inner.getMany(...a)),
+    set: wrap((...a) => inner.set(...a)),
+    delete: wrap((...a) => inner.delete(...a)),
+    list: (...a) => inner.list(...a),
+    atomic: wrap(() => inner.atomic()),
+  };
+  return { kv, state };
+}
+
+test('a renewal that fails is tried again soon (a twelfth of the TTL): a short outage does not lose the lease', async () => {
+  const { kv, state } = await flaky();
+  const ttlMs = 1_200;
+  const lease = await new StateService(quiet).lock('blip', kv, { ttlMs });
+  await sleep(ttlMs / 3 - 60);
+  state.failing = true; // the renewal at a third fails…
+  await sleep(120);
+  state.failing = false; // …and the store is back a moment later
+  const keepAlive = setTimeout(() => {}, 2_000);
+  await sleep(ttlMs); // past the give-up time of the failed renewal
+  clearTimeout(keepAlive);
+  assert.equal(lease.signal.aborted, false, `lost after a 120 ms outage: ${lease.signal.reason?.message}`);
+  assert.equal(await lease.release(), true);
+});
+
+test('renewals failing until the give-up: the reason names the last error', async () => {
+  const { kv, state } = await flaky();
+  const lease = await new StateService(quiet).lock('down', kv, { ttlMs: 600 });
+  state.failing = true;
+  const keepAlive = setTimeout(() => {}, 3_000);
+  await new Promise((resolve) => lease.signal.addEventListener('abort', resolve, { once: true }));
+  clearTimeout(keepAlive);
+  assert.match(lease.signal.reason.message, /renewals did not succeed in time and the lease expires in 100 ms \(last error: [^)]*connection reset[^)]*\): stop the work/);
+});
+
+test('a waiter spreads its tries out: growing jittered pauses, not a busy loop', async () => {
+  const { kv, state } = await flaky();
+  const holder = await new StateService(quiet).lock('crowd', kv, { ttlMs: 60_000 });
+  state.calls = 0;
+  const started = Date.now();
+  assert.equal(await new StateService(quiet).lock('crowd', kv, { waitMs: 1_000 }), null);
+  const tries = state.calls;
+  assert.ok(Date.now() - started >= 990);
+  // 10, 20, 40, 80, 160, then 200 ms pauses (each jittered to 0.5–1.5×): about 8–14 tries in a second.
+  assert.ok(tries >= 4 && tries <= 40, `${tries} store calls in a 1 s wait`);
+  await holder.release();
+});
