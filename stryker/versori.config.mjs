@@ -8,7 +8,9 @@ export default base({
   name: 'versori',
   mutate: ['js/testing.mjs', 'js/api.mjs'],
   testFiles: [
+    'tests/js/testing-harness.test.mjs',
     'tests/js/api.test.mjs',
+    'tests/js/lease-units.test.mjs',
     'tests/js/versori-keys.test.mjs',
     'tests/js/versori-guide.test.mjs',
     'tests/js/indexed.test.mjs',

@@ -181,3 +181,12 @@ test('bad input and store failures are coded errors', async () => {
   await assert.rejects(new IndexedFileTracker(down, 'p').isProcessed('a'), (e) => e.code === 'STORE_UNAVAILABLE');
   await assert.rejects(new VersoriIndexedFileTracker(down, 'p').listProcessedFiles(), (e) => e.code === 'STORE_UNAVAILABLE');
 });
+
+test('VersoriIndexedFileTracker.listProcessedFiles returns every file, past one page of 1,000', async () => {
+  const tracker = new VersoriIndexedFileTracker(versoriKv(), 'many');
+  const names = Array.from({ length: 1_050 }, (_, i) => `f-${String(i).padStart(4, '0')}.csv`);
+  for (const name of names) await tracker.markFileProcessed(name);
+  const listed = await tracker.listProcessedFiles();
+  assert.equal(listed.length, 1_050);
+  assert.deepEqual(listed.map((f) => f.fileName).sort(), names);
+});
