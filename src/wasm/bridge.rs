@@ -184,16 +184,29 @@ impl JsStore {
     /// one-part array holding it.
     pub fn key_to_js(&self, key: &Key) -> JsValue {
         if !self.caps.compare_and_set {
-            let text = JsValue::from_str(&key.nats());
-            return if self.caps.kind == StoreKind::Versori { text } else { Array::of1(&text).into() };
+            return self.nats_to_js(&key.nats());
         }
         key.parts.iter().map(|p| JsValue::from_str(p)).collect::<Array>().into()
     }
 
-    /// A key a NATS store refuses (0.1.56's layouts that could never be
-    /// written on Versori): it holds nothing there, and is never sent.
-    fn never_stored(&self, key: &Key) -> bool {
-        !self.caps.compare_and_set && !crate::keys::nats_valid(&key.nats())
+    fn nats_to_js(&self, nats: &str) -> JsValue {
+        let text = JsValue::from_str(nats);
+        if self.caps.kind == StoreKind::Versori {
+            text
+        } else {
+            Array::of1(&text).into()
+        }
+    }
+
+    /// [`Self::key_to_js`], or None for a key a NATS store refuses (0.1.56's
+    /// layouts that could never be written on Versori): it holds nothing
+    /// there, and is never sent. The NATS form is made once per call.
+    fn sendable(&self, key: &Key) -> Option<JsValue> {
+        if self.caps.compare_and_set {
+            return Some(self.key_to_js(key));
+        }
+        let nats = key.nats();
+        crate::keys::nats_valid(&nats).then(|| self.nats_to_js(&nats))
     }
 
     /// Calls `handle[method](...args)` and awaits what it returns; a throw
@@ -251,10 +264,8 @@ impl JsStore {
 
     /// A `get` through the JS handle (Deno KV, Versori or KVStore shaped).
     async fn get_js(&self, key: &Key) -> Result<Option<Entry>> {
-        if self.never_stored(key) {
-            return Ok(None);
-        }
-        let got = self.call_store("get", &[self.key_to_js(key)]).await?;
+        let Some(js_key) = self.sendable(key) else { return Ok(None) };
+        let got = self.call_store("get", &[js_key]).await?;
         self.entry_of(key, got)
     }
 
@@ -471,11 +482,11 @@ impl Store for JsStore {
         if let Backend::Memory(m) = &self.backend {
             return m.set(key, value, expire_in_ms).await;
         }
-        if self.never_stored(key) {
+        let Some(js_key) = self.sendable(key) else {
             return Err(StateError::invalid("key", &format!("{} cannot be stored on this store (not a NATS KV key)", key.display())));
-        }
+        };
         self.forget(key);
-        let mut args = vec![self.key_to_js(key), json_to_js(value)];
+        let mut args = vec![js_key, json_to_js(value)];
         match (expire_in_ms, self.caps.kind) {
             (Some(ms), _) if self.caps.expiry => args.push(object(&[("expireIn", JsValue::from_f64(ms as f64))])),
             // Versori's set(key, value, { ttl }) takes seconds (0.1.56's JobTracker passed it too).
@@ -489,11 +500,9 @@ impl Store for JsStore {
         if let Backend::Memory(m) = &self.backend {
             return m.delete(key).await;
         }
-        if self.never_stored(key) {
-            return Ok(());
-        }
+        let Some(js_key) = self.sendable(key) else { return Ok(()) };
         let writes = self.forget(key);
-        self.call_store("delete", &[self.key_to_js(key)]).await?;
+        self.call_store("delete", &[js_key]).await?;
         if !self.caps.compare_and_set {
             // Gone, as far as this handle knows (as if it had read it).
             self.remember(key, writes, None);
