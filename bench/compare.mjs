@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { openKv as openDenoKv } from '@deno/kv';
 import { metered } from './metered.mjs';
+import { markdown, num } from './render.mjs';
 import * as ours from '../js/node.mjs';
 import { createVersoriKv } from '../js/testing.mjs';
 import { startDenoKv, versoriView, root } from '../tests/reliability/stores.mjs';
@@ -310,22 +311,6 @@ async function main() {
 }
 
 const fmt = (r) => (r.error ? `error (${r.error})` : `${num(r.median)}/s`);
-const num = (x) => (x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(x >= 10 ? 1 : 2));
-
-function markdown(rows) {
-  const lines = [
-    '| store | operation | connector-state ops/s (min–max) | calls/op | our overhead µs/op | fc-connect-sdk 0.1.56 ops/s (min–max) | calls/op | ours / theirs (pairs: p25–p75) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  const cell = (r) => (r.error ? `fails: ${r.error}` : `${num(r.median)} (${num(r.min)}–${num(r.max)})`);
-  const calls = (r) => (r.error ? '–' : r.calls.toFixed(r.calls % 1 ? 1 : 0));
-  for (const r of rows) {
-    const overhead = r.ours?.overheadUs === undefined ? '–' : num(Math.max(0, r.ours.overheadUs));
-    const ratio = r.ratio ? `${r.ratio.toFixed(2)}× (${r.pairRatios.p25.toFixed(2)}–${r.pairRatios.p75.toFixed(2)})` : '–';
-    lines.push(`| ${r.store} | ${r.operation} | ${cell(r.ours)} | ${calls(r.ours)} | ${overhead} | ${cell(r.theirs)} | ${calls(r.theirs)} | ${ratio} |`);
-  }
-  return lines.join('\n');
-}
 
 /** A horizontal bar chart of ours/theirs on a log scale, one bar per row. */
 function svg(rows) {

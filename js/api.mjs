@@ -1,15 +1,25 @@
 // What every entry point exports once the wasm module is initialised.
-import { FileTracker as CoreFileTracker, IndexedFileTracker, StateService as CoreStateService } from '../pkg/connector_state.js';
+import {
+  AdapterAtomic,
+  Checkpoint,
+  CheckpointStore,
+  FileTracker as CoreFileTracker,
+  IndexedFileTracker,
+  JobTracker,
+  PeriodicSaver,
+  RetryTracker,
+  StateService as CoreStateService,
+  VersoriKVAdapter,
+} from '../pkg/connector_state.js';
+import { guard } from './guard.mjs';
 import { claimWithLease, lock, withLease } from './lease.mjs';
 
+guard(CoreStateService, 'StateService');
+guard(CoreFileTracker, 'FileTracker');
+for (const cls of [IndexedFileTracker, RetryTracker, JobTracker, VersoriKVAdapter, CheckpointStore, Checkpoint, PeriodicSaver, AdapterAtomic]) guard(cls);
+
+export { IndexedFileTracker, RetryTracker, JobTracker, VersoriKVAdapter, CheckpointStore, Checkpoint, PeriodicSaver };
 export {
-  IndexedFileTracker,
-  RetryTracker,
-  JobTracker,
-  VersoriKVAdapter,
-  CheckpointStore,
-  Checkpoint,
-  PeriodicSaver,
   describeStore,
   describeKey,
   encodeState,

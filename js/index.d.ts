@@ -14,7 +14,8 @@ export type StateErrorCode =
   | 'CONFLICT'
   | 'NOT_FOUND'
   | 'INVALID_TRANSITION'
-  | 'UNSUPPORTED_ENVIRONMENT';
+  | 'UNSUPPORTED_ENVIRONMENT'
+  | 'CLOSED';
 
 /**
  * Every error this package throws or rejects with.
@@ -33,9 +34,15 @@ export class UnreadableValue {
 }
 
 export class StateError extends Error {
-  constructor(code: StateErrorCode, message: string);
+  constructor(code: StateErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean });
   readonly name: 'StateError';
   readonly code: StateErrorCode;
+  /** True when the same call, made again later, may succeed (STORE_UNAVAILABLE, CONFLICT, LOCK_HELD). */
+  readonly retryable: boolean;
+  /** What the store or driver threw (a driver's ECONNRESET, say), when one did. */
+  readonly cause?: unknown;
+  /** What `JSON.stringify(error)` writes. */
+  toJSON(): { name: 'StateError'; code: StateErrorCode; message: string; retryable: boolean; cause?: unknown };
 }
 
 /** JSON values: what every store here can hold. */
@@ -177,6 +184,7 @@ declare global {
   // esnext.disposable; Node 20 and Deno have it at run time).
   interface SymbolConstructor {
     readonly asyncDispose: unique symbol;
+    readonly dispose: unique symbol;
   }
 }
 
@@ -253,11 +261,15 @@ export class StateService {
   free(): void;
 }
 
-export interface FileRecord {
+/** Metadata a user keeps with a file or job: your own interface or type
+ *  (JSON values), named once as the class's type argument. */
+export type Metadata = object;
+
+export interface FileRecord<M extends Metadata = JsonObject> {
   fileName: string;
   processedAt: string | null;
   /** The metadata given when the file was marked, as given. */
-  metadata: { [key: string]: JsonValue };
+  metadata: Partial<M>;
 }
 
 export type FileStatus = 'new' | 'in-progress' | 'processed';
@@ -265,20 +277,20 @@ export type FileStatus = 'new' | 'in-progress' | 'processed';
 /** A won claim: renews itself every third of its TTL (unless `renew: false`).
  *  `signal` aborts with a CLAIM_NOT_HELD StateError once the claim is known
  *  lost; `await using` releases it unless completed. */
-export interface ClaimLease {
+export interface ClaimLease<M extends Metadata = JsonObject> {
   claimed: true;
   status: 'claimed';
   claimId: string;
   expiresAt: string;
   readonly signal: AbortSignal;
   extend(ttlMs?: number): Promise<string>;
-  complete(metadata?: JsonObject): Promise<void>;
+  complete(metadata?: M): Promise<void>;
   release(): Promise<boolean>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export type ClaimResult =
-  | ClaimLease
+export type ClaimResult<M extends Metadata = JsonObject> =
+  | ClaimLease<M>
   | { claimed: false; status: 'processed'; [Symbol.asyncDispose](): Promise<void> }
   | { claimed: false; status: 'in-progress'; expiresAt: string; [Symbol.asyncDispose](): Promise<void> };
 
@@ -289,24 +301,24 @@ export type ClaimResult =
  * const claim = await files.claim('stock.csv', { ttlMs: 10 * 60_000 });
  * if (claim.claimed) { await ingest(); await files.complete('stock.csv', { recordCount: 10 }) }
  */
-export class FileTracker {
+export class FileTracker<M extends Metadata = JsonObject> {
   /** `storeTimeoutMs`: how long one call to a host store may take before it is STORE_UNAVAILABLE (default 60,000; 0 for no bound). */
   constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number; maxWriteDelayMs?: number; storeTimeoutMs?: number } | string);
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   isProcessed(fileName: string): Promise<boolean>;
-  markProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
-  getRecord(fileName: string): Promise<FileRecord | null>;
+  markProcessed(fileName: string, metadata?: M): Promise<void>;
+  getRecord(fileName: string): Promise<FileRecord<M> | null>;
   /** Removes the record and any claim; resolves true if there was a record. */
   forget(fileName: string): Promise<boolean>;
   status(fileName: string): Promise<FileStatus>;
   /** Marks the file in progress for `ttlMs` (default 15 minutes) unless processed or claimed by another run; a won claim renews itself unless `renew: false`. */
-  claim(fileName: string, options?: { ttlMs?: number; renew?: boolean }): Promise<ClaimResult>;
+  claim(fileName: string, options?: { ttlMs?: number; renew?: boolean }): Promise<ClaimResult<M>>;
   /** Pushes this tracker's claim out to `ttlMs` from now; resolves the new expiresAt; CLAIM_NOT_HELD when lost. */
   extendClaim(fileName: string, options?: { ttlMs?: number; claimId?: string }): Promise<string>;
   /** Records the claimed file as processed and ends the claim; CLAIM_NOT_HELD if another run took it over. */
   /** With `claimId`, completes only that claim (CLAIM_NOT_HELD when this tracker claimed the file again since). */
-  complete(fileName: string, metadata?: JsonObject, claimId?: string): Promise<void>;
+  complete(fileName: string, metadata?: M, claimId?: string): Promise<void>;
   /** Ends this tracker's claim without recording the file. */
   /** With `claimId`, releases only that claim (false when a newer claim of this tracker holds the file). */
   release(fileName: string, claimId?: string): Promise<boolean>;
@@ -316,10 +328,10 @@ export class FileTracker {
 }
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker, on the same keys, without its name collisions. */
-export class VersoriFileTracker extends FileTracker {
+export class VersoriFileTracker<M extends Metadata = JsonObject> extends FileTracker<M> {
   constructor(kv: KvHandle, prefix?: string, options?: { maxWriteDelayMs?: number; now?: () => number; storeTimeoutMs?: number });
   wasFileProcessed(fileName: string): Promise<boolean>;
-  markFileProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
+  markFileProcessed(fileName: string, metadata?: M): Promise<void>;
   getLastProcessedFile(): Promise<string | null>;
   setLastProcessedFile(fileName: string): Promise<void>;
 }
@@ -344,7 +356,8 @@ export class AdapterAtomic {
 export class VersoriKVAdapter {
   constructor(versoriKv: KvHandle);
   capabilities(): StoreCapabilities;
-  get<T = any>(key: string | unknown[]): Promise<{ value: T; versionstamp: string | null } | null>;
+  /** `T` is what you stored there (unchecked: the store holds JSON). */
+  get<T = unknown>(key: string | unknown[]): Promise<{ value: T; versionstamp: string | null } | null>;
   set(key: string | unknown[], value: unknown, options?: unknown): Promise<void>;
   delete(key: string | unknown[]): Promise<void>;
   atomic(): AdapterAtomic;
@@ -424,8 +437,27 @@ export interface MemoryKv extends DenoKvInterface {}
  */
 export class MemoryKv {
   readonly size: number;
-  /** Later calls reject, as Deno KV's do. */
+  /** Later calls reject, as Deno KV's do; the package's classes on it get CLOSED. */
   close(): void;
+  /** `await using kv = await openKv()` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
+  /** `using kv = new MemoryKv()` closes it at the end of the block. */
+  [Symbol.dispose](): void;
+}
+
+/** A Deno KV handle `openKv(path)` opened (Deno.Kv in Deno, @deno/kv's Kv
+ *  in Node), or one of this package's stores: closable, and disposable with
+ *  `await using`. */
+export interface OpenedKv extends DenoKvLike {
+  close(): void | Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** openKv's options: `namespace` (PostgreSQL, Redis) and `table`
+ *  (PostgreSQL). Refused at run time where the store takes none. */
+export interface OpenKvOptions {
+  namespace?: string;
+  table?: string;
 }
 
 /**
@@ -439,7 +471,7 @@ export function openKv(): Promise<MemoryKv>;
 export function openKv(path: ':memory:'): Promise<MemoryKv>;
 export function openKv(url: `postgres://${string}` | `postgresql://${string}`, options?: PostgresKvUrlOptions): Promise<ServerKv>;
 export function openKv(url: `redis://${string}` | `rediss://${string}`, options?: RedisKvUrlOptions): Promise<ServerKv>;
-export function openKv(path: string): Promise<DenoKvLike | MemoryKv>;
+export function openKv(path: string, options?: OpenKvOptions): Promise<OpenedKv>;
 
 /** openKv's options for a postgres:// URL (the pg package must be installed). */
 export interface PostgresKvUrlOptions {
@@ -464,6 +496,8 @@ export interface RedisKvUrlOptions {
 export interface ServerKv extends DenoKvInterface {
   /** Later calls reject; closes the connection the store opened (never a pool or client you passed in). */
   close(): Promise<void>;
+  /** `await using kv = await openKv(url)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What a KV handle can do: `{kind, compareAndSet, list, expiry, guarantee}`. */
@@ -511,8 +545,8 @@ export type StateValue =
   | { [key: string]: StateValue };
 
 /** Where a run stands; kept in the manifest (at most 2,048 bytes as JSON). */
-export interface CheckpointProgress {
-  position?: number | string;
+export interface CheckpointProgress<P extends number | string = number | string> {
+  position?: P;
   processed?: number;
   [key: string]: JsonValue | undefined;
 }
@@ -545,11 +579,11 @@ export interface CheckpointSaveResult {
   swept: boolean;
 }
 
-export interface ResumeResult<T> {
+export interface ResumeResult<T, P extends number | string = number> {
   /** True when a valid checkpoint was loaded. */
   resumed: boolean;
   /** progress.position of the checkpoint, else 0. */
-  position: number | string;
+  position: P | 0;
   /** progress.processed of the checkpoint, else 0. */
   processed: number;
   data: T | null;
@@ -569,10 +603,12 @@ export class CheckpointStore {
   constructor(kv: KvHandle, options?: string | { namespace?: string; log?: Logger; storeTimeoutMs?: number });
   readonly namespace: string;
   capabilities(): StoreCapabilities;
-  open<T = unknown>(name: string, options?: CheckpointOptions): Checkpoint<T>;
+  /** `T` is your data's type and `P` your positions' (number unless you
+   *  save string positions): `open<MyState>('nightly')`. */
+  open<T = unknown, P extends number | string = number>(name: string, options?: CheckpointOptions): Checkpoint<T, P>;
 }
 
-export class Checkpoint<T = unknown> {
+export class Checkpoint<T = unknown, P extends number | string = number> {
   private constructor();
   readonly name: string;
   readonly namespace: string;
@@ -580,19 +616,19 @@ export class Checkpoint<T = unknown> {
   /** The data only when version, checksums and age check out; else why not. */
   load(): Promise<CheckpointLoadResult<T>>;
   /** Rejects with CONFLICT when another run saved since this object last loaded or saved. */
-  save(data: T, progress?: CheckpointProgress): Promise<CheckpointSaveResult>;
+  save(data: T, progress?: CheckpointProgress<P>): Promise<CheckpointSaveResult>;
   /** Removes the checkpoint and its chunks; true if there was one. */
   clear(): Promise<boolean>;
-  resume(): Promise<ResumeResult<T>>;
-  periodic(options: { everyItems?: number; everyMs?: number }): PeriodicSaver<T>;
+  resume(): Promise<ResumeResult<T, P>>;
+  periodic(options: { everyItems?: number; everyMs?: number }): PeriodicSaver<T, P>;
 }
 
-export class PeriodicSaver<T = unknown> {
+export class PeriodicSaver<T = unknown, P extends number | string = number> {
   private constructor();
   /** Counts one item; saves (and resolves true) every `everyItems` items or `everyMs` ms. */
-  step(data: T | (() => T), progress?: CheckpointProgress): Promise<boolean>;
+  step(data: T | (() => T), progress?: CheckpointProgress<P>): Promise<boolean>;
   /** Saves now. */
-  flush(data: T, progress?: CheckpointProgress): Promise<CheckpointSaveResult>;
+  flush(data: T, progress?: CheckpointProgress<P>): Promise<CheckpointSaveResult>;
   /** Items counted since the last save. */
   readonly unsaved: number;
 }
@@ -604,11 +640,11 @@ export function decodeState<T = unknown>(encoded: unknown): T;
 
 // ---- Indexed file tracking ----
 
-export interface IndexedFile {
+export interface IndexedFile<M extends Metadata = JsonObject> {
   fileName: string;
   processedAt: string | null;
-  /** What was passed to mark(), as given. */
-  metadata: JsonObject;
+  /** What was passed to mark(), as given (empty on a damaged record). */
+  metadata: Partial<M>;
   /** Set on a record that cannot be read (see DamagedRecord). */
   damaged?: true;
   problem?: string;
@@ -635,10 +671,10 @@ export interface ListFilesOptions {
   namePrefix?: string;
 }
 
-export interface FilePage {
+export interface FilePage<M extends Metadata = JsonObject> {
   /** A record that cannot be read is listed too, with `damaged: true`,
    *  `problem`, processedAt null and empty metadata. */
-  files: IndexedFile[];
+  files: IndexedFile<M>[];
   /** null when there is nothing more. */
   cursor: string | null;
 }
@@ -674,16 +710,16 @@ export interface IndexVerification {
 }
 
 /** Processed files under a prefix, listable at any scale. */
-export class IndexedFileTracker {
+export class IndexedFileTracker<M extends Metadata = JsonObject> {
   constructor(kv: KvHandle, options?: string | { prefix?: string; log?: Logger; now?: () => number; storeTimeoutMs?: number });
   readonly prefix: string;
   capabilities(): StoreCapabilities;
-  mark(fileName: string, metadata?: JsonObject): Promise<void>;
+  mark(fileName: string, metadata?: M): Promise<void>;
   isProcessed(fileName: string): Promise<boolean>;
-  get(fileName: string): Promise<IndexedFile | null>;
+  get(fileName: string): Promise<IndexedFile<M> | null>;
   /** True if there was a record. */
   remove(fileName: string): Promise<boolean>;
-  list(options?: ListFilesOptions): Promise<FilePage>;
+  list(options?: ListFilesOptions): Promise<FilePage<M>>;
   stats(): Promise<FileStats>;
   /** Deletes files processed before the cutoff, `batchSize` (default 100) per write. */
   cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
@@ -696,11 +732,11 @@ export class IndexedFileTracker {
 }
 
 /** fc-connect-sdk 0.1.56's VersoriIndexedFileTracker: same constructor, methods and return shapes. */
-export class VersoriIndexedFileTracker extends IndexedFileTracker {
+export class VersoriIndexedFileTracker<M extends Metadata = JsonObject> extends IndexedFileTracker<M> {
   constructor(kv: KvHandle, prefix?: string);
-  markFileProcessed(fileName: string, metadata?: JsonObject): Promise<void>;
+  markFileProcessed(fileName: string, metadata?: M): Promise<void>;
   removeProcessedFile(fileName: string): Promise<void>;
-  listProcessedFiles(): Promise<Array<{ fileName: string; key: string; metadata: JsonObject & { processedAt?: string } }>>;
+  listProcessedFiles(): Promise<Array<{ fileName: string; key: string; metadata: Partial<M> & { processedAt?: string } }>>;
   clearAllProcessedFiles(): Promise<{ success: number; failed: number }>;
   getStats(): Promise<{ totalFiles: number; totalRecords: number; oldestFile?: string; newestFile?: string }>;
 }
@@ -780,8 +816,9 @@ export class RetryTracker {
 export type JobStatusValue = 'queued' | 'processing' | 'completed' | 'failed';
 export type JobTrigger = 'schedule' | 'webhook' | 'manual';
 
-/** fc-connect-sdk 0.1.56's JobStatus, plus jobId and updatedAt. */
-export interface JobStatus {
+/** fc-connect-sdk 0.1.56's JobStatus, plus jobId and updatedAt; `D` is
+ *  the shape of your `details`. */
+export interface JobStatus<D extends Metadata = Record<string, JsonValue>> {
   jobId: string;
   status: JobStatusValue;
   stage?: string;
@@ -792,10 +829,10 @@ export interface JobStatus {
   failedAt?: string;
   updatedAt?: string;
   triggeredBy: JobTrigger | string;
-  details?: Record<string, JsonValue>;
+  details?: D;
   error?: string;
   errorStack?: string;
-  [field: string]: JsonValue | undefined;
+  [field: string]: unknown;
 }
 
 export interface DailyJobOptions {
@@ -813,19 +850,19 @@ export interface DailyJobOptions {
   maxWriteDelayMs?: number;
 }
 
-export class JobTracker {
+export class JobTracker<D extends Metadata = Record<string, JsonValue>> {
   constructor(kv: KvHandle, logger?: Logger | null, ttlSeconds?: number);
   capabilities(): StoreCapabilities;
   /** Rejects with CONFLICT when the id is taken. */
-  createJob(jobId: string, metadata?: Partial<Omit<JobStatus, 'status' | 'createdAt' | 'jobId'>>): Promise<JobStatus>;
+  createJob(jobId: string, metadata?: Partial<Omit<JobStatus<D>, 'status' | 'createdAt' | 'jobId'>>): Promise<JobStatus<D>>;
   /** Rejects with INVALID_TRANSITION for a change that makes no sense (completed is final). */
-  updateJob(jobId: string, update: Partial<JobStatus>): Promise<JobStatus>;
-  getJob(jobId: string): Promise<JobStatus | undefined>;
-  markCompleted(jobId: string, details?: Record<string, JsonValue>): Promise<JobStatus>;
-  markFailed(jobId: string, error: Error | string): Promise<JobStatus>;
-  listJobs(options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null }): Promise<{ jobs: Array<JobStatus | (DamagedRecord & { jobId: string })>; cursor: string | null }>;
+  updateJob(jobId: string, update: Partial<JobStatus<D>>): Promise<JobStatus<D>>;
+  getJob(jobId: string): Promise<JobStatus<D> | undefined>;
+  markCompleted(jobId: string, details?: D): Promise<JobStatus<D>>;
+  markFailed(jobId: string, error: Error | string): Promise<JobStatus<D>>;
+  listJobs(options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null }): Promise<{ jobs: Array<JobStatus<D> | (DamagedRecord & { jobId: string })>; cursor: string | null }>;
   /** Jobs processing for longer than olderThanMs (default 1 hour). */
-  findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus[]>;
+  findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus<D>[]>;
   cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
   /** Of concurrent callers one calls `create` (exactly on a compare-and-set store; under `maxWriteDelayMs` on Versori); all get its job. */
   getOrCreateDailyJob(

@@ -369,6 +369,11 @@ export class KvFront {
     this.#closed = true;
     return this.#backend.close?.();
   }
+
+  /** `await using kv = await openKv(…)` closes the store at the end of the block. */
+  async [Symbol.asyncDispose]() {
+    await this.close();
+  }
 }
 
 /**

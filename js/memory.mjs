@@ -26,6 +26,10 @@ class EmbeddedBackend {
   scan(start, startInclusive, end, limit, reverse) {
     return this.engine.scan(start, startInclusive, end, limit, reverse);
   }
+
+  close() {
+    this.engine.close();
+  }
 }
 
 export class MemoryKv extends KvFront {
@@ -41,6 +45,11 @@ export class MemoryKv extends KvFront {
   /** Lets this package's classes call the engine directly. */
   get __connectorStateMemoryId() {
     return this.closed ? undefined : this.#engine.id;
+  }
+
+  /** `using kv = new MemoryKv()` closes it at the end of the block. */
+  [Symbol.dispose]() {
+    this.close();
   }
 
   /** Number of live entries (expired ones are dropped first). */

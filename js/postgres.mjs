@@ -36,7 +36,7 @@ async function loadPg() {
     const mod = await import('pg');
     return mod.default ?? mod;
   } catch (cause) {
-    throw new StateError('STORE_UNAVAILABLE', `a postgres:// store needs the pg package, which is not installed: npm install pg (in Deno: deno add npm:pg) (${cause.message})`);
+    throw new StateError('STORE_UNAVAILABLE', `a postgres:// store needs the pg package, which is not installed: npm install pg (in Deno: deno add npm:pg) (${cause?.message})`, { cause, retryable: false });
   }
 }
 

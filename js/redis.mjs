@@ -27,7 +27,7 @@ async function loadIoredis() {
     const mod = await import('ioredis');
     return mod.default ?? mod.Redis ?? mod;
   } catch (cause) {
-    throw new StateError('STORE_UNAVAILABLE', `a redis:// store needs the ioredis package, which is not installed: npm install ioredis (in Deno: deno add npm:ioredis) (${cause.message})`);
+    throw new StateError('STORE_UNAVAILABLE', `a redis:// store needs the ioredis package, which is not installed: npm install ioredis (in Deno: deno add npm:ioredis) (${cause?.message})`, { cause, retryable: false });
   }
 }
 

@@ -159,7 +159,7 @@ impl<'a, S: Store, C: Clock, L: Logger> DailyJobs<'a, S, C, L> {
                 let Some((key, entry, mut job)) = self.find(now).await? else {
                     return Err(StateError::new(
                         ErrorCode::NotFound,
-                        format!("no live daily job for workflow {workflow_id:?}; create one with setDailyJob first"),
+                        format!("no live daily job for workflow {workflow_id:?}; create one with jobs.getOrCreateDailyJob(workflowId, create) (or 0.1.56's setDailyJob) first"),
                     ));
                 };
                 let count = count_field(&job.value, "batchCount").unwrap_or(0) + by;

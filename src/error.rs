@@ -30,6 +30,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// The runtime lacks something we need (a secure random source).
     Unsupported,
+    /// The object was freed, or the store it uses was closed.
+    Closed,
 }
 
 impl ErrorCode {
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::InvalidTransition => "INVALID_TRANSITION",
             ErrorCode::Unsupported => "UNSUPPORTED_ENVIRONMENT",
+            ErrorCode::Closed => "CLOSED",
         }
     }
 }
@@ -59,6 +62,9 @@ pub struct StateError {
     pub code: ErrorCode,
     /// What happened and what to do about it.
     pub message: String,
+    /// Where the host keeps the error that caused this one (a driver's
+    /// `ECONNRESET`, say), handed to JavaScript as `cause`; None in native code.
+    pub cause: Option<u32>,
 }
 
 /// The core's result type.
@@ -67,7 +73,7 @@ pub type Result<T> = std::result::Result<T, StateError>;
 impl StateError {
     /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        StateError { code, message: message.into() }
+        StateError { code, message: message.into(), cause: None }
     }
 
     /// INVALID_ARGUMENT: `argument` has `problem`.

@@ -27,6 +27,7 @@ pub struct MemoryStore {
     clock: Rc<dyn Clock>,
     data: RefCell<BTreeMap<Vec<u8>, Slot>>,
     version: Cell<u64>,
+    closed: Cell<bool>,
 }
 
 /// The versionstamp of write number `version`: 20 hex digits.
@@ -77,7 +78,23 @@ type PlainWrite = (Vec<u8>, Option<(Value, Option<u64>)>);
 impl MemoryStore {
     /// An empty store whose expiries follow `clock`.
     pub fn new(clock: Rc<dyn Clock>) -> Self {
-        MemoryStore { clock, data: RefCell::new(BTreeMap::new()), version: Cell::new(0) }
+        MemoryStore { clock, data: RefCell::new(BTreeMap::new()), version: Cell::new(0), closed: Cell::new(false) }
+    }
+
+    /// After this, the package's classes bound to the store get CLOSED
+    /// (the store's own front refuses calls as Deno KV does).
+    pub fn close(&self) {
+        self.closed.set(true);
+    }
+
+    fn open(&self) -> Result<()> {
+        if self.closed.get() {
+            return Err(crate::error::StateError::new(
+                crate::error::ErrorCode::Closed,
+                "the embedded store was closed (kv.close()): open a new one with openKv() and make a new instance on it",
+            ));
+        }
+        Ok(())
     }
 
     fn live(&self, slot: &Slot) -> bool {
@@ -252,24 +269,29 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.open()?;
         Ok(self.get_now(key))
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
+        self.open()?;
         self.commit_plain(&[], vec![(kvkey::encode_strings(&key.parts), Some((value.clone(), expire_in_ms)))]);
         Ok(())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
+        self.open()?;
         self.commit_plain(&[], vec![(kvkey::encode_strings(&key.parts), None)]);
         Ok(())
     }
 
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
+        self.open()?;
         self.list_now(prefix, limit, cursor)
     }
 
     async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
+        self.open()?;
         Ok(self.commit_now(checks, mutations).map(|stamp| Committed { versionstamp: Some(stamp) }))
     }
 }

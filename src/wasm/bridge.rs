@@ -109,7 +109,7 @@ pub fn field(obj: &JsValue, name: &str, operation: &str) -> Result<JsValue> {
     if !obj.is_object() {
         return Err(StateError::store(operation, &format!("the store answered a non-object where {name} was expected")));
     }
-    Reflect::get(obj, &name.into()).map_err(|e| StateError::store(operation, &message_of(&e)))
+    Reflect::get(obj, &name.into()).map_err(|e| store_failure(operation, &e))
 }
 
 /// The handle our VersoriKVAdapter wraps, or `handle` itself.
@@ -122,6 +122,24 @@ pub fn unwrap_adapter(handle: &JsValue) -> JsValue {
 
 fn message_of(error: &JsValue) -> String {
     crate::wasm::errors::message_of(error, "the store threw a non-Error value")
+}
+
+/// STORE_UNAVAILABLE for what the store threw during `operation`, with the
+/// thrown value kept as the StateError's `cause`; CLOSED when the store
+/// says it was closed (Deno's BadResource).
+pub fn store_failure(operation: &str, thrown: &JsValue) -> StateError {
+    let message = message_of(thrown);
+    let closed = thrown.is_object() && Reflect::get(thrown, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("BadResource");
+    let mut error = if closed {
+        StateError::new(
+            crate::error::ErrorCode::Closed,
+            format!("the KV store was closed before {operation} ({message}): open it again and make a new instance on it"),
+        )
+    } else {
+        StateError::store(operation, &message)
+    };
+    error.cause = Some(crate::wasm::errors::keep_cause(thrown));
+    error
 }
 
 impl JsStore {
@@ -234,7 +252,7 @@ impl JsStore {
         let retry = matches!(method, "get" | "set" | "delete");
         let mut pauses = Pauses::default();
         loop {
-            let returned = f.apply(handle, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))?;
+            let returned = f.apply(handle, &args.iter().collect::<Array>()).map_err(|e| store_failure(method, &e))?;
             match JsFuture::from(crate::wasm::convert::within(&returned, self.timeout_ms.get())).await {
                 Ok(value) => return Ok(value),
                 Err(e) => {
@@ -255,7 +273,7 @@ impl JsStore {
                         return Err(StateError::new(crate::error::ErrorCode::CorruptState, message));
                     }
                     if !(retry && busy(&message) && pauses.wait().await) {
-                        return Err(StateError::store(method, &message));
+                        return Err(store_failure(method, &e));
                     }
                 }
             }
@@ -411,7 +429,7 @@ impl JsStore {
             Backend::Js(Methods { atomic: Some(f), .. }) => f.clone(),
             _ => method_of(&self.this, "atomic")?,
         };
-        let op = atomic.call0(&self.this).map_err(|e| StateError::store("atomic", &message_of(&e)))?;
+        let op = atomic.call0(&self.this).map_err(|e| store_failure("atomic", &e))?;
         for (key, stamp) in checks {
             self.call_sync(&op, "check", &[object(&[("key", key.clone()), ("versionstamp", stamp.clone())])])?;
         }
@@ -435,7 +453,7 @@ impl JsStore {
     /// Calls a synchronous method (Deno's `atomic()` and its builders); a
     /// throw becomes STORE_UNAVAILABLE.
     pub fn call_sync(&self, target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
-        method_of(target, method)?.apply(target, &args.iter().collect::<Array>()).map_err(|e| StateError::store(method, &message_of(&e)))
+        method_of(target, method)?.apply(target, &args.iter().collect::<Array>()).map_err(|e| store_failure(method, &e))
     }
 }
 
@@ -521,7 +539,7 @@ impl Store for JsStore {
         if let Some(c) = cursor {
             options.push(("cursor", JsValue::from_str(c)));
         }
-        let iterator = list.call2(&self.this, &selector, &object(&options)).map_err(|e| StateError::store("list", &message_of(&e)))?;
+        let iterator = list.call2(&self.this, &selector, &object(&options)).map_err(|e| store_failure("list", &e))?;
         let mut entries = Vec::new();
         loop {
             let step = self.call(&iterator, "next", &[]).await?;

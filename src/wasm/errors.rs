@@ -8,6 +8,36 @@ use wasm_bindgen::prelude::*;
 
 thread_local! {
     static ERROR_CLASS: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+    /// The host errors behind the last store failures, by cause id: a ring,
+    /// so a failure that was retried and never reported costs nothing lasting.
+    static CAUSES: RefCell<(u32, Vec<Option<(u32, JsValue)>>)> = const { RefCell::new((0, Vec::new())) };
+}
+
+const CAUSE_SLOTS: usize = 64;
+
+/// Keeps `thrown` as the cause of the StateError that will carry the id.
+pub fn keep_cause(thrown: &JsValue) -> u32 {
+    CAUSES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.0 = c.0.wrapping_add(1);
+        let id = c.0;
+        if c.1.len() < CAUSE_SLOTS {
+            c.1.resize(CAUSE_SLOTS, None);
+        }
+        c.1[id as usize % CAUSE_SLOTS] = Some((id, thrown.clone()));
+        id
+    })
+}
+
+fn take_cause(id: u32) -> Option<JsValue> {
+    CAUSES.with(|c| {
+        let mut c = c.borrow_mut();
+        let slot = c.1.get_mut(id as usize % CAUSE_SLOTS)?;
+        match slot {
+            Some((kept, _)) if *kept == id => slot.take().map(|(_, v)| v),
+            _ => None,
+        }
+    })
 }
 
 /// Called once by the package's loader with its `StateError` class.
@@ -20,8 +50,13 @@ pub fn to_js(error: StateError) -> JsValue {
     let code = JsValue::from_str(error.code.as_str());
     let message = JsValue::from_str(&error.message);
     let registered = ERROR_CLASS.with(|c| c.borrow().clone());
+    let cause = error.cause.and_then(take_cause);
     if let Some(class) = registered {
-        if let Ok(instance) = js_sys::Reflect::construct(&class, &js_sys::Array::of2(&code, &message)) {
+        let options = js_sys::Object::new();
+        if let Some(cause) = &cause {
+            let _ = js_sys::Reflect::set(&options, &"cause".into(), cause);
+        }
+        if let Ok(instance) = js_sys::Reflect::construct(&class, &js_sys::Array::of3(&code, &message, &options)) {
             return instance;
         }
     }

@@ -255,6 +255,11 @@ impl EmbeddedEngine {
         EmbeddedEngine { id, store }
     }
 
+    /// Marks the store closed for the classes bound to it.
+    pub fn close(&self) {
+        self.store.close();
+    }
+
     #[wasm_bindgen(getter = id)]
     pub fn id(&self) -> u32 {
         self.id

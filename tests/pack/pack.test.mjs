@@ -32,7 +32,7 @@ test('npm pack installs and runs in Node (import, require), Deno and TypeScript'
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack made no tarball');
     const listing = run('tar', ['tzf', join(dir, tarball)], dir);
-    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs', 'package/js/testing.mjs', 'package/js/testing.d.ts', 'package/js/postgres.mjs', 'package/js/postgres.d.ts', 'package/js/redis.mjs', 'package/js/redis.d.ts', 'package/bin/connector-state.mjs']) {
+    for (const file of ['package/pkg/connector_state_bg.wasm', 'package/js/index.d.ts', 'package/js/index.d.cts', 'package/js/node.mjs', 'package/js/testing.mjs', 'package/js/testing.d.ts', 'package/js/postgres.mjs', 'package/js/postgres.d.ts', 'package/js/redis.mjs', 'package/js/redis.d.ts', 'package/bin/connector-state.mjs', 'package/LICENSE', 'package/CHANGELOG.md', 'package/docs/api.md', 'package/examples/locking.ts']) {
       assert.ok(listing.includes(file), `${file} is missing from the tarball`);
     }
     const app = join(dir, 'app');
@@ -59,6 +59,11 @@ test('npm pack installs and runs in Node (import, require), Deno and TypeScript'
     // pg and ioredis are optional peers: not installed here, the package
     // still imports (its subpaths too), and a URL names the package to install.
     assert.ok(!existsSync(join(app, 'node_modules', 'pg')) && !existsSync(join(app, 'node_modules', 'ioredis')), 'npm installed an optional peer');
+    // @deno/kv (a native addon) is an optional peer as well: without it the
+    // embedded store works (above) and a SQLite file names the install command.
+    assert.ok(!existsSync(join(app, 'node_modules', '@deno', 'kv')), 'npm installed @deno/kv');
+    writeFileSync(join(app, 'sqlite.mjs'), `import { openKv } from 'connector-state';\nconst e = await openKv('state.sqlite').then(() => null, (e) => e);\nconsole.log(JSON.stringify({ code: e?.code, hint: /npm install @deno\\/kv/.test(e?.message) }));\n`);
+    assert.deepEqual(JSON.parse(run('node', ['sqlite.mjs'], app).trim()), { code: 'STORE_UNAVAILABLE', hint: true });
     writeFileSync(join(app, 'drivers.mjs'), `import { openKv } from 'connector-state';\nimport { openPostgresKv } from 'connector-state/postgres';\nimport { openRedisKv } from 'connector-state/redis';\nconst out = [];\nfor (const open of [() => openKv('postgres://u:pw@127.0.0.1:1/db'), () => openKv('redis://127.0.0.1:1'), () => openPostgresKv({ connectionString: 'postgres://127.0.0.1:1/x' }), () => openRedisKv({ url: 'redis://127.0.0.1:1' })]) {\n  const e = await open().then(() => null, (e) => e);\n  out.push(e.code + ' ' + (/npm install (pg|ioredis)/.exec(e.message) ?? ['none'])[0] + (e.message.includes('pw') ? ' LEAK' : ''));\n}\nconsole.log(JSON.stringify(out));\n`);
     assert.deepEqual(JSON.parse(run('node', ['drivers.mjs'], app).trim()), ['STORE_UNAVAILABLE npm install pg', 'STORE_UNAVAILABLE npm install ioredis', 'STORE_UNAVAILABLE npm install pg', 'STORE_UNAVAILABLE npm install ioredis']);
     writeFileSync(join(app, 'harness.ts'), `import { createVersoriContext, type TestVersoriContext } from 'connector-state/testing';\nexport const ctx: TestVersoriContext = createVersoriContext({ now: 0 });\n`);
