@@ -303,7 +303,7 @@ export type ClaimResult<M extends Metadata = JsonObject> =
  */
 export class FileTracker<M extends Metadata = JsonObject> {
   /** `storeTimeoutMs`: how long one call to a host store may take before it is STORE_UNAVAILABLE (default 60,000; 0 for no bound). */
-  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number; maxWriteDelayMs?: number; storeTimeoutMs?: number } | string);
+  constructor(kv: KvHandle, options?: { prefix?: string; now?: () => number; maxWriteDelayMs?: number; storeTimeoutMs?: number; log?: Logger | null } | string);
   readonly prefix: string;
   capabilities(): StoreCapabilities;
   isProcessed(fileName: string): Promise<boolean>;
@@ -329,7 +329,7 @@ export class FileTracker<M extends Metadata = JsonObject> {
 
 /** fc-connect-sdk 0.1.56's VersoriFileTracker, on the same keys, without its name collisions. */
 export class VersoriFileTracker<M extends Metadata = JsonObject> extends FileTracker<M> {
-  constructor(kv: KvHandle, prefix?: string, options?: { maxWriteDelayMs?: number; now?: () => number; storeTimeoutMs?: number });
+  constructor(kv: KvHandle, prefix?: string, options?: { maxWriteDelayMs?: number; now?: () => number; storeTimeoutMs?: number; log?: Logger | null });
   wasFileProcessed(fileName: string): Promise<boolean>;
   markFileProcessed(fileName: string, metadata?: M): Promise<void>;
   getLastProcessedFile(): Promise<string | null>;

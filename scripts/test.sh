@@ -50,7 +50,9 @@ step "types (tsc --noEmit)"
 cp js/index.d.ts js/index.d.cts
 bounded 300 tsc node_modules/.bin/tsc -p tests/types/tsconfig.json
 bounded 300 tsc node_modules/.bin/tsc -p examples/tsconfig.json --noEmit
-echo "types ok (tests/types, examples)"
+# The same programs under Deno's checker (strict, the package's own .d.ts).
+bounded 300 "deno check" bash -c 'cd tests/types && ../../node_modules/.bin/deno check --quiet --config deno.json programs.ts'
+echo "types ok (tests/types, examples, deno check)"
 
 step "package from Node: ESM, CommonJS, browser page, npm pack"
 run node bounded 1500 "node --test" node --test --test-timeout=300000 --test-reporter=spec tests/js/ tests/browser/ tests/pack/

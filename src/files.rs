@@ -7,6 +7,7 @@
 //! still recognised: it carries no `fileName`, so it counts for every name
 //! that maps to it, exactly as 0.1.56 itself answered.
 
+use crate::log::{Level, Logger};
 use crate::clock::{iso_from_ms, ms_from_iso, Clock, Fischer, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
@@ -253,7 +254,7 @@ impl FileTracker {
     /// another run's claim is live. The claim write is checked against the
     /// record and the claim as read: of concurrent claimers exactly one wins.
     pub async fn claim<S: Store, C: Clock>(&self, store: &S, clock: &C, name: &str, ttl_ms: i64, claim_id: String) -> Result<ClaimOutcome> {
-        self.claim_timed(store, clock, &crate::clock::NoSleep, name, ttl_ms, claim_id, None).await
+        self.claim_timed(store, clock, &crate::clock::NoSleep, &crate::log::NoLog, name, ttl_ms, claim_id, None).await
     }
 
     /// [`Self::claim`], and on a store without compare-and-set with a
@@ -263,11 +264,12 @@ impl FileTracker {
     /// own read-to-acknowledged-write time exceeded the bound does not
     /// claim (it reports the file in progress).
     #[allow(clippy::too_many_arguments)]
-    pub async fn claim_timed<S: Store, C: Clock, T: Sleep>(
+    pub async fn claim_timed<S: Store, C: Clock, T: Sleep, L: Logger>(
         &self,
         store: &S,
         clock: &C,
         sleep: &T,
+        log: &L,
         name: &str,
         ttl_ms: i64,
         claim_id: String,
@@ -277,7 +279,7 @@ impl FileTracker {
             return Err(StateError::invalid("ttlMs", "must be a positive number of milliseconds"));
         }
         if let (Some(bound), false) = (max_write_delay_ms, store.capabilities().compare_and_set) {
-            return self.claim_fischer(store, clock, sleep, name, ttl_ms, claim_id, bound).await;
+            return self.claim_fischer(store, clock, sleep, log, name, ttl_ms, claim_id, bound).await;
         }
         let record_key = self.record_key(name)?;
         retrying(
@@ -313,11 +315,12 @@ impl FileTracker {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn claim_fischer<S: Store, C: Clock, T: Sleep>(
+    async fn claim_fischer<S: Store, C: Clock, T: Sleep, L: Logger>(
         &self,
         store: &S,
         clock: &C,
         sleep: &T,
+        log: &L,
         name: &str,
         ttl_ms: i64,
         claim_id: String,
@@ -334,9 +337,14 @@ impl FileTracker {
         }
         let expires_at_ms = read_at.saturating_add(ttl_ms);
         store.set(&key, &self.claim_record(&claim_id, name, read_at, expires_at_ms), Some(ttl_ms as u64)).await?;
-        if fischer.overran(clock).is_some() {
+        if let Some(took) = fischer.overran(clock) {
             // Our write may have landed after a racing run looked: we cannot
             // know we are alone, so we do not claim.
+            log.log(
+                Level::Warn,
+                "Claim not taken: this run's read-to-write time exceeded maxWriteDelayMs, so exclusivity cannot be assumed",
+                serde_json::json!({"fileName": name, "tookMs": took, "maxWriteDelayMs": bound}),
+            );
             return Ok(ClaimOutcome::InProgress { expires_at_ms });
         }
         fischer.settle(clock, sleep, 0).await;

@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{timed_capabilities_to_js, JsStore};
 use crate::wasm::convert::{json_to_js, object, opt_str};
-use crate::wasm::env::{InjectedClock, JsTimer};
+use crate::wasm::env::{InjectedClock, JsLogger, JsTimer};
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
 use js_sys::Promise;
@@ -24,6 +24,8 @@ struct Tracker {
     clock: InjectedClock,
     /// Claims on stores without compare-and-set wait out this bound.
     max_write_delay_ms: Option<u64>,
+    /// Where a claim not taken on a timed store says why.
+    log: JsLogger,
 }
 
 /// Tracks processed files under a prefix, with claims for files in progress.
@@ -38,14 +40,14 @@ impl FileTracker {
     /// the prefix. `now()` (epoch milliseconds) replaces `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let (prefix, _) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "now", "maxWriteDelayMs", "storeTimeoutMs"]).js()?;
+        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log", "now", "maxWriteDelayMs", "storeTimeoutMs"]).js()?;
         let option = |name: &str| if options.is_object() { args::option(&options, name) } else { Ok(JsValue::UNDEFINED) };
         let clock = InjectedClock::new(option("now").js()?).js()?;
         let max_write_delay_ms = args::write_delay(&option("maxWriteDelayMs").js()?).js()?;
         let store = JsStore::detect(&kv).js()?;
         store.set_timeout_ms(args::store_timeout(&options).js()?);
         let core = files::FileTracker::new(&prefix, random_id().js()?).js()?;
-        Ok(FileTracker { inner: Rc::new(Tracker { core, store, clock, max_write_delay_ms }) })
+        Ok(FileTracker { inner: Rc::new(Tracker { core, store, clock, max_write_delay_ms, log: JsLogger::new(log) }) })
     }
 
     pub fn capabilities(&self) -> JsValue {
@@ -125,7 +127,7 @@ impl FileTracker {
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs"])?;
             let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
-            let outcome = t.core.claim_timed(&t.store, &t.clock, &JsTimer, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
+            let outcome = t.core.claim_timed(&t.store, &t.clock, &JsTimer, &t.log, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
             Ok(match outcome {
                 ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[
                     ("claimed", JsValue::TRUE),

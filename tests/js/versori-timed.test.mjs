@@ -94,6 +94,16 @@ test('a run whose own write takes longer than the bound does not enter, and logs
   assert.ok(why.context.tookMs > 50);
   // With a bound the store keeps, the same run enters.
   assert.equal(await new StateService(log, { maxWriteDelayMs: 500 }).acquireLock('slow-ok', slow, 1), true);
+  // A claim the same way, through FileTracker's log option.
+  logged.length = 0;
+  const claim = await new FileTracker(slow, { prefix: 'slow', maxWriteDelayMs: 50, log }).claim('a.csv', { renew: false });
+  assert.equal(claim.claimed, false);
+  const claimWhy = logged.find((l) => /^Claim not taken/.test(l.message));
+  assert.ok(claimWhy, JSON.stringify(logged));
+  assert.equal(claimWhy.context.fileName, 'a.csv');
+  assert.ok(claimWhy.context.tookMs > 50);
+  const won = await new VersoriFileTracker(slow, 'slow-ok', { maxWriteDelayMs: 500, log }).claim('a.csv', { renew: false });
+  assert.equal(won.claimed, true);
 });
 
 test('describe: timed guarantee with its bound on Versori; exact stores ignore the bound; 0 is best-effort; bad values refused', async () => {
