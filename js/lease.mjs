@@ -141,6 +141,8 @@ class Renewal {
    *  the last successful renewal started, plus the TTL. */
   #deadline;
   #lastError = null;
+  /** The renewal on its way to the store, if any. */
+  #inFlight = null;
   expiresAt;
 
   constructor({ extend, lostCode, ttlMs, renew, expiresAt, startedAt }) {
@@ -213,12 +215,16 @@ class Renewal {
     if (this.signal.aborted) throw this.signal.reason;
     const startedAt = monotonic();
     let expiresAt;
+    const call = this.#extend(ttlMs);
+    this.#inFlight = call;
     try {
-      expiresAt = await this.#extend(ttlMs);
+      expiresAt = await call;
     } catch (error) {
       // Stryker disable next-line OptionalChaining: the core rejects with StateErrors only
       if (error?.code === this.#lostCode) this.lose(error.message);
       throw error;
+    } finally {
+      if (this.#inFlight === call) this.#inFlight = null;
     }
     // A renewal that answered after the give-up does not revive the signal.
     if (this.signal.aborted || this.#ended) return expiresAt;
@@ -230,10 +236,14 @@ class Renewal {
     return this.expiresAt;
   }
 
-  /** Stops renewing (the caller then releases or completes). */
-  end() {
+  /** Stops renewing and resolves once no renewal is on its way to the
+   *  store: a release or completion after it cannot be overtaken by a
+   *  renewal's write (which, on a store without compare-and-set, would
+   *  bring the record back). */
+  async end() {
     this.#ended = true;
     this.#stop();
+    while (this.#inFlight) await this.#inFlight.catch(() => {});
   }
 }
 
@@ -297,7 +307,7 @@ export class Lease {
 
   /** Releases the lock; false when it was no longer this lease's. */
   async release() {
-    this.#renewal.end();
+    await this.#renewal.end();
     return this.#state.releaseLock(this.lockName, this.#kv, this.lockId);
   }
 
@@ -389,19 +399,19 @@ export function claimLease(fileName, result, { ttlMs, renew, startedAt, complete
     // Stryker disable next-line ConditionalExpression: positive() gives its fallback (undefined) for undefined, the same
     extend: async (ms) => renewal.extend(ms === undefined ? undefined : positive('ttlMs', ms, undefined)),
     async complete(metadata) {
-      renewal.end();
+      await renewal.end();
       await complete(fileName, metadata, result.claimId);
       // Stryker disable next-line BooleanLiteral: releasing a completed claim is a no-op in the core (false, nothing written)
       done = true;
     },
     async release() {
-      renewal.end();
+      await renewal.end();
       // Stryker disable next-line BooleanLiteral: releasing a released claim is a no-op in the core (false, nothing written)
       done = true;
       return release(fileName, result.claimId);
     },
     async [asyncDispose]() {
-      renewal.end();
+      await renewal.end();
       // Stryker disable next-line ConditionalExpression: releasing a completed or released claim is a no-op in the core
       if (!done) {
         // Stryker disable next-line BooleanLiteral: a second dispose releases a released claim: a no-op

@@ -7,10 +7,10 @@
 //! still recognised: it carries no `fileName`, so it counts for every name
 //! that maps to it, exactly as 0.1.56 itself answered.
 
-use crate::log::{Level, Logger};
 use crate::clock::{iso_from_ms, ms_from_iso, Clock, Fischer, Sleep};
 use crate::error::{ErrorCode, Result, StateError};
 use crate::keys::{self, Key};
+use crate::log::{Level, Logger};
 use crate::store::{retrying, Check, Entry, Mutation, Store};
 use crate::values::{check_value_size, str_field};
 use serde_json::{json, Map, Value};

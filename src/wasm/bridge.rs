@@ -129,7 +129,8 @@ fn message_of(error: &JsValue) -> String {
 /// says it was closed (Deno's BadResource).
 pub fn store_failure(operation: &str, thrown: &JsValue) -> StateError {
     let message = message_of(thrown);
-    let closed = thrown.is_object() && Reflect::get(thrown, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("BadResource");
+    let closed =
+        thrown.is_object() && Reflect::get(thrown, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("BadResource");
     let mut error = if closed {
         StateError::new(
             crate::error::ErrorCode::Closed,

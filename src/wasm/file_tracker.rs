@@ -40,7 +40,8 @@ impl FileTracker {
     /// the prefix. `now()` (epoch milliseconds) replaces `Date.now()`.
     #[wasm_bindgen(constructor)]
     pub fn new(kv: JsValue, options: JsValue) -> JsResult<FileTracker> {
-        let (prefix, log) = args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log", "now", "maxWriteDelayMs", "storeTimeoutMs"]).js()?;
+        let (prefix, log) =
+            args::name_and_log(&options, "prefix", "fc-sdk", &["prefix", "log", "now", "maxWriteDelayMs", "storeTimeoutMs"]).js()?;
         let option = |name: &str| if options.is_object() { args::option(&options, name) } else { Ok(JsValue::UNDEFINED) };
         let clock = InjectedClock::new(option("now").js()?).js()?;
         let max_write_delay_ms = args::write_delay(&option("maxWriteDelayMs").js()?).js()?;
@@ -127,7 +128,8 @@ impl FileTracker {
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs"])?;
             let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
-            let outcome = t.core.claim_timed(&t.store, &t.clock, &JsTimer, &t.log, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
+            let outcome =
+                t.core.claim_timed(&t.store, &t.clock, &JsTimer, &t.log, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
             Ok(match outcome {
                 ClaimOutcome::Claimed { claim_id, expires_at_ms } => object(&[
                     ("claimed", JsValue::TRUE),

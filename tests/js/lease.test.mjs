@@ -285,3 +285,66 @@ setInterval(() => {}, 1000); // inside the critical section, forever`], { cwd: r
     assert.equal(lease.signal.reason.code, 'LOCK_NOT_HELD');
   });
 });
+
+describe('release waits for a renewal already on its way to the store', () => {
+  // A Versori-style store (no compare-and-set) whose writes can be held at a
+  // gate: a renewal write that lands after the release's delete would bring
+  // the lock back for its whole TTL.
+  async function gated() {
+    const { createVersoriKv } = await import('connector-state/testing');
+    const inner = createVersoriKv();
+    let gate = null;
+    let reached = null;
+    const kv = {
+      get: (k) => inner.get(k),
+      delete: (k) => inner.delete(k),
+      set: async (k, v, o) => {
+        if (gate) {
+          reached?.();
+          await gate;
+        }
+        return inner.set(k, v, o);
+      },
+    };
+    return {
+      kv,
+      hold: () => {
+        let open;
+        gate = new Promise((r) => (open = r));
+        const hit = new Promise((r) => (reached = r));
+        return { hit, open: () => { gate = null; open(); } };
+      },
+    };
+  }
+
+  test('a lease: the renewal lands first, then the release removes the lock', async () => {
+    const { kv, hold } = await gated();
+    const state = new StateService(null, { maxWriteDelayMs: 0 });
+    const lease = await state.lock('gated', kv, { ttlMs: 600 });
+    assert.ok(lease);
+    const held = hold();
+    await held.hit; // the first renewal (a third of the TTL) is writing
+    const releasing = lease.release();
+    await sleep(50);
+    held.open();
+    assert.equal(await releasing, true);
+    const info = await new StateService(null).getLockInfo('gated', kv);
+    assert.equal(info?.isLocked ?? false, false, `the lock came back: ${JSON.stringify(info)}`);
+  });
+
+  test('a claim: release and complete wait for the renewal too', async () => {
+    const { kv, hold } = await gated();
+    const files = new FileTracker(kv, { prefix: 'gated', maxWriteDelayMs: 0 });
+    for (const end of ['release', 'complete']) {
+      const claim = await files.claim(`${end}.csv`, { ttlMs: 600 });
+      assert.ok(claim.claimed);
+      const held = hold();
+      await held.hit;
+      const ending = end === 'release' ? claim.release() : claim.complete({ n: 1 });
+      await sleep(50);
+      held.open();
+      await ending;
+      assert.equal(await new FileTracker(kv, { prefix: 'gated' }).status(`${end}.csv`), end === 'release' ? 'new' : 'processed', end);
+    }
+  });
+});
