@@ -6,11 +6,14 @@ use crate::error::StateError;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
+/// The last causes kept: the newest id, and one slot per id modulo the ring's size.
+type CauseRing = (u32, Vec<Option<(u32, JsValue)>>);
+
 thread_local! {
     static ERROR_CLASS: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
     /// The host errors behind the last store failures, by cause id: a ring,
     /// so a failure that was retried and never reported costs nothing lasting.
-    static CAUSES: RefCell<(u32, Vec<Option<(u32, JsValue)>>)> = const { RefCell::new((0, Vec::new())) };
+    static CAUSES: RefCell<CauseRing> = const { RefCell::new((0, Vec::new())) };
 }
 
 const CAUSE_SLOTS: usize = 64;
