@@ -507,11 +507,19 @@ export function describeStore(kv: KvHandle): StoreCapabilities;
  *  read back (the CLI's `inspect` reads stores through it). */
 export type DescribedKey =
   | {
-      kind: 'lock'; name: string;
-      /** With the record's value: what the lock methods would say of it at `now`. */
-      isLocked?: boolean; held?: boolean; stale?: boolean; lockId?: string; holder?: string | null;
-      lockedAt?: string | null; expiresAt?: string | null; ageMs?: number | null; fencingToken?: number | null;
-    }
+    kind: 'lock';
+    name: string;
+    /** With the record's value: what the lock methods would say of it at `now`. */
+    isLocked?: boolean;
+    held?: boolean;
+    stale?: boolean;
+    lockId?: string;
+    holder?: string | null;
+    lockedAt?: string | null;
+    expiresAt?: string | null;
+    ageMs?: number | null;
+    fencingToken?: number | null;
+  }
   | { kind: 'state-file'; workflowId: string; fileName: string }
   | { kind: 'sync-state' | 'metrics'; workflowId: string | null }
   | { kind: 'daily-job'; workflowId: string }
@@ -860,7 +868,9 @@ export class JobTracker<D extends Metadata = Record<string, JsonValue>> {
   getJob(jobId: string): Promise<JobStatus<D> | undefined>;
   markCompleted(jobId: string, details?: D): Promise<JobStatus<D>>;
   markFailed(jobId: string, error: Error | string): Promise<JobStatus<D>>;
-  listJobs(options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null }): Promise<{ jobs: Array<JobStatus<D> | (DamagedRecord & { jobId: string })>; cursor: string | null }>;
+  listJobs(
+    options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null },
+  ): Promise<{ jobs: Array<JobStatus<D> | (DamagedRecord & { jobId: string })>; cursor: string | null }>;
   /** Jobs processing for longer than olderThanMs (default 1 hour). */
   findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus<D>[]>;
   cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;

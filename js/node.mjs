@@ -1,27 +1,12 @@
 /* @ts-self-types="./index.d.ts" */
 // Entry point for Node.js (import, and require through index.cjs) and Deno.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { initSync, __registerErrorClass } from '../pkg/connector_state.js';
-import { StateError } from './errors.mjs';
-import { openEmbedded } from './embedded.mjs';
-import { setValueMeasure } from './memory.mjs';
-import { checkStoreOptions, redactUrl } from './kv.mjs';
-import { decodeV8, encodeV8 } from './v8.mjs';
+import { inBun } from './core/node-init.mjs';
+import { StateError } from './core/errors.mjs';
+import { openEmbedded } from './stores/embedded.mjs';
+import { checkStoreOptions, redactUrl } from './stores/server.mjs';
+import { decodeV8, encodeV8 } from './stores/v8.mjs';
 
-initSync({ module: readFileSync(new URL('../pkg/connector_state_bg.wasm', import.meta.url)) });
-__registerErrorClass(StateError);
-// Values are measured as Deno KV measures them: V8's serialization.
-// node:v8 is loaded on the first value measured, not at import.
-// Bun's node:v8 speaks JavaScriptCore's format: there, V8's own (js/v8.mjs).
-const inBun = typeof globalThis.Bun !== 'undefined';
-let v8;
-const nodeV8Size = (value) => (v8 ??= createRequire(import.meta.url)('node:v8')).serialize(value).length;
-// Under Bun, a value js/v8.mjs cannot write (a Date, a Map) is measured by
-// Bun's own serializer: close to V8's size, and the embedded store keeps it.
-setValueMeasure(inBun ? (value) => { try { return encodeV8(value).length; } catch { return nodeV8Size(value); } } : nodeV8Size);
-
-export * from './api.mjs';
+export * from './core/api.mjs';
 
 /**
  * Opens a KV store: the embedded in-memory store for no path or ':memory:';
@@ -34,12 +19,12 @@ export * from './api.mjs';
 export async function openKv(path, options) {
   if (typeof path === 'string' && /^postgres(ql)?:\/\//i.test(path)) {
     const { namespace, table } = checkStoreOptions(options, ['namespace', 'table'], 'openKv (PostgreSQL)');
-    const { openPostgresKv } = await import('./postgres.mjs');
+    const { openPostgresKv } = await import('./stores/postgres.mjs');
     return openPostgresKv({ connectionString: path, namespace, table });
   }
   if (typeof path === 'string' && /^rediss?:\/\//i.test(path)) {
     const { namespace } = checkStoreOptions(options, ['namespace'], 'openKv (Redis)');
-    const { openRedisKv } = await import('./redis.mjs');
+    const { openRedisKv } = await import('./stores/redis.mjs');
     return openRedisKv({ url: path, namespace });
   }
   checkStoreOptions(options, [], 'openKv (embedded, SQLite or KV Connect)');

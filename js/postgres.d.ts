@@ -19,3 +19,6 @@ export interface PostgresKvOptions {
 
 /** A Deno KV store on PostgreSQL (exact compare-and-set). */
 export function openPostgresKv(options: PostgresKvOptions): Promise<ServerKv>;
+
+/** The class of the stores openPostgresKv makes (for instanceof); make one with openPostgresKv. */
+export declare const PostgresKv: abstract new (...args: never[]) => ServerKv;

@@ -17,3 +17,6 @@ export interface RedisKvOptions {
 
 /** A Deno KV store on Redis or Valkey (exact compare-and-set). */
 export function openRedisKv(options: RedisKvOptions): Promise<ServerKv>;
+
+/** The class of the stores openRedisKv makes (for instanceof); make one with openRedisKv. */
+export declare const RedisKv: abstract new (...args: never[]) => ServerKv;

@@ -46,6 +46,11 @@ run wasm-node bounded 900 "wasm-pack test --node" bash -c '. scripts/wasm-env.sh
 step "wasm in headless Chrome (wasm-pack test --headless --chrome)"
 run wasm-chrome bounded 900 "wasm-pack test --chrome" bash -c '. scripts/wasm-env.sh && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --mode no-install --headless --chrome --chromedriver "${CHROMEDRIVER:-/usr/bin/chromedriver}"'
 
+step "JavaScript format and lint (deno fmt --check, deno lint; deno.json)"
+bounded 300 "deno fmt" node_modules/.bin/deno fmt --check --quiet
+bounded 300 "deno lint" node_modules/.bin/deno lint --quiet
+echo "format and lint ok (js/, bin/)"
+
 step "types (tsc --noEmit)"
 cp js/index.d.ts js/index.d.cts
 bounded 300 tsc node_modules/.bin/tsc -p tests/types/tsconfig.json

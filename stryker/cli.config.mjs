@@ -3,7 +3,7 @@ import { base } from './base.mjs';
 
 export default base({
   name: 'cli',
-  mutate: ['bin/connector-state.mjs'],
+  mutate: ['js/cli/*.mjs'],
   testFiles: ['tests/js/cli.test.mjs', 'tests/js/cli-servers.test.mjs'],
   breakAt: 80,
   timeoutMS: 180_000,

@@ -5,7 +5,7 @@ import { base } from './base.mjs';
 
 export default base({
   name: 'stores',
-  mutate: ['js/kv.mjs', 'js/postgres.mjs', 'js/redis.mjs', 'js/memory.mjs'],
+  mutate: ['js/stores/*.mjs', '!js/stores/v8.mjs', '!js/stores/embedded.mjs'],
   testFiles: [
     'tests/js/kv-embedded.test.mjs',
     'tests/js/kv-hostile.test.mjs',

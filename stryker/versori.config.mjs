@@ -1,12 +1,12 @@
 // StrykerJS over the timed Versori path's JavaScript: the Versori test
-// host (js/testing.mjs, as strict as NATS KV) and the Versori classes and
-// lease wrappers of js/api.mjs. Fast files first: a mutant they kill never
+// host (js/testing/harness.mjs, as strict as NATS KV) and the Versori classes and
+// lease wrappers of js/core/api.mjs. Fast files first: a mutant they kill never
 // reaches the slow timing file.
 import { base } from './base.mjs';
 
 export default base({
   name: 'versori',
-  mutate: ['js/testing.mjs', 'js/api.mjs'],
+  mutate: ['js/testing/harness.mjs', 'js/core/api.mjs'],
   testFiles: [
     'tests/js/testing-harness.test.mjs',
     'tests/js/api.test.mjs',

@@ -88,7 +88,7 @@ enum Mode {
 /// `value` as JSON text, walked once in JavaScript (src/wasm/host.js) where
 /// every read that can throw is caught: a refusal names its path.
 fn walk_text(value: &JsValue, path: &str, mode: Mode, budget: Budget) -> Result<String> {
-    let kv_u64 = if mode == Mode::Tagged { crate::wasm::memory_kv::kv_u64_class() } else { JsValue::UNDEFINED };
+    let kv_u64 = if mode == Mode::Tagged { crate::wasm::kv_u64::kv_u64_class() } else { JsValue::UNDEFINED };
     let out = to_json(value, mode as u32, budget.bytes() as f64, MAX_DEPTH as u32, &kv_u64);
     if let Some(text) = out.as_string() {
         return Ok(text);
@@ -112,7 +112,7 @@ pub fn kv_u64_of(value: &JsValue) -> Option<u64> {
     if !value.is_object() {
         return None;
     }
-    u64_of(value, &crate::wasm::memory_kv::kv_u64_class())?.parse().ok()
+    u64_of(value, &crate::wasm::kv_u64::kv_u64_class())?.parse().ok()
 }
 
 /// Strict: for what callers hand us to store (at most one store value).
@@ -326,7 +326,7 @@ fn revive_tag(kind: &str, fields: &Map<String, Value>, path: &str, depth: usize,
         "RegExp" => leaf(made, js_sys::RegExp::new(text("source")?, text("flags")?).into()),
         "KvU64" => {
             let n: u64 = text("value")?.parse().map_err(|_| bad_tag(path, "a KvU64 that is not a 64-bit unsigned number"))?;
-            leaf(made, crate::wasm::memory_kv::kv_u64_to_js(n).ok_or_else(|| bad_tag(path, "a KvU64, but no KvU64 class is registered"))?)
+            leaf(made, crate::wasm::kv_u64::kv_u64_to_js(n).ok_or_else(|| bad_tag(path, "a KvU64, but no KvU64 class is registered"))?)
         }
         other => return Err(bad_tag(path, &format!("unknown type tag {other:?}"))),
     })

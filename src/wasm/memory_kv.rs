@@ -11,6 +11,7 @@ use crate::kvkey::{self, KeyPart};
 use crate::memory::{MemoryStore, RawWrite, U64Op, Write};
 use crate::wasm::convert::{encode_state, items_of, kv_u64_of, revive, view_bytes, well_formed, Budget};
 use crate::wasm::env::JsClock;
+use crate::wasm::kv_u64::kv_u64_to_js;
 use js_sys::{Array, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -26,7 +27,6 @@ const MAX_WRITE_KEY: usize = 2048;
 const MAX_READ_KEY: usize = 2049;
 
 thread_local! {
-    static KV_U64: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
     static ENGINES: RefCell<HashMap<u32, Weak<MemoryStore>>> = RefCell::new(HashMap::new());
     static NEXT_ID: Cell<u32> = const { Cell::new(1) };
 }
@@ -38,26 +38,6 @@ pub fn store_of(handle: &JsValue) -> Option<Rc<MemoryStore>> {
     }
     let id = Reflect::get(handle, &ENGINE_ID.into()).ok()?.as_f64()? as u32;
     ENGINES.with(|e| e.borrow().get(&id).and_then(Weak::upgrade))
-}
-
-/// Called once by js/memory.mjs with the `KvU64` class values of that type
-/// are made with (`Deno.KvU64` in Deno, the package's own elsewhere).
-#[wasm_bindgen(js_name = "__registerKvU64Class")]
-pub fn register_kv_u64_class(class: JsValue) {
-    if let Ok(class) = class.dyn_into::<js_sys::Function>() {
-        KV_U64.with(|c| *c.borrow_mut() = Some(class));
-    }
-}
-
-/// The registered `KvU64` class (undefined before registration).
-pub fn kv_u64_class() -> JsValue {
-    KV_U64.with(|c| c.borrow().clone()).map(JsValue::from).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A new `KvU64` holding `n`, of the registered class.
-pub fn kv_u64_to_js(n: u64) -> Option<JsValue> {
-    let class = KV_U64.with(|c| c.borrow().clone())?;
-    Reflect::construct(&class, &Array::of1(&js_sys::BigInt::from(n).into())).ok()
 }
 
 #[wasm_bindgen(js_name = "EmbeddedEngine")]

@@ -12,6 +12,7 @@ pub mod file_tracker;
 pub mod indexed;
 pub mod inspect;
 pub mod jobs;
+pub mod kv_u64;
 pub mod memory_kv;
 pub mod promise;
 pub mod retry;

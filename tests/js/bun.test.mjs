@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeV8, encodeV8 } from '../../js/v8.mjs';
+import { decodeV8, encodeV8 } from '../../js/stores/v8.mjs';
 
 const root = new URL('../..', import.meta.url);
 const bun = fileURLToPath(new URL('node_modules/.bin/bun', root));

@@ -1,4 +1,4 @@
-// js/lease.mjs piece by piece, fast (no servers, short waits): option
+// js/leases/ piece by piece, fast (no servers, short waits): option
 // checks and their messages, the Lease handle, withLock, claim handles, and
 // the abort paths. Paired with lease-timing.test.mjs (the timing itself);
 // together they are the tests `npm run mutants` runs against this file.

@@ -10,7 +10,7 @@ import pg from 'pg';
 import Redis from 'ioredis';
 import { IndexedFileTracker, openKv } from 'connector-state';
 import { __kvEncodeKey } from '../../pkg/connector_state.js';
-import { UnreadableValue } from '../../js/kv.mjs';
+import { UnreadableValue } from '../../js/stores/server.mjs';
 import { startPostgres, startRedis } from '../servers.mjs';
 
 let postgres;

@@ -31,7 +31,7 @@ test('every class of index.d.ts that the wasm module exports has the members the
   const ours = classMembers(read('js/index.d.ts'));
   const generated = classMembers(read('pkg/connector_state.d.ts'));
   const internal = new Set(['EmbeddedEngine']);
-  // Members js/api.mjs adds in its subclasses (leases, in js/lease.mjs).
+  // Members js/core/api.mjs adds in its subclasses (leases, in js/leases/).
   const addedInJs = { StateService: ['lock', 'withLock'] };
   let compared = 0;
   for (const [name, members] of generated) {
@@ -57,4 +57,27 @@ test('the comparison notices a missing or extra member', () => {
   assert.deepEqual(a.get('A'), ['x', 'y']);
   const b = classMembers('export class A {\n  x(): void;\n}');
   assert.notDeepEqual(a.get('A'), b.get('A'));
+});
+
+/** The value names a .d.ts exports (classes, functions, consts; not types). */
+export function declaredValues(dts) {
+  const names = new Set();
+  for (const [, name] of dts.matchAll(/^export (?:declare )?(?:class|function|const|let|abstract class) (\w+)/gm)) names.add(name);
+  for (const [, list] of dts.matchAll(/^export \{([^}]*)\}(?! from)/gm)) for (const n of list.split(',')) if (n.trim() && !n.includes('type ')) names.add(n.trim().split(' as ').pop());
+  return [...names].sort();
+}
+
+test('each entry point exports at run time exactly the values its .d.ts declares', async () => {
+  const entries = [
+    ['js/node.mjs', 'js/index.d.ts'],
+    ['js/testing.mjs', 'js/testing.d.ts'],
+    ['js/postgres.mjs', 'js/postgres.d.ts'],
+    ['js/redis.mjs', 'js/redis.d.ts'],
+  ];
+  for (const [module, dts] of entries) {
+    const runtime = Object.keys(await import(`../../${module}`)).filter((n) => !n.startsWith('__')).sort();
+    assert.deepEqual(declaredValues(read(dts)), runtime, `${module} against ${dts}`);
+  }
+  // The check sees a value declared but not exported, and one exported but not declared.
+  assert.deepEqual(declaredValues('export class A {}\nexport function b(): void;\nexport type C = 1;\nexport interface D {}\n'), ['A', 'b']);
 });

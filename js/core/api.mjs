@@ -10,24 +10,20 @@ import {
   RetryTracker,
   StateService as CoreStateService,
   VersoriKVAdapter,
-} from '../pkg/connector_state.js';
+} from '../../pkg/connector_state.js';
 import { guard } from './guard.mjs';
-import { claimWithLease, lock, withLease } from './lease.mjs';
+import { claimWithLease } from '../leases/claim.mjs';
+import { lock, withLease } from '../leases/lease.mjs';
 
 guard(CoreStateService, 'StateService');
 guard(CoreFileTracker, 'FileTracker');
 for (const cls of [IndexedFileTracker, RetryTracker, JobTracker, VersoriKVAdapter, CheckpointStore, Checkpoint, PeriodicSaver, AdapterAtomic]) guard(cls);
 
-export { IndexedFileTracker, RetryTracker, JobTracker, VersoriKVAdapter, CheckpointStore, Checkpoint, PeriodicSaver };
-export {
-  describeStore,
-  describeKey,
-  encodeState,
-  decodeState,
-} from '../pkg/connector_state.js';
+export { AdapterAtomic, Checkpoint, CheckpointStore, IndexedFileTracker, JobTracker, PeriodicSaver, RetryTracker, VersoriKVAdapter };
+export { decodeState, describeKey, describeStore, encodeState } from '../../pkg/connector_state.js';
 export { StateError } from './errors.mjs';
-export { MemoryKv, KvU64 } from './memory.mjs';
-export { UnreadableValue } from './kv.mjs';
+export { KvU64, MemoryKv } from '../stores/memory.mjs';
+export { UnreadableValue } from '../stores/server.mjs';
 
 /** Locks, sync state, processed files and the daily job, with the same
  *  methods and keys as fc-connect-sdk 0.1.56; `lock()` gives leases. */

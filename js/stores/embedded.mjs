@@ -1,5 +1,5 @@
 // Shared by the entry points; not part of the public API.
-import { StateError } from './errors.mjs';
+import { StateError } from '../core/errors.mjs';
 import { MemoryKv } from './memory.mjs';
 
 /** The embedded store for `openKv()` / `openKv(':memory:')`, else undefined. */

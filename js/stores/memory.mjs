@@ -1,10 +1,12 @@
 // The embedded store: Deno KV's interface (js/kv.mjs) over the Rust engine
 // in the wasm module. The engine checks every argument again before it
 // touches Rust memory, so no input can trap the module.
-import { EmbeddedEngine } from '../pkg/connector_state.js';
-import { KvFront, closedError } from './kv.mjs';
+import { EmbeddedEngine } from '../../pkg/connector_state.js';
+import { KvFront } from './front.mjs';
+import { closedError } from './limits.mjs';
 
-export { KvU64, setValueMeasure } from './kv.mjs';
+export { KvU64 } from './u64.mjs';
+export { setValueMeasure } from './limits.mjs';
 
 /** The engine as a backend of KvFront (every call is synchronous). */
 class EmbeddedBackend {

@@ -4,7 +4,7 @@
 // format instead, so @deno/kv asks for these two functions there
 // (https://www.npmjs.com/package/@deno/kv#other-runtimes); Node and Deno use
 // V8's own. Format: v8/src/objects/value-serializer.cc (version 15).
-import { StateError } from './errors.mjs';
+import { StateError } from '../core/errors.mjs';
 
 const VERSION = 15;
 const TAG = {

@@ -1,0 +1,267 @@
+/* @ts-self-types="./postgres.d.ts" */
+// Deno KV on PostgreSQL: the interface and model of js/kv.mjs, kept in one
+// table shared by namespaces.
+//
+//   <table>          (namespace, key bytea, value bytea, version, expires_at)
+//   <table>_versions (namespace, version): the namespace's commit counter
+//
+// Keys are the Deno KV key bytes (bytea compares bytewise, so a prefix is a
+// key range and ORDER BY key is Deno's order); values are the embedded
+// store's value encoding. A commit is one transaction that first bumps the
+// namespace's counter row: that row lock orders the namespace's commits, so
+// its checks read what the previous commit wrote, nothing can interleave
+// between check and write, and the counter is the versionstamp (durable,
+// rising, one per commit). Expiry is by the server's clock.
+import '../core/node-init.mjs';
+import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';
+import { StateError } from '../core/errors.mjs';
+import { CLEANUP_EVERY, CLEANUP_ROWS, COMMIT_ARGS, COMMIT_VERSION, loadPg, NOW, rolledBack, schemaStatements, transaction } from './postgres-sql.mjs';
+import { checkNamespace, checkStoreOptions, decodeStored, redactUrl, ServerKvFront, unavailable } from './server.mjs';
+import { encodeKey } from './limits.mjs';
+import { notU64, u64Apply } from './u64.mjs';
+
+const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
+const DEFAULT_TABLE = 'connector_state_kv';
+
+const stampOf = (version) => BigInt(version).toString(16).padStart(20, '0');
+const live = `(expires_at IS NULL OR expires_at > ${NOW})`;
+
+class PostgresBackend {
+  #pool;
+  #ownPool;
+  #ns;
+  #t;
+  #v;
+  #f;
+  #commits = 0;
+
+  constructor(pool, ownPool, table, namespace) {
+    this.#pool = pool;
+    this.#ownPool = ownPool;
+    this.#ns = namespace;
+    this.#t = `"${table}"`;
+    this.#v = `"${table}_versions"`;
+    this.#f = `"${table}_commit"`;
+  }
+
+  /** Creates the tables if missing (safe from many processes at once) and
+   *  the namespace's counter. When everything is in place (the usual open)
+   *  it only reads the catalog: no DDL, no transaction, no table lock, so
+   *  opening never blocks or deadlocks other processes' commits. */
+  async init(table) {
+    if (await this.#ready(table)) return;
+    await transaction(this.#pool, async (client) => {
+      for (const [sql, params] of schemaStatements({ t: this.#t, v: this.#v, f: this.#f, table, namespace: this.#ns })) await client.query(sql, params);
+    }, 'creating the tables');
+  }
+
+  /** Whether the tables, the index and this version of the commit function
+   *  exist (read from the catalog); if so, makes the namespace's counter
+   *  row when it is missing (a row insert, no table lock). */
+  async #ready(table) {
+    const { rows: [found] } = await this.#query(
+      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL
+          AND obj_description(to_regprocedure($4), 'pg_proc') IS NOT DISTINCT FROM $5 AS ready`,
+      [this.#t, this.#v, `"${table}_expiry"`, `${this.#f}(${COMMIT_ARGS})`, COMMIT_VERSION],
+      'opening the store',
+    );
+    if (!found?.ready) return false;
+    const { rowCount } = await this.#query(`SELECT 1 FROM ${this.#v} WHERE namespace = $1`, [this.#ns], 'opening the store');
+    if (rowCount === 0) {
+      await this.#query(`INSERT INTO ${this.#v} (namespace, version) VALUES ($1, 0) ON CONFLICT (namespace) DO NOTHING`, [this.#ns], 'opening the store');
+    }
+    return true;
+  }
+
+  async #query(sql, params, what) {
+    try {
+      return await this.#pool.query(sql, params);
+    } catch (error) {
+      throw unavailable(`PostgreSQL (${what})`, error);
+    }
+  }
+
+  async get(keys) {
+    const bytes = keys.map((k) => Buffer.from(encodeKey(k, 'read')));
+    const { rows } = await this.#query(
+      `SELECT key, value, version FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${live}`,
+      [this.#ns, bytes],
+      'get',
+    );
+    const found = new Map(rows.map((r) => [r.key.toString('hex'), r]));
+    return bytes.map((b, i) => {
+      const row = found.get(b.toString('hex'));
+      return row ? { value: decodeStored(__kvDecodeValue, row.value, keys[i], false), versionstamp: stampOf(row.version) } : null;
+    });
+  }
+
+  async commit(checks, mutations) {
+    // Encoded before the transaction: a bad key or value is a TypeError.
+    const checked = checks.map((c) => ({ bytes: Buffer.from(encodeKey(c.key, 'read')), versionstamp: c.versionstamp?.toLowerCase() ?? null }));
+    const writes = mutations.map((m) => ({
+      type: m.type,
+      bytes: Buffer.from(encodeKey(m.key, 'write')),
+      value: m.type === 'set' ? Buffer.from(__kvEncodeValue(m.value)) : m.type === 'delete' ? null : m.value.value,
+      expireIn: m.expireIn ?? null,
+    }));
+    const cleanup = ++this.#commits % CLEANUP_EVERY === 0;
+    if (writes.every((w) => w.type === 'set' || w.type === 'delete')) return this.#plainCommit(checked, writes, cleanup);
+    return transaction(this.#pool, async (client) => {
+      const { rows: [counter] } = await client.query(
+        `INSERT INTO ${this.#v} AS v (namespace, version) VALUES ($1, 1)
+         ON CONFLICT (namespace) DO UPDATE SET version = v.version + 1 RETURNING version`,
+        [this.#ns],
+      );
+      const arithmetic = writes.filter((w) => w.type !== 'set' && w.type !== 'delete');
+      const read = [...checked.map((c) => c.bytes), ...arithmetic.map((w) => w.bytes)];
+      let current = new Map();
+      if (read.length > 0) {
+        const { rows } = await client.query(
+          `SELECT key, value, version FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${live}`,
+          [this.#ns, read],
+        );
+        current = new Map(rows.map((r) => [r.key.toString('hex'), r]));
+      }
+      for (const c of checked) {
+        const row = current.get(c.bytes.toString('hex'));
+        if ((row ? stampOf(row.version) : null) !== c.versionstamp) return { rollback: true, ok: false };
+      }
+      // Each key's final state, in the order of first touch.
+      const final = new Map();
+      for (const w of writes) {
+        const id = w.bytes.toString('hex');
+        if (w.type === 'set') final.set(id, { bytes: w.bytes, value: w.value, expireIn: w.expireIn });
+        else if (w.type === 'delete') final.set(id, { bytes: w.bytes, value: null });
+        else {
+          const before = final.has(id) ? final.get(id).value : current.get(id)?.value ?? null;
+          const next = u64Apply(w.type, before, w.value);
+          if (next === undefined) throw new TypeError(notU64(w.type));
+          final.set(id, { bytes: w.bytes, value: Buffer.from(next), expireIn: null });
+        }
+      }
+      const deleted = [...final.values()].filter((f) => f.value === null).map((f) => f.bytes);
+      const stored = [...final.values()].filter((f) => f.value !== null);
+      if (deleted.length > 0) {
+        await client.query(`DELETE FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[])`, [this.#ns, deleted]);
+      }
+      if (stored.length > 0) {
+        await client.query(
+          `INSERT INTO ${this.#t} (namespace, key, value, version, expires_at)
+           SELECT $1, k, v, $4, CASE WHEN e IS NULL THEN NULL ELSE ${NOW} + e END
+           FROM unnest($2::bytea[], $3::bytea[], $5::bigint[]) AS u(k, v, e)
+           ON CONFLICT (namespace, key) DO UPDATE
+           SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = EXCLUDED.expires_at`,
+          [this.#ns, stored.map((f) => f.bytes), stored.map((f) => f.value), counter.version, stored.map((f) => f.expireIn)],
+        );
+      }
+      if (cleanup) {
+        await client.query(
+          `DELETE FROM ${this.#t} WHERE namespace = $1 AND ctid IN (
+             SELECT ctid FROM ${this.#t} WHERE namespace = $1 AND expires_at <= ${NOW} LIMIT ${CLEANUP_ROWS})`,
+          [this.#ns],
+        );
+      }
+      return { ok: true, versionstamp: stampOf(counter.version) };
+    }, 'commit').then((out) => (out.ok ? { ok: true, versionstamp: out.versionstamp } : { ok: false }));
+  }
+
+  /** Sets and deletes (no sum / min / max): one call of the commit function. */
+  async #plainCommit(checked, writes, cleanup) {
+    // No row has a version beyond bigint: such a check cannot pass.
+    if (checked.some((c) => c.versionstamp !== null && BigInt(`0x${c.versionstamp}`) > 0x7fffffffffffffffn)) return { ok: false };
+    const final = new Map();
+    for (const w of writes) final.set(w.bytes.toString('hex'), w);
+    const stored = [...final.values()].filter((w) => w.type === 'set');
+    const deleted = [...final.values()].filter((w) => w.type === 'delete').map((w) => w.bytes);
+    let rows;
+    try {
+      ({ rows } = await this.#pool.query(`SELECT ${this.#f}($1, $2::bytea[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bigint[], $7::bytea[], $8) AS version`, [
+        this.#ns,
+        checked.map((c) => c.bytes),
+        checked.map((c) => (c.versionstamp === null ? null : BigInt(`0x${c.versionstamp}`).toString())),
+        stored.map((w) => w.bytes),
+        stored.map((w) => w.value),
+        stored.map((w) => w.expireIn),
+        deleted,
+        cleanup,
+      ]));
+    } catch (error) {
+      throw unavailable(
+        'PostgreSQL (commit)',
+        error,
+        rolledBack(error) ??
+          '. If the connection failed while the commit was sent, its outcome is unknown: read the keys back before trying again',
+      );
+    }
+    const version = rows[0]?.version;
+    return version === null || version === undefined ? { ok: false } : { ok: true, versionstamp: stampOf(version) };
+  }
+
+  async scan(start, startInclusive, end, limit, reverse) {
+    const { rows } = await this.#query(
+      `SELECT key, value, version FROM ${this.#t}
+       WHERE namespace = $1 AND key ${startInclusive ? '>=' : '>'} $2 AND key < $3 AND ${live}
+       ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT $4`,
+      [this.#ns, Buffer.from(start), Buffer.from(end), limit],
+      'list',
+    );
+    return rows.map((r) => {
+      const bytes = new Uint8Array(r.key);
+      const key = __kvDecodeKey(bytes);
+      return { bytes, key, value: decodeStored(__kvDecodeValue, r.value, key, true), versionstamp: stampOf(r.version) };
+    });
+  }
+
+  close() {
+    return this.#ownPool ? this.#pool.end().catch(() => {}) : undefined;
+  }
+}
+
+/** A Deno KV store on PostgreSQL (see README, "Outgrowing one machine"). */
+export class PostgresKv extends ServerKvFront {
+  constructor(backend, description) {
+    super(backend, 'postgres', description);
+  }
+}
+
+/**
+ * Opens a Deno KV store on PostgreSQL: `{ connectionString }` (the store
+ * owns and closes that pool) or `{ pool }` (a `pg.Pool` of yours, which
+ * close() leaves open); `table` (default 'connector_state_kv'), created if
+ * missing; `namespace` (default 'default').
+ */
+export async function openPostgresKv(options) {
+  const { pool, connectionString, table = DEFAULT_TABLE, namespace } = checkStoreOptions(options, ['pool', 'connectionString', 'table', 'namespace'], 'openPostgresKv');
+  const ns = checkNamespace(namespace);
+  if (typeof table !== 'string' || !TABLE.test(table)) {
+    throw new StateError('INVALID_ARGUMENT', 'table must be a SQL name of 1 to 50 letters, digits and underscores, not starting with a digit');
+  }
+  if ((pool === undefined) === (connectionString === undefined)) {
+    throw new StateError('INVALID_ARGUMENT', 'openPostgresKv needs exactly one of pool (a pg.Pool) or connectionString');
+  }
+  let own = false;
+  let target = pool;
+  let where = '(your pool)';
+  if (pool === undefined) {
+    if (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//i.test(connectionString)) {
+      throw new StateError('INVALID_ARGUMENT', 'connectionString must be a postgres:// or postgresql:// URL');
+    }
+    const pg = await loadPg();
+    target = new pg.Pool({ connectionString, connectionTimeoutMillis: 10_000, keepAlive: true, max: 10 });
+    // An idle connection that the server drops must not crash the process;
+    // the next call reports it.
+    target.on('error', () => {});
+    own = true;
+    where = redactUrl(connectionString);
+  } else if (typeof pool?.connect !== 'function' || typeof pool?.query !== 'function') {
+    throw new StateError('INVALID_ARGUMENT', 'pool must be a pg.Pool (with connect() and query())');
+  }
+  const backend = new PostgresBackend(target, own, table, ns);
+  try {
+    await backend.init(table);
+  } catch (error) {
+    if (own) await target.end().catch(() => {});
+    throw error;
+  }
+  return new PostgresKv(backend, { url: where, table, namespace: ns });
+}

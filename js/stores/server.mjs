@@ -1,0 +1,116 @@
+// What the PostgreSQL and Redis stores share: options, namespaces, URL
+// redaction, driver failures as StateErrors, undecodable rows, and the
+// front that names its kind.
+import { StateError } from '../core/errors.mjs';
+import { KvFront } from './front.mjs';
+
+/** A namespace of the server stores: letters, digits and `_ . : -`, so it
+ *  can be used in a Redis hash tag and a SQL literal without escaping. */
+export function checkNamespace(namespace) {
+  if (namespace === undefined) return 'default';
+  if (typeof namespace !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(namespace)) {
+    throw new StateError('INVALID_ARGUMENT', `namespace must be 1 to 128 letters, digits, '_', '.', ':' or '-': got ${JSON.stringify(String(namespace)).slice(0, 80)}`);
+  }
+  return namespace;
+}
+
+/** Options of the server stores: only the names given are allowed. */
+export function checkStoreOptions(options, allowed, what) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw new StateError('INVALID_ARGUMENT', `${what} options must be an object`);
+  for (const name of Object.keys(options)) {
+    if (!allowed.includes(name)) throw new StateError('INVALID_ARGUMENT', `${what} has no option ${JSON.stringify(name)}: the options are ${allowed.join(', ')}`);
+  }
+  return options;
+}
+
+/** A connection URL with its password (and any token in the query) hidden. */
+export function redactUrl(url) {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (/pass|secret|token|key/i.test(k)) u.searchParams.set(k, '***');
+    return u.toString();
+  } catch {
+    // Not a URL: hide everything up to the last '@' (a password may hold '/', '#' or '?').
+    const text = String(url);
+    return text.includes('@') ? text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, (_, scheme) => `${scheme ?? ''}***@`) : text.replace(/\?.*$/s, '');
+  }
+}
+
+/** The store failure a driver error becomes: STORE_UNAVAILABLE, with the
+ *  driver's message, never a connection string. */
+export function unavailable(what, error, extra = '') {
+  const message = String(error?.message ?? error).replace(/[a-z][a-z0-9+.-]*:\/\/\S*@/gi, (m) => m.replace(/\/\/.*@/, '//***@'));
+  const wrapped = new StateError('STORE_UNAVAILABLE', `${what}: ${message}${extra}`, { cause: error });
+  if (error?.code) wrapped.driverCode = error.code;
+  return wrapped;
+}
+
+/**
+ * What a listing of a server store yields for a row whose value cannot be
+ * decoded (written by something else, or damaged): the other rows still
+ * list, and this entry names its key and the problem. Reading it by key
+ * rejects with CORRUPT_STATE naming the key.
+ */
+export class UnreadableValue {
+  constructor(key, problem) {
+    this.key = key;
+    this.problem = problem;
+    Object.freeze(this);
+  }
+
+  toString() {
+    return `unreadable value at ${keyText(this.key)}: ${this.problem}`;
+  }
+}
+
+/** A key as text for messages (bigints and bytes included). */
+export function keyText(key) {
+  try {
+    return `[${key.map((p) => (typeof p === 'string' ? JSON.stringify(p) : typeof p === 'bigint' ? `${p}n` : p instanceof Uint8Array ? `<${p.length} bytes>` : String(p))).join(', ')}]`;
+  } catch {
+    return '(a key)';
+  }
+}
+
+/** The value stored as `bytes` under `key`: for a listing (`listed`), an
+ *  UnreadableValue when it cannot be decoded; for a read, CORRUPT_STATE. */
+export function decodeStored(decode, bytes, key, listed) {
+  try {
+    return decode(bytes);
+  } catch (error) {
+    const problem = String(error?.message ?? error);
+    if (listed) return new UnreadableValue(key, problem);
+    throw new StateError('CORRUPT_STATE', `the value at ${keyText(key)} cannot be read (${problem}); inspect it, or delete it`);
+  }
+}
+
+/**
+ * The PostgreSQL and Redis stores: a KvFront that names its kind (for
+ * describeStore) and shows where it is connected without credentials
+ * (inspect, JSON).
+ */
+export class ServerKvFront extends KvFront {
+  #kind;
+  #description;
+
+  constructor(backend, kind, description) {
+    super(backend);
+    this.#kind = kind;
+    this.#description = description;
+  }
+
+  /** Lets describeStore name this kind. */
+  get __connectorStateKind() {
+    return this.#kind;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `${this.constructor.name} ${JSON.stringify(this.#description)}`;
+  }
+
+  toJSON() {
+    return { kind: this.#kind, ...this.#description };
+  }
+}
