@@ -525,7 +525,9 @@ export type DescribedKey =
   | { kind: 'daily-job'; workflowId: string }
   | { kind: 'tracked-file' | 'file-claim' | 'indexed-file'; prefix: string; fileName: string }
   | { kind: 'last-processed-file'; prefix: string }
-  | { kind: 'job' | 'job-status-mirror'; jobId: string }
+  | { kind: 'job'; jobId: string; /** With the record: its status. */ status?: string | null; /** With the record: ms since its last update (what "stuck" is measured by). */ idleMs?: number | null }
+  | { kind: 'job-status-mirror'; jobId: string }
+  | { kind: 'copy-in-progress' }
   | { kind: 'retry-item'; namespace: string; item: string }
   | { kind: 'checkpoint'; namespace: string; name: string }
   | { kind: 'internal' };
@@ -871,7 +873,7 @@ export class JobTracker<D extends Metadata = Record<string, JsonValue>> {
   listJobs(
     options?: { status?: JobStatusValue; since?: Date | string | number; limit?: number; cursor?: string | null },
   ): Promise<{ jobs: Array<JobStatus<D> | (DamagedRecord & { jobId: string })>; cursor: string | null }>;
-  /** Jobs processing for longer than olderThanMs (default 1 hour). */
+  /** Jobs stuck: processing with no update (updatedAt, else startedAt) for longer than olderThanMs (default 1 hour). */
   findStuckJobs(options?: { olderThanMs?: number }): Promise<JobStatus<D>[]>;
   cleanup(options: ({ olderThanDays: number; before?: never } | { before: Date | string | number; olderThanDays?: never }) & { batchSize?: number }): Promise<RemovedFiles>;
   /** Of concurrent callers one calls `create` (exactly on a compare-and-set store; under `maxWriteDelayMs` on Versori); all get its job. */

@@ -275,6 +275,9 @@ impl JobTracker {
     }
 
     /// Jobs processing for longer than `older_than_ms` (by startedAt).
+    /// Jobs that are stuck: `processing`, with no update (see [`idle_since`])
+    /// for longer than `older_than_ms`. The CLI's `inspect` says "stuck" by
+    /// the same rule, through `describeKey`.
     pub async fn stuck<S: Store, C: Clock, L: Logger>(
         &self,
         store: &S,
@@ -288,8 +291,7 @@ impl JobTracker {
         loop {
             let page = self.list(store, log, Some("processing"), None, 1_000, cursor.as_deref()).await?;
             for job in page.files {
-                let started = str_field(&job.record, "startedAt").or(str_field(&job.record, "createdAt")).and_then(ms_from_iso);
-                if started.is_some_and(|at| at < cutoff) {
+                if idle_since(&job.record).is_some_and(|at| at < cutoff) {
                     out.push(job.record);
                 }
             }
@@ -309,6 +311,13 @@ impl JobTracker {
 
 fn exists(job_id: &str) -> StateError {
     StateError::new(ErrorCode::Conflict, format!("job {job_id} already exists; use updateJob to change it, or pick a new id"))
+}
+
+/// When a job record last changed: its `updatedAt`, else `startedAt`, else
+/// `createdAt` (epoch ms). A `processing` job idle for longer than a bound is
+/// what "stuck" means, in `JobTracker.findStuckJobs` and the CLI alike.
+pub fn idle_since(record: &Map<String, Value>) -> Option<i64> {
+    ["updatedAt", "startedAt", "createdAt"].iter().find_map(|field| str_field(record, field)).and_then(ms_from_iso)
 }
 
 #[cfg(test)]

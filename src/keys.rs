@@ -449,6 +449,9 @@ pub enum Described {
         /// The checkpoint's name.
         name: String,
     },
+    /// The mark the CLI's `copy` leaves in its target while it copies (an
+    /// interrupted copy may be resumed into that target).
+    CopyInProgress,
     /// Bookkeeping the package keeps for itself: index heads and pages,
     /// checkpoint chunks and pending records, 0.1.56's shared file index.
     Internal,
@@ -469,6 +472,7 @@ pub fn describe(parts: &[String]) -> Option<Described> {
         ["job:", workflow, "daily", _] => Described::DailyJob { workflow: own(workflow) },
         [CHECKPOINT, namespace, name] => Described::Checkpoint { namespace: own(namespace), name: own(name) },
         [CHECKPOINT, ..] => Described::Internal,
+        ["cs:copy", "in-progress"] => Described::CopyInProgress,
         [head, ..] if head.starts_with("cs:index:") => Described::Internal,
         [collection, name] => return describe_record(collection, name),
         [text] => return describe_text(text),

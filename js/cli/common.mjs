@@ -1,5 +1,6 @@
 // What the command line's commands share: usage, flags, terminal-safe
 // output, opening a store, asking before a change.
+import process from 'node:process';
 import { openKv } from '../node.mjs';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';

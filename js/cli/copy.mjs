@@ -1,10 +1,11 @@
 // connector-state copy: every entry the package keeps, from one store to
 // another, verified after.
+import { Buffer } from 'node:buffer';
 import { describeKey } from '../node.mjs';
 import { redactUrl } from '../stores/server.mjs';
 import { createHash } from 'node:crypto';
 import { __kvEncodeKey, __kvEncodeValue } from '../../pkg/connector_state.js';
-import { UnreadableValue } from '../stores/server.mjs';
+import { keyText, UnreadableValue } from '../stores/server.mjs';
 import { openStore, safe, say } from './common.mjs';
 
 // ---- copy ----

@@ -71,12 +71,15 @@ export async function inspect(kv, { stuckMs = HOUR, now = Date.now() } = {}) {
       case 'job': {
         const status = value?.status ?? 'unknown';
         report.jobs.byStatus[status] = (report.jobs.byStatus[status] ?? 0) + 1;
-        const updated = ms(value?.updatedAt ?? value?.startedAt ?? value?.createdAt);
-        if (status === 'processing' && now - updated > stuckMs) report.jobs.stuck.push({ jobId: d.jobId, stage: value?.stage ?? null, updatedAt: value?.updatedAt ?? null, idleMs: now - updated });
+        // "Stuck" is the core's rule (describeKey's idleMs, as JobTracker.findStuckJobs measures it).
+        if (d.status === 'processing' && d.idleMs > stuckMs) report.jobs.stuck.push({ jobId: d.jobId, stage: value?.stage ?? null, updatedAt: value?.updatedAt ?? null, idleMs: d.idleMs });
         break;
       }
       case 'sync-state':
         if (d.workflowId !== null) report.syncStates.push({ workflowId: d.workflowId, ...value });
+        break;
+      case 'copy-in-progress':
+        report.copyInProgress = true;
         break;
       case undefined:
         report.other += 1;
@@ -174,6 +177,7 @@ export function render(r, store) {
     out.push('', `Unreadable entries (${r.unreadable.length}): their values cannot be decoded`);
     for (const u of r.unreadable.slice(0, 50)) out.push(`  ${u.key}: ${u.problem}`);
   }
+  if (r.copyInProgress) out.push('', 'A copy into this store did not finish: run the same copy again to complete it.');
   if (r.other) out.push('', `${r.other} other entries (not written by connector-state)`);
   // One pushed item is one line: what a store holds cannot add lines or escapes.
   return out.map(safe).join('\n');

@@ -1,7 +1,8 @@
 // connector-state: look into a store, and the operator actions that go with
 // it. Run `connector-state help` for usage.
+import process from 'node:process';
 import { redactUrl } from '../stores/server.mjs';
-import { checkFlags, safe, USAGE, UsageError, VALUED } from './common.mjs';
+import { checkFlags, openStore, safe, USAGE, UsageError, VALUED } from './common.mjs';
 import { act } from './act.mjs';
 import { copy } from './copy.mjs';
 import { inspect, jsonSafe, render } from './inspect.mjs';

@@ -12,6 +12,7 @@
 // its checks read what the previous commit wrote, nothing can interleave
 // between check and write, and the counter is the versionstamp (durable,
 // rising, one per commit). Expiry is by the server's clock.
+import { Buffer } from 'node:buffer';
 import '../core/node-init.mjs';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';
 import { StateError } from '../core/errors.mjs';

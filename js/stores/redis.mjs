@@ -16,6 +16,7 @@
 // and never fall below the last one: rising per namespace, and not handed
 // out again after a restart, even one that lost the data (as long as the
 // server's clock does not go back past the last stamp).
+import { Buffer } from 'node:buffer';
 import '../core/node-init.mjs';
 import { createHash } from 'node:crypto';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';

@@ -47,10 +47,21 @@ pub fn describe_key(key: JsValue, value: JsValue, now: JsValue) -> JsValue {
         Described::FileClaim { prefix, name } => vec![("kind", s("file-claim")), ("prefix", s(prefix)), ("fileName", s(name))],
         Described::LastProcessedFile { prefix } => vec![("kind", s("last-processed-file")), ("prefix", s(prefix))],
         Described::IndexedFile { prefix, name } => vec![("kind", s("indexed-file")), ("prefix", s(prefix)), ("fileName", s(name))],
-        Described::Job { job_id } => vec![("kind", s("job")), ("jobId", s(job_id))],
+        Described::Job { job_id } => {
+            let mut fields = vec![("kind", s("job")), ("jobId", s(job_id))];
+            // With the record: its status and how long it has been idle
+            // (what "stuck" is measured by, as JobTracker.findStuckJobs does).
+            if let Ok(serde_json::Value::Object(record)) = js_to_json(&value, "value") {
+                let now = now.as_f64().filter(|n| n.is_finite()).unwrap_or_else(js_sys::Date::now) as i64;
+                fields.push(("status", opt_str(crate::values::str_field(&record, "status"))));
+                fields.push(("idleMs", crate::jobs::idle_since(&record).map_or(JsValue::NULL, |at| JsValue::from_f64((now - at) as f64))));
+            }
+            fields
+        }
         Described::JobStatusMirror { job_id } => vec![("kind", s("job-status-mirror")), ("jobId", s(job_id))],
         Described::RetryItem { namespace, item } => vec![("kind", s("retry-item")), ("namespace", s(namespace)), ("item", s(item))],
         Described::Checkpoint { namespace, name } => vec![("kind", s("checkpoint")), ("namespace", s(namespace)), ("name", s(name))],
+        Described::CopyInProgress => vec![("kind", s("copy-in-progress"))],
         Described::Internal => vec![("kind", s("internal"))],
     };
     object(&fields)

@@ -218,3 +218,26 @@ test('inspect and the actions never create a store at a path that does not exist
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("every key the CLI writes is the package's own: an interrupted copy's mark is named, not counted as foreign", async () => {
+  const { COPY_MARK } = await import('../../js/cli/copy.mjs');
+  const { describeKey } = await import('connector-state');
+  assert.deepEqual(describeKey(COPY_MARK), { kind: 'copy-in-progress' });
+  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+  try {
+    const path = join(dir, 'state.sqlite');
+    const kv = await openKv(path);
+    await kv.set(COPY_MARK, { source: 'elsewhere.sqlite', startedAt: '2026-11-29T00:00:00.000Z' });
+    await kv.set(['not', 'ours'], 1);
+    kv.close();
+    const text = await cli('inspect', path);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /A copy into this store did not finish/);
+    assert.match(text.stdout, /1 other entries/);
+    const json = JSON.parse((await cli('inspect', path, '--json')).stdout);
+    assert.equal(json.copyInProgress, true);
+    assert.equal(json.other, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

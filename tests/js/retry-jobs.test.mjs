@@ -1,7 +1,7 @@
 // RetryTracker and JobTracker through the built package.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RetryTracker, JobTracker, StateService, VersoriKVAdapter, StateError } from 'connector-state';
+import { RetryTracker, JobTracker, StateService, VersoriKVAdapter, StateError, describeKey } from 'connector-state';
 import { storeKinds, exactKinds, withStore, withMovedTime, versoriKv, fakeVersoriContext } from './helpers.mjs';
 
 const MIN = 60_000;
@@ -182,6 +182,18 @@ test('stuck jobs: processing for longer than a limit', async () => {
       assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 5 * 60_000 })).map((j) => j.jobId), ['slow']);
       assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 30_000 })).map((j) => j.jobId).sort(), ['fresh', 'slow']);
       assert.deepEqual(await tracker.findStuckJobs({ olderThanMs: 60 * 60_000 }), []);
+      // A long job that reports progress is not stuck: idle is since its last update.
+      await tracker.updateJob('slow', { stage: 'page 40 of 90' });
+      assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 5 * 60_000 })).map((j) => j.jobId), []);
+      clock.advance(6 * 60_000);
+      assert.deepEqual((await tracker.findStuckJobs({ olderThanMs: 5 * 60_000 })).map((j) => j.jobId).sort(), ['fresh', 'slow']);
+      // describeKey, which the CLI's inspect reads, measures the same idle time.
+      for await (const { key, value } of kv.list({ prefix: [] })) {
+        const d = describeKey(key, value, Date.now());
+        if (d?.kind !== 'job') continue;
+        const stuck = d.status === 'processing' && d.idleMs > 5 * 60_000;
+        assert.equal(stuck, ['fresh', 'slow'].includes(d.jobId), d.jobId);
+      }
     });
   });
 });

@@ -41,3 +41,17 @@ test('the cycle finder finds cycles (negative control)', () => {
   assert.deepEqual(cycles(graph).map((c) => c.join()).sort(), ['a,b,c', 'd']);
   assert.deepEqual(cycles(new Map([['a', ['b']], ['b', []]])), []);
 });
+
+test("nothing the browser entry reaches imports a node: module", () => {
+  const graph = jsGraph(root);
+  const reached = new Set();
+  const walk = (file) => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const next of graph.get(file) ?? []) walk(next);
+  };
+  walk('js/browser.mjs');
+  assert.ok(reached.size >= 10, `${reached.size} files`);
+  const nodeOnly = [...reached].filter((f) => /from 'node:|import\('node:/.test(readFileSync(`${root}/${f}`, 'utf8')));
+  assert.deepEqual(nodeOnly, []);
+});
