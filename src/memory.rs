@@ -58,6 +58,25 @@ pub enum U64Op {
 }
 
 impl U64Op {
+    /// The operation named `name` ('sum', 'min', 'max').
+    pub fn parse(name: &str) -> Option<U64Op> {
+        match name {
+            "sum" => Some(U64Op::Sum),
+            "min" => Some(U64Op::Min),
+            "max" => Some(U64Op::Max),
+            _ => None,
+        }
+    }
+
+    /// `current` after this operation with `operand` (a sum wraps at 2^64).
+    pub fn apply(self, current: u64, operand: u64) -> u64 {
+        match self {
+            U64Op::Sum => current.wrapping_add(operand),
+            U64Op::Min => current.min(operand),
+            U64Op::Max => current.max(operand),
+        }
+    }
+
     /// The operation's name, as Deno's messages give it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -157,11 +176,7 @@ impl MemoryStore {
                             let n = crate::values::as_u64(&v).ok_or_else(|| {
                                 format!("Failed to perform '{}' mutation on a non-U64 value in the database", op.as_str())
                             })?;
-                            match op {
-                                U64Op::Sum => n.wrapping_add(operand),
-                                U64Op::Min => n.min(operand),
-                                U64Op::Max => n.max(operand),
-                            }
+                            op.apply(n, operand)
                         }
                     };
                     Some((crate::values::u64_value(next), None))

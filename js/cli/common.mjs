@@ -4,7 +4,7 @@ import process from 'node:process';
 import { openKv } from '../node.mjs';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { editDistance } from '../core/text.mjs';
+import { __nearest } from '../../pkg/connector_state.js';
 
 export const USAGE = `connector-state: inspect and repair connector-state stores
 
@@ -91,7 +91,7 @@ export function checkFlags(command, argv) {
     const flag = arg.split('=')[0];
     if (allowed.includes(flag)) continue;
     const elsewhere = Object.entries(FLAGS).filter(([, f]) => f.includes(flag)).map(([c]) => c);
-    const close = allowed.find((f) => editDistance(f, flag) <= 2);
+    const close = __nearest(flag, allowed);
     const hint = elsewhere.length ? ` (it belongs to ${elsewhere.join(', ')})` : close ? ` (did you mean ${close}?)` : '';
     throw new UsageError(`unknown flag ${flag} for ${command}${hint}`);
   }

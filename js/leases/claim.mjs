@@ -1,6 +1,6 @@
 // A won claim with a lease: renewed like a lock, with complete, release
 // and Symbol.asyncDispose.
-import { asyncDispose, checkBoolean, DEFAULT_TTL_MS, plainCopy, positive } from './options.mjs';
+import { asyncDispose, checkBoolean, plainCopy, positive, rules } from './options.mjs';
 import { Renewal } from './renewal.mjs';
 import { monotonic } from './timers.mjs';
 
@@ -61,7 +61,7 @@ export async function claimWithLease(claim, fileName, options, methods) {
   const startedAt = monotonic();
   // The core checks the name, ttlMs and any other option.
   const result = await claim(fileName, plain ? core : options);
-  const ttlMs = core.ttlMs ?? DEFAULT_TTL_MS;
+  const ttlMs = core.ttlMs ?? rules().defaultTtlMs;
   if (!result.claimed) {
     // Nothing to give back, but `await using` takes any claim result.
     Object.defineProperty(result, asyncDispose, { value: async () => {} });

@@ -5,7 +5,7 @@
 // the records and the fencing tokens, this folder keeps the timers
 // (renewal.mjs, timers.mjs); this file holds locks, claim.mjs claims.
 import { StateError } from '../core/errors.mjs';
-import { asyncDispose, checkBoolean, checkOptions, checkSignal, DEFAULT_TTL_MS, invalid, MAX_MS, MAX_PAUSE_MS, MINUTE, positive } from './options.mjs';
+import { asyncDispose, checkBoolean, checkOptions, checkSignal, invalid, MAX_PAUSE_MS, MINUTE, positive, rules } from './options.mjs';
 import { Renewal } from './renewal.mjs';
 import { monotonic, pause, untilAborted } from './timers.mjs';
 
@@ -85,7 +85,7 @@ export class Lease {
 /** `state.lock(lockName, kv, { ttlMs, waitMs, renew, signal })` → Lease | null. */
 export async function lock(state, lockName, kv, options) {
   const o = checkOptions('options', options, ['ttlMs', 'waitMs', 'renew', 'signal']);
-  const ttlMs = positive('options.ttlMs', o.ttlMs, DEFAULT_TTL_MS);
+  const ttlMs = positive('options.ttlMs', o.ttlMs, rules().defaultTtlMs);
   // Stryker disable next-line ConditionalExpression,LogicalOperator: undefined reaches positive(), whose fallback is 0: the same
   const waitMs = o.waitMs === undefined || o.waitMs === 0 ? 0 : positive('options.waitMs', o.waitMs, 0);
   const renew = checkBoolean('options.renew', o.renew, true);
@@ -108,8 +108,9 @@ export async function lock(state, lockName, kv, options) {
     // Stryker disable next-line EqualityOperator: the time left is exactly 0 only by chance; one try more or less
     if (left <= 0) return null;
     // Jittered, growing pauses: a crowd of waiters spreads out, and a
-    // released lock is taken within MAX_PAUSE_MS.
-    await pause(Math.min(left, step / 2 + Math.random() * step), signal);
+    // released lock is taken within MAX_PAUSE_MS (each pause is half to all
+    // of the current step, which doubles up to MAX_PAUSE_MS).
+    await pause(Math.min(left, step / 2 + (Math.random() * step) / 2), signal);
     step = Math.min(step * 2, MAX_PAUSE_MS);
   }
 }
@@ -118,7 +119,7 @@ export async function lock(state, lockName, kv, options) {
 export async function withLease(state, lockName, kv, fn, options) {
   const o = checkOptions('options', options, ['ttlMs', 'timeoutMinutes', 'waitMs', 'renew', 'signal']);
   if (typeof fn !== 'function') throw invalid('fn', 'must be a function');
-  const minutes = positive('options.timeoutMinutes', o.timeoutMinutes, 15, MAX_MS / MINUTE);
+  const minutes = positive('options.timeoutMinutes', o.timeoutMinutes, 15, rules().maxMs / MINUTE);
   const ttlMs = o.ttlMs === undefined ? minutes * MINUTE : positive('options.ttlMs', o.ttlMs, undefined);
   const lease = await lock(state, lockName, kv, { ttlMs, waitMs: o.waitMs, renew: o.renew, signal: o.signal });
   if (!lease) {

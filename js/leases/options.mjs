@@ -1,12 +1,13 @@
 // The leases' options, checked as the core checks its own (names, types,
 // did-you-mean hints), and their defaults and limits.
 import { StateError } from '../core/errors.mjs';
-import { editDistance } from '../core/text.mjs';
+import { __checkOptions, __limits } from '../../pkg/connector_state.js';
 
 export const MINUTE = 60_000;
-export const DEFAULT_TTL_MS = 15 * MINUTE;
-/** Ten years, the longest lifetime the core accepts. */
-export const MAX_MS = 10 * 366 * 24 * 60 * MINUTE;
+let limits;
+/** The core's defaults and limits (`defaultTtlMs`, `maxMs`, …), read on
+ *  first use: the wasm module is initialised by then. */
+export const rules = () => (limits ??= __limits());
 /** Longest pause between two tries of a waiting lock(). */
 export const MAX_PAUSE_MS = 200;
 // Stryker disable next-line StringLiteral: the fallback name matters only where Symbol.asyncDispose is missing (Node 20 and Deno have it)
@@ -19,11 +20,8 @@ export function checkOptions(argument, options, known) {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw invalid(argument, 'must be an object');
   const copy = plainCopy(argument, options);
-  for (const key of Object.keys(copy)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => editDistance(k, key) <= 2);
-    throw invalid(`${argument}.${key}`, `is not an option here (${near ? `did you mean ${argument}.${near}?` : `the options here are ${known.join(', ')}`})`);
-  }
+  // The core's check: one rule (and one did-you-mean) for every option.
+  __checkOptions(argument, copy, known);
   return copy;
 }
 
@@ -39,7 +37,7 @@ export function plainCopy(argument, options) {
   }
 }
 
-export function positive(argument, value, fallback, max = MAX_MS) {
+export function positive(argument, value, fallback, max = rules().maxMs) {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(argument, 'must be a positive number');
   if (value < 1 && argument.endsWith('ttlMs')) throw invalid(argument, 'must be at least 1 millisecond; a shorter lifetime expires before it is written');

@@ -1,4 +1,3 @@
-/* @ts-self-types="./postgres.d.ts" */
 // Deno KV on PostgreSQL: the interface and model of js/kv.mjs, kept in one
 // table shared by namespaces.
 //
@@ -14,12 +13,12 @@
 // rising, one per commit). Expiry is by the server's clock.
 import { Buffer } from 'node:buffer';
 import '../core/node-init.mjs';
-import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';
+import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue, __kvU64Apply } from '../../pkg/connector_state.js';
 import { StateError } from '../core/errors.mjs';
 import { CLEANUP_EVERY, CLEANUP_ROWS, COMMIT_ARGS, COMMIT_VERSION, loadPg, NOW, rolledBack, schemaStatements, transaction } from './postgres-sql.mjs';
 import { checkNamespace, checkStoreOptions, decodeStored, redactUrl, ServerKvFront, unavailable } from './server.mjs';
 import { encodeKey } from './limits.mjs';
-import { notU64, u64Apply } from './u64.mjs';
+import { notU64 } from './u64.mjs';
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
 const DEFAULT_TABLE = 'connector_state_kv';
@@ -135,7 +134,7 @@ class PostgresBackend {
         else if (w.type === 'delete') final.set(id, { bytes: w.bytes, value: null });
         else {
           const before = final.has(id) ? final.get(id).value : current.get(id)?.value ?? null;
-          const next = u64Apply(w.type, before, w.value);
+          const next = __kvU64Apply(w.type, before ?? undefined, w.value);
           if (next === undefined) throw new TypeError(notU64(w.type));
           final.set(id, { bytes: w.bytes, value: Buffer.from(next), expireIn: null });
         }

@@ -1,4 +1,3 @@
-/* @ts-self-types="./redis.d.ts" */
 // Deno KV on Redis or Valkey: the interface and model of js/kv.mjs. Every
 // key of a namespace carries the hash tag {cs:<namespace>}, so Redis
 // Cluster keeps a namespace on one slot:

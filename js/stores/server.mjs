@@ -1,6 +1,7 @@
 // What the PostgreSQL and Redis stores share: options, namespaces, URL
 // redaction, driver failures as StateErrors, undecodable rows, and the
 // front that names its kind.
+import { __checkOptions } from '../../pkg/connector_state.js';
 import { StateError } from '../core/errors.mjs';
 import { KvFront } from './front.mjs';
 
@@ -16,12 +17,9 @@ export function checkNamespace(namespace) {
 
 /** Options of the server stores: only the names given are allowed. */
 export function checkStoreOptions(options, allowed, what) {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object') throw new StateError('INVALID_ARGUMENT', `${what} options must be an object`);
-  for (const name of Object.keys(options)) {
-    if (!allowed.includes(name)) throw new StateError('INVALID_ARGUMENT', `${what} has no option ${JSON.stringify(name)}: the options are ${allowed.join(', ')}`);
-  }
-  return options;
+  // The core's check: names, and a did-you-mean hint (one rule for every option).
+  __checkOptions(`${what}: options`, options, allowed);
+  return options ?? {};
 }
 
 /** A connection URL with its password (and any token in the query) hidden. */

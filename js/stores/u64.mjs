@@ -46,19 +46,3 @@ export function registerKvU64() {
 export function notU64(op) {
   return `Failed to perform '${op}' mutation on a non-U64 value in the database`;
 }
-
-export const U64_MARK = 0x75; // 'u', then 16 hex digits: a stored KvU64
-
-/** The stored form of `op` (sum, min, max) of `operand` (a bigint) on the
- *  stored value `current` (bytes, or null when absent); undefined when
- *  `current` is not a KvU64. The server stores' arithmetic, as the
- *  embedded engine's. */
-export function u64Apply(op, current, operand) {
-  let next = operand;
-  if (current !== null && current !== undefined) {
-    if (current[0] !== U64_MARK || current.length !== 17) return undefined;
-    const n = BigInt(`0x${new TextDecoder().decode(current.subarray(1))}`);
-    next = op === 'sum' ? (n + operand) % U64_END : op === 'min' ? (n < operand ? n : operand) : n > operand ? n : operand;
-  }
-  return new TextEncoder().encode(`u${next.toString(16).padStart(16, '0')}`);
-}

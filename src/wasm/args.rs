@@ -91,6 +91,8 @@ pub fn write_delay(value: &JsValue) -> Result<Option<u64>> {
 pub const MAX_MINUTES: f64 = 10.0 * 366.0 * 24.0 * 60.0;
 pub const MAX_HOURS: f64 = MAX_MINUTES / 60.0;
 pub const MAX_MS: f64 = MAX_MINUTES * 60_000.0;
+/// A lock's, lease's or claim's lifetime when none is given: 15 minutes.
+pub const DEFAULT_TTL_MS: f64 = 15.0 * 60_000.0;
 
 /// Metadata: a plain object of JSON values, or nothing.
 pub fn metadata(argument: &str, value: &JsValue) -> Result<Option<Map<String, Value>>> {
@@ -230,7 +232,7 @@ pub fn known(argument: &str, options: &JsValue, known: &[&str]) -> Result<()> {
 }
 
 /// Levenshtein distance, for "did you mean" hints on short option names.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();

@@ -16,8 +16,6 @@ use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-const DEFAULT_CLAIM_TTL_MS: f64 = 15.0 * 60_000.0;
-
 struct Tracker {
     core: files::FileTracker,
     store: JsStore,
@@ -127,7 +125,7 @@ impl FileTracker {
             t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs"])?;
-            let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
+            let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, args::DEFAULT_TTL_MS)?;
             let outcome =
                 t.core.claim_timed(&t.store, &t.clock, &JsTimer, &t.log, &name, ttl as i64, random_id()?, t.max_write_delay_ms).await?;
             Ok(match outcome {
@@ -171,7 +169,7 @@ impl FileTracker {
             t.clock.verify()?;
             let name = args::name("fileName", &file_name)?;
             args::known("options", &options, &["ttlMs", "claimId"])?;
-            let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, DEFAULT_CLAIM_TTL_MS)?;
+            let ttl = args::ttl_ms("options.ttlMs", &args::option(&options, "ttlMs")?, args::DEFAULT_TTL_MS)?;
             let id = args::optional_name("options.claimId", &args::option(&options, "claimId")?)?;
             let expires_at_ms = t.core.extend_claim_as(&t.store, &t.clock, &name, ttl, id.as_deref()).await?;
             Ok(JsValue::from_str(&iso_from_ms(expires_at_ms)))

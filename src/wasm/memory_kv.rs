@@ -191,13 +191,42 @@ pub fn kv_decode_key(bytes: JsValue) -> Result<JsValue, JsValue> {
 /// (which never starts with `u`).
 const U64_MARK: u8 = b'u';
 
+/// The KvU64 stored as `bytes` (`u` and 16 hex digits), if it is one.
+fn stored_u64(bytes: &[u8]) -> Option<u64> {
+    let hex = bytes.strip_prefix(&[U64_MARK])?;
+    if hex.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+}
+
+/// The stored form of the KvU64 `n`.
+fn stored_u64_bytes(n: u64) -> Vec<u8> {
+    format!("u{n:016x}").into_bytes()
+}
+
+/// `op` ('sum', 'min' or 'max') of `operand` on the stored value `current`
+/// (its bytes; undefined when absent): the new stored bytes, or undefined
+/// when `current` is not a KvU64 (or `op` is unknown). The PostgreSQL
+/// store's arithmetic is this, the embedded engine's rule (the Redis
+/// store's runs in Lua on the server, by the same rule, tested against it).
+#[wasm_bindgen(js_name = "__kvU64Apply")]
+pub fn kv_u64_apply(op: &str, current: Option<Vec<u8>>, operand: u64) -> Option<Uint8Array> {
+    let op = crate::memory::U64Op::parse(op)?;
+    let next = match current {
+        None => operand,
+        Some(bytes) => op.apply(stored_u64(&bytes)?, operand),
+    };
+    Some(Uint8Array::from(stored_u64_bytes(next).as_slice()))
+}
+
 /// A value as the remote stores keep it: a top-level `KvU64` as `u` and 16
 /// hex digits (so a Redis script can do sum / min / max on it), any other
 /// value as the JSON text of the embedded store's value model.
 #[wasm_bindgen(js_name = "__kvEncodeValue")]
 pub fn kv_encode_value(value: JsValue) -> Result<Uint8Array, JsValue> {
     if let Some(n) = kv_u64_of(&value) {
-        return Ok(Uint8Array::from(format!("u{n:016x}").as_bytes()));
+        return Ok(Uint8Array::from(stored_u64_bytes(n).as_slice()));
     }
     let tagged = encode_state(&value, "value", Budget::StoreValue).map_err(|e| type_error(&e.message))?;
     let text = serde_json::to_vec(&tagged).map_err(|e| type_error(&e.to_string()))?;
@@ -210,7 +239,7 @@ pub fn kv_decode_value(bytes: JsValue) -> Result<JsValue, JsValue> {
     let bytes = bytes.dyn_ref::<Uint8Array>().ok_or_else(|| type_error("a value's bytes must be a Uint8Array"))?.to_vec();
     let corrupt = || type_error("the store holds a value this package did not write (not a Deno KV value encoding)");
     if bytes.first() == Some(&U64_MARK) {
-        let n = std::str::from_utf8(&bytes[1..]).ok().and_then(|hex| u64::from_str_radix(hex, 16).ok()).ok_or_else(corrupt)?;
+        let n = stored_u64(&bytes).ok_or_else(corrupt)?;
         return kv_u64_to_js(n).ok_or_else(|| type_error("a KvU64, but no KvU64 class is registered"));
     }
     let tagged: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| corrupt())?;

@@ -16,4 +16,5 @@ pub mod kv_u64;
 pub mod memory_kv;
 pub mod promise;
 pub mod retry;
+pub mod rules;
 pub mod state_service;

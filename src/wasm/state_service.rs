@@ -154,7 +154,7 @@ impl StateService {
         promise(async move {
             inner.clock.verify()?;
             let name = args::name("lockName", &lock_name)?;
-            let ttl = args::ttl_ms("ttlMs", &ttl_ms, 15.0 * MINUTE_MS)?;
+            let ttl = args::ttl_ms("ttlMs", &ttl_ms, args::DEFAULT_TTL_MS)?;
             let id = args::optional_name("lockId", &lock_id)?;
             let store = inner.store(&kv)?;
             let held = inner.locks.extend_as(&*store, &inner.clock, &name, ttl, id.as_deref()).await?;

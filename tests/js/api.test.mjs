@@ -300,7 +300,11 @@ test('describeKey reads back every kind of key the classes write, and nothing el
   assert.deepEqual(kinds['tracked-file'], [{ kind: 'tracked-file', prefix: 'inv', fileName: 'a b.csv' }]);
   assert.deepEqual(kinds['indexed-file'], [{ kind: 'indexed-file', prefix: 'idx', fileName: 'c:d.csv' }]);
   assert.deepEqual(kinds['retry-item'], [{ kind: 'retry-item', namespace: 'orders', item: 'o-1' }]);
-  assert.deepEqual(kinds.job, [{ kind: 'job', jobId: 'job-1' }]);
+  // With the record: its status and how long since it last changed (what "stuck" is measured by).
+  assert.equal(kinds.job.length, 1);
+  const { idleMs, ...job } = kinds.job[0];
+  assert.deepEqual(job, { kind: 'job', jobId: 'job-1', status: 'queued' });
+  assert.ok(idleMs >= 0 && idleMs < 60_000, String(idleMs));
   assert.deepEqual(kinds.checkpoint, [{ kind: 'checkpoint', namespace: 'ns', name: 'run' }]);
   assert.equal(kinds.foreign.length, 1);
   // A lock's held / stale at a given time, as getLockInfo would say.

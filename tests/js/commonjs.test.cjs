@@ -32,5 +32,5 @@ test('require() works against @deno/kv on a SQLite file', async () => {
 
 test('the public surface is exactly the documented exports', () => {
   const names = Object.keys(require('connector-state')).sort();
-  assert.deepEqual(names, ['Checkpoint', 'CheckpointStore', 'FileTracker', 'IndexedFileTracker', 'JobTracker', 'KvU64', 'MemoryKv', 'PeriodicSaver', 'RetryTracker', 'StateError', 'StateService', 'UnreadableValue', 'VersoriFileTracker', 'VersoriIndexedFileTracker', 'VersoriKVAdapter', 'decodeState', 'describeKey', 'describeStore', 'encodeState', 'openKv']);
+  assert.deepEqual(names, ['AdapterAtomic', 'Checkpoint', 'CheckpointStore', 'FileTracker', 'IndexedFileTracker', 'JobTracker', 'KvU64', 'MemoryKv', 'PeriodicSaver', 'RetryTracker', 'StateError', 'StateService', 'UnreadableValue', 'VersoriFileTracker', 'VersoriIndexedFileTracker', 'VersoriKVAdapter', 'decodeState', 'describeKey', 'describeStore', 'encodeState', 'openKv']);
 });
