@@ -8,13 +8,13 @@
 # "timed out" and is reported as that, apart from the caught ones and never
 # counted as caught. The command fails when a threshold is missed:
 #   Rust: caught / (caught + missed + timed out) >= MUTANTS_RUST_MIN (85) per file
-#   JS:   each Stryker run's `break` threshold (90 on leases, stores and the
+#   JS:   each Stryker run's `break` threshold (90 on leases, stores, servers and the
 #         Versori path; 80 on the CLI), Stryker's own score (timeouts counted
 #         as detected there, which Stryker reports in their own column)
 #
 #   npm run mutants                    # both halves, default files
 #   npm run mutants -- rust [files…]   # the Rust half (default: src/locks.rs)
-#   npm run mutants -- js [runs…]      # StrykerJS runs: leases stores versori cli
+#   npm run mutants -- js [runs…]      # StrykerJS runs: leases stores servers versori cli
 # Results: mutants.out/ (cargo-mutants' caught.txt, missed.txt, timeout.txt,
 # and stryker-<run>.json).
 set -euo pipefail
@@ -61,7 +61,7 @@ rust() {
 
 js() {
   local runs=("$@")
-  [ ${#runs[@]} -gt 0 ] || runs=(leases stores versori cli)
+  [ ${#runs[@]} -gt 0 ] || runs=(leases stores servers versori cli)
   [ -f pkg/connector_state_bg.wasm ] || bash scripts/build.sh
   local worst=0
   for run in "${runs[@]}"; do
