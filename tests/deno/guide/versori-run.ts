@@ -10,7 +10,7 @@ export function fn(name: string, handler: (ctx: any) => unknown): Step {
 function chain(steps: Step[]) {
   return {
     then: (step: Step) => chain([...steps, step]),
-    async run(ctx: Record<string, unknown>, data: unknown = {}) {
+    async run(ctx: object, data: unknown = {}) {
       let result = data;
       for (const step of steps) result = await step.handler({ ...ctx, data: result });
       return result;
