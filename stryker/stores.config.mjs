@@ -8,6 +8,7 @@ export default base({
   name: 'stores',
   mutate: ['js/stores/front.mjs', 'js/stores/atomic.mjs', 'js/stores/list.mjs', 'js/stores/limits.mjs', 'js/stores/u64.mjs', 'js/stores/memory.mjs'],
   testFiles: [
+    'tests/js/kv-front.test.mjs',
     'tests/js/kv-embedded.test.mjs',
     'tests/js/kv-hostile.test.mjs',
     'tests/js/kv-conformance.test.mjs',
