@@ -1,0 +1,72 @@
+// What the PostgreSQL and Redis stores share (js/stores/server.mjs), on its
+// own and without servers: namespaces, options, URLs with their secrets
+// hidden, driver failures as StateErrors that keep the driver's error,
+// undecodable rows, keys as text, and how a store shows itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { StateError } from 'connector-state';
+import { checkNamespace, checkStoreOptions, decodeStored, keyText, redactUrl, ServerKvFront, unavailable, UnreadableValue } from '../../js/stores/server.mjs';
+
+test('namespaces: default, the allowed alphabet, 1 to 128 characters', () => {
+  assert.equal(checkNamespace(undefined), 'default');
+  for (const ok of ['a', 'team-a', 'A_b.c:d-1', 'x'.repeat(128)]) assert.equal(checkNamespace(ok), ok);
+  for (const bad of ['', 'x'.repeat(129), 'a b', 'a/b', 'ü', 7, null]) {
+    assert.throws(() => checkNamespace(bad), (e) => e instanceof StateError && e.code === 'INVALID_ARGUMENT' && e.message.startsWith("namespace must be 1 to 128 letters, digits, '_', '.', ':' or '-': got "), String(bad));
+  }
+  assert.throws(() => checkNamespace('a b'), { message: /got "a b"$/ });
+});
+
+test('store options: the names allowed, with the core\'s hint, and nothing else', () => {
+  assert.deepEqual(checkStoreOptions(undefined, ['namespace'], 'openX'), {});
+  assert.deepEqual(checkStoreOptions(null, ['namespace'], 'openX'), {});
+  const given = { namespace: 'n' };
+  assert.equal(checkStoreOptions(given, ['namespace', 'table'], 'openX'), given);
+  assert.throws(() => checkStoreOptions({ namespce: 'n' }, ['namespace'], 'openX'), (e) => e.code === 'INVALID_ARGUMENT' && e.message === 'openX: options.namespce is not an option here (did you mean openX: options.namespace?)');
+  assert.throws(() => checkStoreOptions('n', ['namespace'], 'openX'), (e) => e.code === 'INVALID_ARGUMENT' && /openX: options must be an object/.test(e.message));
+});
+
+test('URLs lose their secrets: password, secret query values, and everything before @ in what is not a URL', () => {
+  assert.equal(redactUrl('postgres://app:s3cret@db:5432/app'), 'postgres://app:***@db:5432/app');
+  assert.equal(redactUrl('redis://db:6379/0'), 'redis://db:6379/0');
+  assert.equal(redactUrl('postgres://db/app?password=x&sslmode=require&api_key=k&token=t&secret=s'), 'postgres://db/app?password=***&sslmode=require&api_key=***&token=***&secret=***');
+  assert.equal(redactUrl('postgres://u:p/w#x@db/app'), 'postgres://***@db/app', 'a password with / or # is not a URL: all before the last @ goes');
+  assert.equal(redactUrl('not a url?token=abc'), 'not a url');
+  assert.equal(redactUrl('plain'), 'plain');
+});
+
+test('a driver failure is STORE_UNAVAILABLE naming what failed, keeping the driver error as cause and its code, with no credentials', () => {
+  const driver = Object.assign(new Error('connect ECONNREFUSED postgres://app:pw@db:5432/app'), { code: 'ECONNREFUSED' });
+  const e = unavailable('PostgreSQL (opening the store)', driver, '. Try again');
+  assert.ok(e instanceof StateError);
+  assert.equal(e.code, 'STORE_UNAVAILABLE');
+  assert.equal(e.message, 'PostgreSQL (opening the store): connect ECONNREFUSED postgres://***@db:5432/app. Try again');
+  assert.equal(e.cause, driver);
+  assert.equal(e.driverCode, 'ECONNREFUSED');
+  assert.equal(e.retryable, true);
+  const plain = unavailable('Redis', 'socket closed');
+  assert.equal(plain.message, 'Redis: socket closed');
+  assert.equal(plain.driverCode, undefined);
+});
+
+test('undecodable rows: listed as UnreadableValue, read as CORRUPT_STATE naming the key', () => {
+  const fails = () => {
+    throw new Error('bad bytes');
+  };
+  assert.equal(decodeStored((b) => b.length, Uint8Array.of(1, 2), ['k'], false), 2);
+  const listed = decodeStored(fails, Uint8Array.of(1), ['a', 1n, true, Uint8Array.of(1, 2)], true);
+  assert.ok(listed instanceof UnreadableValue);
+  assert.equal(listed.problem, 'bad bytes');
+  assert.equal(String(listed), 'unreadable value at ["a", 1n, true, <2 bytes>]: bad bytes');
+  assert.ok(Object.isFrozen(listed));
+  assert.throws(() => decodeStored(fails, Uint8Array.of(1), ['a', 2], false), (e) => e instanceof StateError && e.code === 'CORRUPT_STATE' && e.message === 'the value at ["a", 2] cannot be read (bad bytes); inspect it, or delete it');
+  assert.throws(() => decodeStored(() => { throw 'text'; }, Uint8Array.of(1), ['b'], false), { message: /cannot be read \(text\)/ });
+  assert.equal(keyText(null), '(a key)');
+});
+
+test('a server store shows its kind and where it is connected, never more', () => {
+  const front = new ServerKvFront({ close() {} }, 'postgres', { table: 't', namespace: 'n' });
+  assert.equal(front.__connectorStateKind, 'postgres');
+  assert.deepEqual(JSON.parse(JSON.stringify(front)), { kind: 'postgres', table: 't', namespace: 'n' });
+  assert.equal(inspect(front), 'ServerKvFront {"table":"t","namespace":"n"}');
+});
