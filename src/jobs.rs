@@ -274,7 +274,6 @@ impl JobTracker {
         self.jobs.list(store, log, limit, cursor, &filter).await
     }
 
-    /// Jobs processing for longer than `older_than_ms` (by startedAt).
     /// Jobs that are stuck: `processing`, with no update (see [`idle_since`])
     /// for longer than `older_than_ms`. The CLI's `inspect` says "stuck" by
     /// the same rule, through `describeKey`.

@@ -119,7 +119,7 @@ export async function lock(state, lockName, kv, options) {
 export async function withLease(state, lockName, kv, fn, options) {
   const o = checkOptions('options', options, ['ttlMs', 'timeoutMinutes', 'waitMs', 'renew', 'signal']);
   if (typeof fn !== 'function') throw invalid('fn', 'must be a function');
-  const minutes = positive('options.timeoutMinutes', o.timeoutMinutes, 15, rules().maxMs / MINUTE);
+  const minutes = positive('options.timeoutMinutes', o.timeoutMinutes, rules().defaultTtlMs / MINUTE, rules().maxMs / MINUTE);
   const ttlMs = o.ttlMs === undefined ? minutes * MINUTE : positive('options.ttlMs', o.ttlMs, undefined);
   const lease = await lock(state, lockName, kv, { ttlMs, waitMs: o.waitMs, renew: o.renew, signal: o.signal });
   if (!lease) {

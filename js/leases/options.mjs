@@ -5,7 +5,7 @@ import { __checkOptions, __limits } from '../../pkg/connector_state.js';
 
 export const MINUTE = 60_000;
 let limits;
-/** The core's defaults and limits (`defaultTtlMs`, `maxMs`, …), read on
+/** The core's default lifetime and cap (`defaultTtlMs`, `maxMs`), read on
  *  first use: the wasm module is initialised by then. */
 export const rules = () => (limits ??= __limits());
 /** Longest pause between two tries of a waiting lock(). */

@@ -37,10 +37,14 @@ export function redactUrl(url) {
 }
 
 /** The store failure a driver error becomes: STORE_UNAVAILABLE, with the
- *  driver's message, never a connection string. */
+ *  driver's message and error (as `cause`), never a connection string. */
 export function unavailable(what, error, extra = '') {
-  const message = String(error?.message ?? error).replace(/[a-z][a-z0-9+.-]*:\/\/\S*@/gi, (m) => m.replace(/\/\/.*@/, '//***@'));
-  const wrapped = new StateError('STORE_UNAVAILABLE', `${what}: ${message}${extra}`, { cause: error });
+  const original = String(error?.message ?? error);
+  const message = original.replace(/[a-z][a-z0-9+.-]*:\/\/\S*@/gi, (m) => m.replace(/\/\/.*@/, '//***@'));
+  // The driver's error is the cause, unless its text held credentials: then
+  // a copy with the same name and code and the redacted text stands in.
+  const cause = message === original ? error : Object.assign(new Error(message), { name: error?.name ?? 'Error', code: error?.code });
+  const wrapped = new StateError('STORE_UNAVAILABLE', `${what}: ${message}${extra}`, { cause });
   if (error?.code) wrapped.driverCode = error.code;
   return wrapped;
 }

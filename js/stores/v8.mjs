@@ -64,7 +64,8 @@ function writeString(w, s) {
   }
   const byteLength = s.length * 2;
   // V8 keeps two-byte payloads aligned: a padding byte when the payload would start odd.
-  const varintLength = byteLength < 128 ? 1 : Math.ceil(Math.log2(byteLength + 1) / 7);
+  let varintLength = 1;
+  for (let n = byteLength; n >= 128; n = Math.floor(n / 128)) varintLength++;
   if ((w.bytes.length + 1 + varintLength) % 2 === 1) w.byte(TAG.padding);
   w.byte(TAG.twoByte);
   w.varint(byteLength);
@@ -227,47 +228,36 @@ function readValue(r, depth) {
     }
     case TAG.utf8:
       return new TextDecoder().decode(r.take(r.varint()));
-    case TAG.beginObject: {
-      const out = {};
-      for (;;) {
-        if (r.peek() === TAG.endObject) {
-          r.byte();
-          r.varint();
-          return out;
-        }
-        const key = readValue(r, depth + 1);
-        out[String(key)] = readValue(r, depth + 1);
-      }
-    }
+    case TAG.beginObject:
+      // The end tag is followed by the property count.
+      return readProperties(r, {}, TAG.endObject, 1, depth);
     case TAG.beginDense: {
       const length = r.varint();
       const out = new Array(length);
       for (let i = 0; i < length; i++) out[i] = r.peek() === TAG.hole ? (r.byte(), undefined) : readValue(r, depth + 1);
-      // Extra properties, then the end tag.
-      while (r.peek() !== TAG.endDense) {
-        const key = readValue(r, depth + 1);
-        out[String(key)] = readValue(r, depth + 1);
-      }
-      r.byte();
-      r.varint();
-      r.varint();
-      return out;
+      // Extra properties, then the end tag, the property count and the length.
+      return readProperties(r, out, TAG.endDense, 2, depth);
     }
-    case TAG.beginSparse: {
-      const length = r.varint();
-      const out = new Array(length);
-      while (r.peek() !== TAG.endSparse) {
-        const key = readValue(r, depth + 1);
-        out[String(key)] = readValue(r, depth + 1);
-      }
-      r.byte();
-      r.varint();
-      r.varint();
-      return out;
-    }
+    case TAG.beginSparse:
+      return readProperties(r, new Array(r.varint()), TAG.endSparse, 2, depth);
     default:
       throw new Error(`a value of V8 tag 0x${tag.toString(16)} (not JSON: a Date, Map or other object) cannot be read from Bun`);
   }
+}
+
+/** Reads key / value pairs into `out` up to the `end` tag, then the end
+ *  tag's `counts` varints. A key is an own property, `__proto__` included
+ *  (as V8 makes it), never the object's prototype. */
+function readProperties(r, out, end, counts, depth) {
+  while (r.peek() !== end) {
+    const key = String(readValue(r, depth + 1));
+    const value = readValue(r, depth + 1);
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
+  }
+  r.byte();
+  for (let i = 0; i < counts; i++) r.varint();
+  return out;
 }
 
 /** The value `bytes` holds in V8's serialization format. */

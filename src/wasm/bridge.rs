@@ -126,11 +126,12 @@ fn message_of(error: &JsValue) -> String {
 
 /// STORE_UNAVAILABLE for what the store threw during `operation`, with the
 /// thrown value kept as the StateError's `cause`; CLOSED when the store
-/// says it was closed (Deno's BadResource).
+/// says it was closed: Deno's `BadResource` (Deno.Kv, and this package's
+/// stores), or @deno/kv's "Cannot call '.get' after '.close' is called".
 pub fn store_failure(operation: &str, thrown: &JsValue) -> StateError {
     let message = message_of(thrown);
-    let closed =
-        thrown.is_object() && Reflect::get(thrown, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("BadResource");
+    let closed = message.contains("after '.close' is called")
+        || (thrown.is_object() && Reflect::get(thrown, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("BadResource"));
     let mut error = if closed {
         StateError::new(
             crate::error::ErrorCode::Closed,

@@ -28,15 +28,9 @@ pub fn nearest(word: &str, candidates: Vec<String>) -> Option<String> {
     candidates.into_iter().find(|c| args::edit_distance(c, word) <= 2)
 }
 
-/// The defaults and limits the JS half uses, as the core has them.
+/// The defaults and limits the leases' JS uses, as the core has them: the
+/// default lifetime and the 10-year cap.
 #[wasm_bindgen(js_name = "__limits")]
 pub fn limits() -> JsValue {
-    crate::wasm::convert::object(&[
-        ("defaultTtlMs", JsValue::from_f64(args::DEFAULT_TTL_MS)),
-        ("maxMs", JsValue::from_f64(args::MAX_MS)),
-        ("maxNameBytes", JsValue::from_f64(crate::keys::MAX_NAME_BYTES as f64)),
-        ("maxKeyBytes", JsValue::from_f64(crate::keys::MAX_KEY_BYTES as f64)),
-        ("maxValueBytes", JsValue::from_f64(crate::values::MAX_VALUE_BYTES as f64)),
-        ("defaultMaxWriteDelayMs", JsValue::from_f64(args::DEFAULT_MAX_WRITE_DELAY_MS)),
-    ])
+    crate::wasm::convert::object(&[("defaultTtlMs", JsValue::from_f64(args::DEFAULT_TTL_MS)), ("maxMs", JsValue::from_f64(args::MAX_MS))])
 }

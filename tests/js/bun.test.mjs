@@ -120,6 +120,16 @@ test("js/v8.mjs writes what V8 reads and reads what V8 writes (5,000 random JSON
     assert.deepEqual(v8.deserialize(ours), value);
     assert.deepEqual(decodeV8(v8.serialize(value)), value);
   }
+  // An own `__proto__` key (JSON.parse makes one) stays an own property, both ways.
+  const proto = JSON.parse('{"__proto__": {"polluted": true}, "a": [1]}');
+  const read = decodeV8(encodeV8(proto));
+  assert.equal(Object.getPrototypeOf(read), Object.prototype);
+  assert.deepEqual(Object.keys(read), ['__proto__', 'a']);
+  assert.deepEqual(read.__proto__, { polluted: true });
+  assert.equal(Object.getPrototypeOf(decodeV8(v8.serialize(proto))), Object.prototype);
+  assert.deepEqual(Object.keys(v8.deserialize(encodeV8(proto))), ['__proto__', 'a']);
+  // Strings whose two-byte payload crosses a varint length boundary keep V8's alignment.
+  for (const n of [63, 64, 8191, 8192]) assert.equal(v8.deserialize(encodeV8({ k: 'é'.repeat(n) })).k.length, n);
   // What it cannot hold is refused with a code, not written wrong.
   assert.throws(() => encodeV8(new Date(0)), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => decodeV8(v8.serialize(new Date(0))), /cannot be read from Bun/);

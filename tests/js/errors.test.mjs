@@ -114,7 +114,8 @@ test("the package's classes on a closed store get CLOSED, on the embedded store 
     await sqlite[Symbol.asyncDispose]();
     const e = await tracker.isProcessed('a.csv').catch((x) => x);
     assert.ok(e instanceof StateError, String(e));
-    assert.ok(['CLOSED', 'STORE_UNAVAILABLE'].includes(e.code), e.code);
+    assert.equal(e.code, 'CLOSED', e.message);
+    assert.equal(e.retryable, false);
     assert.ok(e.cause !== undefined, 'the client error is kept');
   } finally {
     rmSync(dir, { recursive: true, force: true });

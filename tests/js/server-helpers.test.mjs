@@ -41,8 +41,14 @@ test('a driver failure is STORE_UNAVAILABLE naming what failed, keeping the driv
   assert.ok(e instanceof StateError);
   assert.equal(e.code, 'STORE_UNAVAILABLE');
   assert.equal(e.message, 'PostgreSQL (opening the store): connect ECONNREFUSED postgres://***@db:5432/app. Try again');
-  assert.equal(e.cause, driver);
   assert.equal(e.driverCode, 'ECONNREFUSED');
+  // The credentials are not kept in the cause either (nor in what JSON or inspect show).
+  assert.equal(e.cause.message, 'connect ECONNREFUSED postgres://***@db:5432/app');
+  assert.equal(e.cause.code, 'ECONNREFUSED');
+  for (const shown of [JSON.stringify(e), inspect(e), e.stack, e.cause.stack]) assert.ok(!shown.includes('pw'), shown);
+  // A driver error with nothing to hide is the cause itself.
+  const clean = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  assert.equal(unavailable('Redis', clean).cause, clean);
   assert.equal(e.retryable, true);
   const plain = unavailable('Redis', 'socket closed');
   assert.equal(plain.message, 'Redis: socket closed');
