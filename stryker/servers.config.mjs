@@ -10,6 +10,7 @@ export default base({
   mutate: ['js/stores/server.mjs', 'js/stores/postgres.mjs', 'js/stores/postgres-sql.mjs', 'js/stores/redis.mjs', 'js/stores/redis-scripts.mjs'],
   testFiles: [
     'tests/js/server-helpers.test.mjs',
+    'tests/js/server-stores.test.mjs',
     'tests/js/servers-contract.test.mjs',
     'tests/js/servers-hardening.test.mjs',
     'tests/js/kv-servers.test.mjs',

@@ -89,6 +89,7 @@ export function schemaStatements({ t, v, f, table, namespace }) {
 export async function loadPg() {
   try {
     const mod = await import('pg');
+    // Stryker disable next-line LogicalOperator: Node's import of pg has a default (the fallback is for runtimes that give the module itself)
     return mod.default ?? mod;
   } catch (cause) {
     throw new StateError('STORE_UNAVAILABLE', `a postgres:// store needs the pg package, which is not installed: npm install pg (in Deno: deno add npm:pg) (${cause?.message})`, {

@@ -12,17 +12,24 @@ test('namespaces: default, the allowed alphabet, 1 to 128 characters', () => {
   assert.equal(checkNamespace(undefined), 'default');
   for (const ok of ['a', 'team-a', 'A_b.c:d-1', 'x'.repeat(128)]) assert.equal(checkNamespace(ok), ok);
   for (const bad of ['', 'x'.repeat(129), 'a b', 'a/b', 'ü', 7, null]) {
-    assert.throws(() => checkNamespace(bad), (e) => e instanceof StateError && e.code === 'INVALID_ARGUMENT' && e.message.startsWith("namespace must be 1 to 128 letters, digits, '_', '.', ':' or '-': got "), String(bad));
+    assert.throws(
+      () => checkNamespace(bad),
+      (e) => e instanceof StateError && e.code === 'INVALID_ARGUMENT' && e.message.startsWith("namespace must be 1 to 128 letters, digits, '_', '.', ':' or '-': got "),
+      String(bad),
+    );
   }
   assert.throws(() => checkNamespace('a b'), { message: /got "a b"$/ });
 });
 
-test('store options: the names allowed, with the core\'s hint, and nothing else', () => {
+test("store options: the names allowed, with the core's hint, and nothing else", () => {
   assert.deepEqual(checkStoreOptions(undefined, ['namespace'], 'openX'), {});
   assert.deepEqual(checkStoreOptions(null, ['namespace'], 'openX'), {});
   const given = { namespace: 'n' };
   assert.equal(checkStoreOptions(given, ['namespace', 'table'], 'openX'), given);
-  assert.throws(() => checkStoreOptions({ namespce: 'n' }, ['namespace'], 'openX'), (e) => e.code === 'INVALID_ARGUMENT' && e.message === 'openX: options.namespce is not an option here (did you mean openX: options.namespace?)');
+  assert.throws(
+    () => checkStoreOptions({ namespce: 'n' }, ['namespace'], 'openX'),
+    (e) => e.code === 'INVALID_ARGUMENT' && e.message === 'openX: options.namespce is not an option here (did you mean openX: options.namespace?)',
+  );
   assert.throws(() => checkStoreOptions('n', ['namespace'], 'openX'), (e) => e.code === 'INVALID_ARGUMENT' && /openX: options must be an object/.test(e.message));
 });
 
@@ -65,8 +72,19 @@ test('undecodable rows: listed as UnreadableValue, read as CORRUPT_STATE naming 
   assert.equal(listed.problem, 'bad bytes');
   assert.equal(String(listed), 'unreadable value at ["a", 1n, true, <2 bytes>]: bad bytes');
   assert.ok(Object.isFrozen(listed));
-  assert.throws(() => decodeStored(fails, Uint8Array.of(1), ['a', 2], false), (e) => e instanceof StateError && e.code === 'CORRUPT_STATE' && e.message === 'the value at ["a", 2] cannot be read (bad bytes); inspect it, or delete it');
-  assert.throws(() => decodeStored(() => { throw 'text'; }, Uint8Array.of(1), ['b'], false), { message: /cannot be read \(text\)/ });
+  assert.throws(
+    () => decodeStored(fails, Uint8Array.of(1), ['a', 2], false),
+    (e) => e instanceof StateError && e.code === 'CORRUPT_STATE' && e.message === 'the value at ["a", 2] cannot be read (bad bytes); inspect it, or delete it',
+  );
+  assert.throws(() =>
+    decodeStored(
+      () => {
+        throw 'text';
+      },
+      Uint8Array.of(1),
+      ['b'],
+      false,
+    ), { message: /cannot be read \(text\)/ });
   assert.equal(keyText(null), '(a key)');
 });
 
@@ -75,4 +93,33 @@ test('a server store shows its kind and where it is connected, never more', () =
   assert.equal(front.__connectorStateKind, 'postgres');
   assert.deepEqual(JSON.parse(JSON.stringify(front)), { kind: 'postgres', table: 't', namespace: 'n' });
   assert.equal(inspect(front), 'ServerKvFront {"table":"t","namespace":"n"}');
+});
+
+test('edge cases of the helpers: text that is not a URL, a URL at the start of a message, errors that are not Errors', () => {
+  // Not URLs (no scheme, or a line break): everything up to the last '@' goes.
+  assert.equal(redactUrl('pass word@db:5432'), '***@db:5432');
+  assert.equal(redactUrl('bad host\nuser:secret@db'), '***@db');
+  assert.equal(redactUrl('postgres://u:p/w#x@db/app'), 'postgres://***@db/app');
+  // A connection string at the very start of a driver's message, and a one-letter scheme.
+  assert.equal(unavailable('X', new Error('postgres://app:pw@db refused')).message, 'X: postgres://***@db refused');
+  assert.equal(unavailable('X', new Error('see x://app:pw@db')).message, 'X: see x://***@db');
+  // Whatever was thrown: undefined, null, a string; a driver code only when there is one.
+  for (const thrown of [undefined, null, 'socket closed', new Error('plain')]) {
+    const e = unavailable('Redis', thrown);
+    assert.equal(e.code, 'STORE_UNAVAILABLE');
+    assert.equal(Object.hasOwn(e, 'driverCode'), false, String(thrown));
+  }
+  assert.equal(unavailable('Redis', undefined).message, 'Redis: undefined');
+  // A decoder that throws something that is not an Error.
+  const odd = decodeStored(
+    () => {
+      throw undefined;
+    },
+    new Uint8Array(),
+    ['k'],
+    true,
+  );
+  assert.equal(odd.problem, 'undefined');
+  // A long bad namespace is quoted, cut to 80 characters.
+  assert.throws(() => checkNamespace('é'.repeat(300)), (e) => e.message.split('got ')[1].length === 80);
 });
