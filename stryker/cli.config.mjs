@@ -1,4 +1,8 @@
-// StrykerJS over the command line (inspect, the actions, copy).
+// StrykerJS over the command line (inspect, the actions, copy, the bin
+// script). scripts/mutants.sh sets CONNECTOR_STATE_CLI_IN_PROCESS=1 for this
+// run: the CLI tests then run the command line in their own process
+// (tests/js/cli-process.mjs), so coverage per test file works and a
+// mutant runs only the files that reach it.
 import { base } from './base.mjs';
 
 export default base({

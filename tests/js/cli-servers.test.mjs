@@ -5,19 +5,15 @@
 // is refused; an interrupted copy goes on when run again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openKv as openDenoKv } from '@deno/kv';
 import { CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService, openKv } from 'connector-state';
 import { startAll, startPostgres, startRedis } from '../servers.mjs';
+import { runCli } from './cli-process.mjs';
 
-const bin = fileURLToPath(new URL('../../bin/connector-state.mjs', import.meta.url));
-const cli = (...args) => new Promise((resolve) => {
-  execFile(process.execPath, [bin, ...args], { timeout: 120_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
-});
+const cli = (...args) => runCli({}, args, 120_000);
 
 let pg;
 let redis;

@@ -6,18 +6,15 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openKv } from '@deno/kv';
 import { CheckpointStore, FileTracker, IndexedFileTracker, JobTracker, RetryTracker, StateService } from 'connector-state';
 import { sleep } from './helpers.mjs';
+import { bin, runCli } from './cli-process.mjs';
 import { scratch } from '../reliability/contention.mjs';
 import { startDenoKv } from '../reliability/stores.mjs';
 
-const bin = fileURLToPath(new URL('../../bin/connector-state.mjs', import.meta.url));
-const cli = (...args) => cliWith({}, ...args);
-const cliWith = (env, ...args) => new Promise((resolve) => {
-  execFile(process.execPath, [bin, ...args], { timeout: 30_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
-});
+const cli = (...args) => runCli({}, args);
+const cliWith = (env, ...args) => runCli(env, args);
 
 async function prepared() {
   const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
