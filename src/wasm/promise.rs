@@ -6,6 +6,7 @@ use crate::wasm::errors::{to_js, JsResult};
 use js_sys::{Function, Promise};
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -15,7 +16,14 @@ pub fn promise<F>(work: F) -> Promise
 where
     F: Future<Output = Result<JsValue>> + 'static,
 {
-    future_to_promise(async move { work.await.map_err(to_js) })
+    boxed(Box::pin(async move { work.await.map_err(to_js) }))
+}
+
+/// Every export's future goes to `future_to_promise` as one boxed type: one
+/// copy of the spawn-and-settle code instead of one per exported method.
+#[inline(never)]
+fn boxed(work: Pin<Box<dyn Future<Output = JsResult<JsValue>>>>) -> Promise {
+    future_to_promise(work)
 }
 
 /// Runs work that calls the caller's own functions: what those throw
@@ -24,7 +32,7 @@ pub fn promise_passing<F>(work: F) -> Promise
 where
     F: Future<Output = JsResult<JsValue>> + 'static,
 {
-    future_to_promise(work)
+    boxed(Box::pin(work))
 }
 
 /// Calls the caller's function `f(arg)` and awaits what it returns (a
