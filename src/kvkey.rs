@@ -197,6 +197,38 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     end
 }
 
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A Deno KV listing cursor: the key bytes after the selector's prefix, in
+/// unpadded base64url (what Deno's `list()` iterator's `cursor` gives).
+pub fn cursor_of(key_after_prefix: &[u8]) -> String {
+    let mut out = String::with_capacity(key_after_prefix.len().div_ceil(3) * 4);
+    for chunk in key_after_prefix.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(B64URL[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The key bytes after the prefix that a [`cursor_of`] cursor names, or
+/// None for text that is not one.
+pub fn cursor_bytes(cursor: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u32> = cursor.bytes().map(|c| B64URL.iter().position(|&d| d == c).map(|p| p as u32)).collect::<Option<_>>()?;
+    if digits.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, d)| n | (d << (18 - 6 * i)));
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +242,15 @@ mod tests {
     fn deno_cursor_bytes_for_a_string_part() {
         // Deno's cursor after ["a", "b"] under prefix ["a"] is base64 "AmIA": 02 62 00.
         assert_eq!(encode(&[KeyPart::String("b".into())]), vec![0x02, b'b', 0x00]);
+        assert_eq!(cursor_of(&[0x02, b'b', 0x00]), "AmIA");
+        assert_eq!(cursor_bytes("AmIA"), Some(vec![0x02, b'b', 0x00]));
+        for len in 0..40 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 255) as u8).collect();
+            assert_eq!(cursor_bytes(&cursor_of(&bytes)), Some(bytes));
+        }
+        assert_eq!(cursor_of(&[0xfb, 0xff]), "-_8");
+        assert_eq!(cursor_bytes("A"), None);
+        assert_eq!(cursor_bytes("a+b/"), None);
         assert_eq!(encode_strings(&["a", "b"]), encode(&[KeyPart::String("a".into()), KeyPart::String("b".into())]));
     }
 

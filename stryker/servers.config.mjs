@@ -7,10 +7,11 @@ import { base } from './base.mjs';
 
 export default base({
   name: 'servers',
-  mutate: ['js/stores/server.mjs', 'js/stores/postgres.mjs', 'js/stores/postgres-sql.mjs', 'js/stores/redis.mjs', 'js/stores/redis-scripts.mjs'],
+  mutate: ['js/stores/server.mjs', 'js/stores/bytes.mjs', 'js/stores/postgres.mjs', 'js/stores/postgres-sql.mjs', 'js/stores/postgres-sum.mjs', 'js/stores/redis.mjs', 'js/stores/redis-scripts.mjs'],
   testFiles: [
     'tests/js/server-helpers.test.mjs',
     'tests/js/server-stores.test.mjs',
+    'tests/js/crossings.test.mjs',
     'tests/js/servers-contract.test.mjs',
     'tests/js/servers-hardening.test.mjs',
     'tests/js/kv-servers.test.mjs',

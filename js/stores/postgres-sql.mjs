@@ -85,6 +85,11 @@ export function schemaStatements({ t, v, f, table, namespace }) {
   ];
 }
 
+/** A row version as a Deno KV versionstamp (20 hex digits). */
+export const stampOf = (version) => BigInt(version).toString(16).padStart(20, '0');
+/** The SQL condition of a row that has not expired. */
+export const LIVE = `(expires_at IS NULL OR expires_at > ${NOW})`;
+
 /** The pg package (an optional peer), or STORE_UNAVAILABLE naming the install command. */
 export async function loadPg() {
   try {

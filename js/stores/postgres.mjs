@@ -12,19 +12,17 @@
 // between check and write, and the counter is the versionstamp (durable,
 // rising, one per commit). Expiry is by the server's clock.
 import { Buffer } from 'node:buffer';
+import { asBuffer } from './bytes.mjs';
 import '../core/node-init.mjs';
-import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue, __kvU64Apply } from '../../pkg/connector_state.js';
+import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';
 import { StateError } from '../core/errors.mjs';
-import { CLEANUP_EVERY, CLEANUP_ROWS, COMMIT_ARGS, COMMIT_VERSION, loadPg, NOW, rolledBack, schemaStatements, transaction } from './postgres-sql.mjs';
+import { CLEANUP_EVERY, COMMIT_ARGS, COMMIT_VERSION, LIVE, loadPg, rolledBack, schemaStatements, stampOf, transaction } from './postgres-sql.mjs';
+import { arithmeticCommit } from './postgres-sum.mjs';
 import { checkNamespace, checkStoreOptions, decodeStored, redactUrl, ServerKvFront, unavailable } from './server.mjs';
 import { encodeKey } from './limits.mjs';
-import { notU64 } from './u64.mjs';
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
 const DEFAULT_TABLE = 'connector_state_kv';
-
-const stampOf = (version) => BigInt(version).toString(16).padStart(20, '0');
-const live = `(expires_at IS NULL OR expires_at > ${NOW})`;
 
 class PostgresBackend {
   #pool;
@@ -81,18 +79,38 @@ class PostgresBackend {
     }
   }
 
-  async get(keys) {
-    const bytes = keys.map((k) => Buffer.from(encodeKey(k, 'read')));
+  /** The rows at the encoded keys `bytes`, in order (undefined: absent). */
+  async #rows(bytes) {
     const { rows } = await this.#query(
-      `SELECT key, value, version FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${live}`,
+      `SELECT key, value, version FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${LIVE}`,
       [this.#ns, bytes],
       'get',
     );
     const found = new Map(rows.map((r) => [r.key.toString('hex'), r]));
-    return bytes.map((b, i) => {
-      const row = found.get(b.toString('hex'));
-      return row ? { value: decodeStored(__kvDecodeValue, row.value, keys[i], false), versionstamp: stampOf(row.version) } : null;
-    });
+    return bytes.map((b) => found.get(b.toString('hex')));
+  }
+
+  async get(keys) {
+    const rows = await this.#rows(keys.map((k) => Buffer.from(encodeKey(k, 'read'))));
+    return rows.map((row, i) => (row ? { value: decodeStored(__kvDecodeValue, row.value, keys[i], false), versionstamp: stampOf(row.version) } : null));
+  }
+
+  /** The core's byte-level get (see server.mjs, bytesOf). */
+  async getBytes(keys) {
+    const rows = await this.#rows(keys.map(asBuffer));
+    return rows.flatMap((row) => (row ? [row.value, stampOf(row.version)] : [null, null]));
+  }
+
+  /** The core's byte-level commit: sets and deletes of distinct keys. */
+  commitBytes(checkKeys, checkStamps, setKeys, setValues, setExpiry, deleteKeys) {
+    const checked = checkKeys.map((k, i) => ({ bytes: asBuffer(k), versionstamp: checkStamps[i] }));
+    const writes = [
+      ...setKeys.map((k, i) => ({ type: 'set', bytes: asBuffer(k), value: asBuffer(setValues[i]), expireIn: setExpiry[i] })),
+      ...deleteKeys.map((k) => ({ type: 'delete', bytes: asBuffer(k), value: null, expireIn: null })),
+    ];
+    // Stryker disable next-line UpdateOperator: see commit()
+    const cleanup = ++this.#commits % CLEANUP_EVERY === 0;
+    return this.#plainCommit(checked, writes, cleanup).then((out) => (out.ok ? out.versionstamp : null));
   }
 
   async commit(checks, mutations) {
@@ -107,63 +125,7 @@ class PostgresBackend {
     // Stryker disable next-line UpdateOperator: counting down reaches the multiples of CLEANUP_EVERY on the same commits (-0 === 0)
     const cleanup = ++this.#commits % CLEANUP_EVERY === 0;
     if (writes.every((w) => w.type === 'set' || w.type === 'delete')) return this.#plainCommit(checked, writes, cleanup);
-    return transaction(this.#pool, async (client) => {
-      const { rows: [counter] } = await client.query(
-        `INSERT INTO ${this.#v} AS v (namespace, version) VALUES ($1, 1)
-         ON CONFLICT (namespace) DO UPDATE SET version = v.version + 1 RETURNING version`,
-        [this.#ns],
-      );
-      const arithmetic = writes.filter((w) => w.type !== 'set' && w.type !== 'delete');
-      const read = [...checked.map((c) => c.bytes), ...arithmetic.map((w) => w.bytes)];
-      let current = new Map();
-      if (read.length > 0) {
-        const { rows } = await client.query(
-          `SELECT key, value, version FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${live}`,
-          [this.#ns, read],
-        );
-        current = new Map(rows.map((r) => [r.key.toString('hex'), r]));
-      }
-      for (const c of checked) {
-        const row = current.get(c.bytes.toString('hex'));
-        if ((row ? stampOf(row.version) : null) !== c.versionstamp) return { rollback: true, ok: false };
-      }
-      // Each key's final state, in the order of first touch.
-      const final = new Map();
-      for (const w of writes) {
-        const id = w.bytes.toString('hex');
-        if (w.type === 'set') final.set(id, { bytes: w.bytes, value: w.value, expireIn: w.expireIn });
-        else if (w.type === 'delete') final.set(id, { bytes: w.bytes, value: null });
-        else {
-          const before = final.has(id) ? final.get(id).value : current.get(id)?.value ?? null;
-          const next = __kvU64Apply(w.type, before ?? undefined, w.value);
-          if (next === undefined) throw new TypeError(notU64(w.type));
-          final.set(id, { bytes: w.bytes, value: Buffer.from(next), expireIn: null });
-        }
-      }
-      const deleted = [...final.values()].filter((f) => f.value === null).map((f) => f.bytes);
-      const stored = [...final.values()].filter((f) => f.value !== null);
-      if (deleted.length > 0) {
-        await client.query(`DELETE FROM ${this.#t} WHERE namespace = $1 AND key = ANY($2::bytea[])`, [this.#ns, deleted]);
-      }
-      if (stored.length > 0) {
-        await client.query(
-          `INSERT INTO ${this.#t} (namespace, key, value, version, expires_at)
-           SELECT $1, k, v, $4, CASE WHEN e IS NULL THEN NULL ELSE ${NOW} + e END
-           FROM unnest($2::bytea[], $3::bytea[], $5::bigint[]) AS u(k, v, e)
-           ON CONFLICT (namespace, key) DO UPDATE
-           SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = EXCLUDED.expires_at`,
-          [this.#ns, stored.map((f) => f.bytes), stored.map((f) => f.value), counter.version, stored.map((f) => f.expireIn)],
-        );
-      }
-      if (cleanup) {
-        await client.query(
-          `DELETE FROM ${this.#t} WHERE namespace = $1 AND ctid IN (
-             SELECT ctid FROM ${this.#t} WHERE namespace = $1 AND expires_at <= ${NOW} LIMIT ${CLEANUP_ROWS})`,
-          [this.#ns],
-        );
-      }
-      return { ok: true, versionstamp: stampOf(counter.version) };
-    }, 'commit').then((out) => (out.ok ? { ok: true, versionstamp: out.versionstamp } : { ok: false }));
+    return arithmeticCommit({ pool: this.#pool, t: this.#t, v: this.#v, ns: this.#ns }, checked, writes, cleanup);
   }
 
   /** Sets and deletes (no sum / min / max): one call of the commit function. */
@@ -202,19 +164,30 @@ class PostgresBackend {
     return version === null || version === undefined ? { ok: false } : { ok: true, versionstamp: stampOf(version) };
   }
 
-  async scan(start, startInclusive, end, limit, reverse) {
+  async #scanRows(start, startInclusive, end, limit, reverse) {
     const { rows } = await this.#query(
       `SELECT key, value, version FROM ${this.#t}
-       WHERE namespace = $1 AND key ${startInclusive ? '>=' : '>'} $2 AND key < $3 AND ${live}
+       WHERE namespace = $1 AND key ${startInclusive ? '>=' : '>'} $2 AND key < $3 AND ${LIVE}
        ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT $4`,
       [this.#ns, Buffer.from(start), Buffer.from(end), limit],
       'list',
     );
+    return rows;
+  }
+
+  async scan(start, startInclusive, end, limit, reverse) {
+    const rows = await this.#scanRows(start, startInclusive, end, limit, reverse);
     return rows.map((r) => {
       const bytes = new Uint8Array(r.key);
       const key = __kvDecodeKey(bytes);
       return { bytes, key, value: decodeStored(__kvDecodeValue, r.value, key, true), versionstamp: stampOf(r.version) };
     });
+  }
+
+  /** The core's byte-level listing: [key, value, versionstamp, …]. */
+  async scanBytes(start, startInclusive, end, limit) {
+    const rows = await this.#scanRows(start, startInclusive, end, limit, false);
+    return rows.flatMap((r) => [r.key, r.value, stampOf(r.version)]);
   }
 
   close() {

@@ -16,6 +16,7 @@
 // out again after a restart, even one that lost the data (as long as the
 // server's clock does not go back past the last stamp).
 import { Buffer } from 'node:buffer';
+import { asBuffer } from './bytes.mjs';
 import '../core/node-init.mjs';
 import { createHash } from 'node:crypto';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';
@@ -100,6 +101,42 @@ class RedisBackend {
     const bytes = keys.map((k) => Buffer.from(encodeKey(k, 'read')));
     const found = await this.#call('get', 'MGET', ...bytes.map((b) => this.#valueKey(b)));
     return found.map((raw, i) => (raw === null ? null : { value: decodeStored(__kvDecodeValue, raw.subarray(20), keys[i], false), versionstamp: raw.subarray(0, 20).toString('latin1') }));
+  }
+
+  /** The core's byte-level get (see server.mjs, bytesOf). */
+  async getBytes(keys) {
+    const found = await this.#call('get', 'MGET', ...keys.map((b) => this.#valueKey(asBuffer(b))));
+    return found.flatMap((raw) => (raw === null ? [null, null] : [raw.subarray(20), raw.subarray(0, 20).toString('latin1')]));
+  }
+
+  /** The core's byte-level commit: sets and deletes of distinct keys. */
+  async commitBytes(checkKeys, checkStamps, setKeys, setValues, setExpiry, deleteKeys) {
+    const keys = [this.#keys, this.#expiry, this.#meta];
+    const args = [String(checkKeys.length), String(setKeys.length + deleteKeys.length), this.#prefix];
+    checkKeys.forEach((k, i) => {
+      keys.push(this.#valueKey(asBuffer(k)));
+      args.push(checkStamps[i] ?? '');
+    });
+    setKeys.forEach((k, i) => {
+      keys.push(this.#valueKey(asBuffer(k)));
+      args.push('set', asBuffer(k), asBuffer(setValues[i]), setExpiry[i] === null ? '' : String(setExpiry[i]));
+    });
+    for (const k of deleteKeys) {
+      keys.push(this.#valueKey(asBuffer(k)));
+      args.push('delete', asBuffer(k), '', '');
+    }
+    const stamp = await this.#script('commit', COMMIT, keys, args);
+    return stamp === null ? null : stamp.toString('latin1');
+  }
+
+  /** The core's byte-level listing: [key, value, versionstamp, …]. */
+  async scanBytes(start, startInclusive, end, limit) {
+    const lo = Buffer.concat([Buffer.from(startInclusive ? '[' : '('), start]);
+    const hi = Buffer.concat([Buffer.from('('), end]);
+    const flat = await this.#script('list', SCAN, [this.#keys, this.#expiry], [this.#prefix, lo, hi, String(limit), '0']);
+    const out = [];
+    for (let i = 0; i < flat.length; i += 2) out.push(flat[i], flat[i + 1].subarray(20), flat[i + 1].subarray(0, 20).toString('latin1'));
+    return out;
   }
 
   async commit(checks, mutations) {

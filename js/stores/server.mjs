@@ -4,6 +4,7 @@
 import { __checkOptions } from '../../pkg/connector_state.js';
 import { StateError } from '../core/errors.mjs';
 import { KvFront } from './front.mjs';
+import { closedError } from './limits.mjs';
 
 /** A namespace of the server stores: letters, digits and `_ . : -`, so it
  *  can be used in a Redis hash tag and a SQL literal without escaping. */
@@ -96,11 +97,31 @@ export function decodeStored(decode, bytes, key, listed) {
 export class ServerKvFront extends KvFront {
   #kind;
   #description;
+  #bytes;
 
   constructor(backend, kind, description) {
     super(backend);
     this.#kind = kind;
     this.#description = description;
+    // The calls the wasm core makes on this store, at the byte level (keys
+    // in Deno KV's encoding, values as the core's stored JSON: encodings the
+    // core owns; see src/wasm/bytes_store.rs): one call per store call,
+    // nothing encoded or decoded here. After close() they reject as Deno's
+    // calls on a closed store do.
+    const open = () => {
+      if (this.closed) throw closedError();
+      return backend;
+    };
+    this.#bytes = Object.freeze({
+      get: (keys) => open().getBytes(keys),
+      commit: (...args) => open().commitBytes(...args),
+      scan: (start, startInclusive, end, limit) => open().scanBytes(start, startInclusive, end, limit),
+    });
+  }
+
+  /** The core's byte-level calls (see the constructor). */
+  get __connectorStateBytes() {
+    return this.#bytes;
   }
 
   /** Lets describeStore name this kind. */

@@ -8,6 +8,7 @@ use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::memory::MemoryStore;
 use crate::store::{content_stamp, emulate, get_each, Capabilities, Check, Committed, Entry, ListPage, Mutation, Store, StoreKind};
+use crate::wasm::bytes_store::{ByteMethods, Host};
 use crate::wasm::convert::{json_to_js, object, stored_to_json};
 use crate::wasm::memory_kv;
 use js_sys::{Array, Function, Reflect};
@@ -41,6 +42,9 @@ enum Backend {
     Js(Methods),
     /// Our embedded store: called directly.
     Memory(Rc<MemoryStore>),
+    /// Our PostgreSQL or Redis store: called at the byte level (see
+    /// [`crate::wasm::bytes_store`]).
+    Bytes(ByteMethods),
 }
 
 /// A host store's methods, looked up once when the store is wrapped.
@@ -165,13 +169,20 @@ impl JsStore {
         }
         let methods = Methods::of(handle).ok_or_else(not_a_store)?;
         let caps = if methods.atomic.is_some() && methods.list.is_some() {
-            // This package's server stores name their kind; they behave as Deno KV.
+            // This package's server stores name their kind; they behave as
+            // Deno KV, and take the core's calls at the byte level.
             let kind = match Reflect::get(handle, &STORE_KIND.into()).ok().and_then(|k| k.as_string()).as_deref() {
                 Some("postgres") => StoreKind::Postgres,
                 Some("redis") => StoreKind::Redis,
                 _ => StoreKind::DenoKv,
             };
-            Capabilities { kind, compare_and_set: true, list: true, expiry: true }
+            let caps = Capabilities { kind, compare_and_set: true, list: true, expiry: true };
+            if kind != StoreKind::DenoKv {
+                if let Some(bytes) = ByteMethods::of(handle) {
+                    return Ok(JsStore::new(handle, Backend::Bytes(bytes), caps));
+                }
+            }
+            caps
         } else if methods.atomic.is_some() {
             // Its check() may do nothing (0.1.56's adapter): trust none.
             Capabilities { kind: StoreKind::KvStore, compare_and_set: false, list: false, expiry: false }
@@ -246,7 +257,7 @@ impl JsStore {
                 Some(f) => self.invoke(&self.this, f, method, args).await,
                 None => Err(StateError::store(method, &format!("the store has no {method}() method"))),
             },
-            Backend::Memory(_) => self.call(&self.this, method, args).await,
+            Backend::Memory(_) | Backend::Bytes(_) => self.call(&self.this, method, args).await,
         }
     }
 
@@ -467,14 +478,26 @@ fn method_of(target: &JsValue, method: &str) -> Result<Function> {
         .ok_or_else(|| StateError::store(method, &format!("the store (or its atomic operation) has no {method}() method")))
 }
 
+impl Host for JsStore {
+    async fn invoke(&self, this: &JsValue, f: &Function, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        JsStore::invoke(self, this, f, method, args).await
+    }
+
+    fn stored_value(&self, key: &Key, raw: &JsValue) -> Result<Value> {
+        JsStore::stored_value(self, key, raw)
+    }
+}
+
 impl Store for JsStore {
     fn capabilities(&self) -> Capabilities {
         self.caps
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        if let Backend::Memory(m) = &self.backend {
-            return m.get(key).await;
+        match &self.backend {
+            Backend::Memory(m) => return m.get(key).await,
+            Backend::Bytes(b) => return Ok(b.get_many(self, std::slice::from_ref(key)).await?.pop().flatten()),
+            Backend::Js(_) => {}
         }
         if self.caps.compare_and_set {
             return self.get_js(key).await;
@@ -487,6 +510,7 @@ impl Store for JsStore {
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
         match &self.backend {
+            Backend::Bytes(b) => b.get_many(self, keys).await,
             Backend::Js(Methods { get_many: Some(_), .. }) if self.caps.kind.speaks_deno_kv() => {
                 let mut entries = Vec::with_capacity(keys.len());
                 for batch in keys.chunks(GET_MANY_KEYS) {
@@ -499,8 +523,13 @@ impl Store for JsStore {
     }
 
     async fn set(&self, key: &Key, value: &Value, expire_in_ms: Option<u64>) -> Result<()> {
-        if let Backend::Memory(m) = &self.backend {
-            return m.set(key, value, expire_in_ms).await;
+        match &self.backend {
+            Backend::Memory(m) => return m.set(key, value, expire_in_ms).await,
+            Backend::Bytes(b) => {
+                let set = Mutation::Set { key: key.clone(), value: value.clone(), expire_in_ms };
+                return b.commit(self, &[], std::slice::from_ref(&set)).await.map(drop);
+            }
+            Backend::Js(_) => {}
         }
         let Some(js_key) = self.sendable(key) else {
             return Err(StateError::invalid("key", &format!("{} cannot be stored on this store (not a NATS KV key)", key.display())));
@@ -517,8 +546,10 @@ impl Store for JsStore {
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        if let Backend::Memory(m) = &self.backend {
-            return m.delete(key).await;
+        match &self.backend {
+            Backend::Memory(m) => return m.delete(key).await,
+            Backend::Bytes(b) => return b.commit(self, &[], &[Mutation::Delete { key: key.clone() }]).await.map(drop),
+            Backend::Js(_) => {}
         }
         let Some(js_key) = self.sendable(key) else { return Ok(()) };
         let writes = self.forget(key);
@@ -533,6 +564,7 @@ impl Store for JsStore {
     async fn list(&self, prefix: &[String], limit: usize, cursor: Option<&str>) -> Result<ListPage> {
         let list = match &self.backend {
             Backend::Memory(m) => return m.list(prefix, limit, cursor).await,
+            Backend::Bytes(b) => return b.list(self, prefix, limit, cursor).await,
             Backend::Js(Methods { list: Some(f), .. }) if self.caps.list && self.caps.kind.speaks_deno_kv() => f,
             Backend::Js(_) => return Err(StateError::invalid("kv", "cannot list keys by prefix; use a Deno KV store")),
         };
@@ -578,6 +610,7 @@ impl Store for JsStore {
     async fn commit(&self, checks: &[Check], mutations: &[Mutation]) -> Result<Option<Committed>> {
         match &self.backend {
             Backend::Memory(m) => m.commit(checks, mutations).await,
+            Backend::Bytes(b) => b.commit(self, checks, mutations).await,
             Backend::Js(_) if self.caps.compare_and_set => {
                 Ok(self.commit_deno(checks, mutations).await?.map(|versionstamp| Committed { versionstamp }))
             }

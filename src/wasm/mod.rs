@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod args;
 pub mod bridge;
+pub mod bytes_store;
 pub mod checkpoint;
 pub mod convert;
 pub mod env;
