@@ -5,7 +5,7 @@
 // the function, so an open where everything is in place runs no DDL.
 
 import { StateError } from '../core/errors.mjs';
-import { unavailable } from './server.mjs';
+import { loadPeer, unavailable } from './server.mjs';
 
 /** The server's clock in epoch milliseconds. */
 export const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
@@ -91,17 +91,10 @@ export const stampOf = (version) => BigInt(version).toString(16).padStart(20, '0
 export const LIVE = `(expires_at IS NULL OR expires_at > ${NOW})`;
 
 /** The pg package (an optional peer), or STORE_UNAVAILABLE naming the install command. */
-export async function loadPg() {
-  try {
-    const mod = await import('pg');
-    // Stryker disable next-line LogicalOperator: Node's import of pg has a default (the fallback is for runtimes that give the module itself)
-    return mod.default ?? mod;
-  } catch (cause) {
-    throw new StateError('STORE_UNAVAILABLE', `a postgres:// store needs the pg package, which is not installed: npm install pg (in Deno: deno add npm:pg) (${cause?.message})`, {
-      cause,
-      retryable: false,
-    });
-  }
+export async function loadPg(importer = () => import('pg')) {
+  const mod = await loadPeer('postgres://', 'pg', importer);
+  // Stryker disable next-line LogicalOperator: Node's import of pg has a default (the fallback is for runtimes that give the module itself)
+  return mod.default ?? mod;
 }
 
 /** The note for an error that proves PostgreSQL rolled the transaction

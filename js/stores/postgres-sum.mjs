@@ -20,6 +20,7 @@ export function arithmeticCommit({ pool, t, v, ns }, checked, writes, cleanup) {
     const arithmetic = writes.filter((w) => w.type !== 'set' && w.type !== 'delete');
     const read = [...checked.map((c) => c.bytes), ...arithmetic.map((w) => w.bytes)];
     let current = new Map();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a commit here has a sum, min or max, so at least one key to read
     if (read.length > 0) {
       const { rows } = await client.query(
         `SELECT key, value, version FROM ${t} WHERE namespace = $1 AND key = ANY($2::bytea[]) AND ${LIVE}`,
@@ -49,6 +50,7 @@ export function arithmeticCommit({ pool, t, v, ns }, checked, writes, cleanup) {
     if (deleted.length > 0) {
       await client.query(`DELETE FROM ${t} WHERE namespace = $1 AND key = ANY($2::bytea[])`, [ns, deleted]);
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a sum, min or max always stores a value
     if (stored.length > 0) {
       await client.query(
         `INSERT INTO ${t} (namespace, key, value, version, expires_at)

@@ -22,21 +22,15 @@ import { createHash } from 'node:crypto';
 import { __kvDecodeKey, __kvDecodeValue, __kvEncodeValue } from '../../pkg/connector_state.js';
 import { StateError } from '../core/errors.mjs';
 import { COMMIT, SCAN } from './redis-scripts.mjs';
-import { checkNamespace, checkStoreOptions, decodeStored, redactUrl, ServerKvFront, unavailable } from './server.mjs';
+import { checkNamespace, checkStoreOptions, decodeStored, loadPeer, redactUrl, ServerKvFront, unavailable } from './server.mjs';
 import { encodeKey } from './limits.mjs';
 import { notU64 } from './u64.mjs';
 
-async function loadIoredis() {
-  try {
-    const mod = await import('ioredis');
-    // Stryker disable next-line LogicalOperator: Node's import of ioredis has both default and Redis (the fallbacks are for other runtimes' shapes)
-    return mod.default ?? mod.Redis ?? mod;
-  } catch (cause) {
-    throw new StateError('STORE_UNAVAILABLE', `a redis:// store needs the ioredis package, which is not installed: npm install ioredis (in Deno: deno add npm:ioredis) (${cause?.message})`, {
-      cause,
-      retryable: false,
-    });
-  }
+/** The ioredis package (an optional peer), or STORE_UNAVAILABLE naming the install command. */
+export async function loadIoredis(importer = () => import('ioredis')) {
+  const mod = await loadPeer('redis://', 'ioredis', importer);
+  // Stryker disable next-line LogicalOperator: Node's import of ioredis has both default and Redis (the fallbacks are for other runtimes' shapes)
+  return mod.default ?? mod.Redis ?? mod;
 }
 
 const sha1 = (text) => createHash('sha1').update(text).digest('hex');
@@ -203,6 +197,7 @@ export async function openRedisKv(options) {
     if (typeof client?.callBuffer !== 'function') throw new StateError('INVALID_ARGUMENT', 'client must be an ioredis client (Redis or Cluster)');
     return new RedisKv(new RedisBackend(client, false, ns), { url: '(your client)', namespace: ns });
   }
+  // Stryker disable next-line ConditionalExpression: the pattern refuses a non-string too (it tests its text, which has no scheme)
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new StateError('INVALID_ARGUMENT', 'url must be a redis:// or rediss:// URL');
   const Redis = await loadIoredis();
   let own;
@@ -213,8 +208,8 @@ export async function openRedisKv(options) {
     throw new StateError(
       'INVALID_ARGUMENT',
       `url ${redactUrl(url)} is not a Redis URL ioredis can read (${
-        String(error?.code ?? error?.name ?? 'invalid')
-      }): write redis://[:password@]host[:port][/db], with '/', '#', '?' or '@' in the password percent-encoded (encodeURIComponent)`,
+        // Stryker disable next-line OptionalChaining: what ioredis's constructor throws is an Error
+        String(error?.code ?? error?.name ?? 'invalid')}): write redis://[:password@]host[:port][/db], with '/', '#', '?' or '@' in the password percent-encoded (encodeURIComponent)`,
     );
   }
   // Connection errors reach the calls that fail; the client reconnects.
@@ -233,6 +228,7 @@ function makeClient(Redis, url) {
     lazyConnect: true,
     // A command whose connection dropped is never sent again: a commit's
     // outcome is then unknown, and sending it twice could apply it twice.
+    // Stryker disable next-line BooleanLiteral: with maxRetriesPerRequest 0 ioredis rejects unanswered commands when the connection drops, so none is left to resend; kept false in case that setting changes
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -123,3 +123,11 @@ test('edge cases of the helpers: text that is not a URL, a URL at the start of a
   // A long bad namespace is quoted, cut to 80 characters.
   assert.throws(() => checkNamespace('é'.repeat(300)), (e) => e.message.split('got ')[1].length === 80);
 });
+
+test('credentials after any scheme are hidden (one with +), and a thrown string with them becomes an Error named Error', () => {
+  assert.equal(unavailable('X', new Error('bad redis+sentinel://u:pw@h')).message, 'X: bad redis+sentinel://***@h');
+  const e = unavailable('X', 'postgres://u:pw@h refused');
+  assert.equal(e.cause.name, 'Error');
+  assert.equal(e.cause.code, undefined);
+  assert.equal(e.cause.message, 'postgres://***@h refused');
+});

@@ -27,9 +27,11 @@ import pg from 'pg';
 import Redis from 'ioredis';
 import { openKv, StateError } from 'connector-state';
 import { openPostgresKv } from 'connector-state/postgres';
+import { FileTracker } from 'connector-state';
 import { openRedisKv } from 'connector-state/redis';
 import { __kvEncodeKey } from '../../pkg/connector_state.js';
-import { CLEANUP_EVERY, rolledBack, transaction } from '../../js/stores/postgres-sql.mjs';
+import { CLEANUP_EVERY, loadPg, rolledBack, transaction } from '../../js/stores/postgres-sql.mjs';
+import { loadIoredis } from '../../js/stores/redis.mjs';
 import { freePort, startAll, startPostgres, startRedis } from '../servers.mjs';
 import { sleep } from './helpers.mjs';
 
@@ -221,6 +223,31 @@ test('a pool that fails while the store opens is left open (it is yours); the fa
   assert.equal(ended, 0);
 });
 
+test('loading a driver package: what it exports is used; a failure names the install command (in this process)', async () => {
+  const Pool = function Pool() {};
+  assert.equal((await loadPg(async () => ({ default: { Pool } }))).Pool, Pool);
+  const Client = function Redis() {};
+  assert.equal(await loadIoredis(async () => ({ default: Client })), Client);
+  const missing = Object.assign(new Error("Cannot find package 'x'"), { code: 'ERR_MODULE_NOT_FOUND' });
+  for (const [load, name] of [[loadPg, 'pg'], [loadIoredis, 'ioredis']]) {
+    await assert.rejects(
+      load(async () => {
+        throw missing;
+      }),
+      (e) => {
+        assert.equal(e.code, 'STORE_UNAVAILABLE');
+        assert.equal(e.retryable, false);
+        assert.equal(e.cause, missing);
+        assert.equal(
+          e.message,
+          `a ${name === 'pg' ? 'postgres' : 'redis'}:// store needs the ${name} package, which is not installed: npm install ${name} (in Deno: deno add npm:${name}) (Cannot find package 'x')`,
+        );
+        return true;
+      },
+    );
+  }
+});
+
 test('a missing driver package is STORE_UNAVAILABLE, not retryable, naming the install command', async () => {
   // A child process in which `pg` and `ioredis` cannot be resolved (a module
   // resolution hook refuses them, as Node does for a package not installed).
@@ -234,6 +261,7 @@ test('a missing driver package is STORE_UNAVAILABLE, not retryable, naming the i
   }`;
   const program = `
     import { openPostgresKv } from 'connector-state/postgres';
+import { FileTracker } from 'connector-state';
     import { openRedisKv } from 'connector-state/redis';
     const out = [];
     for (const open of [() => openPostgresKv({ connectionString: 'postgres://127.0.0.1:1/x' }), () => openRedisKv({ url: 'redis://127.0.0.1:1' })]) {
@@ -266,10 +294,20 @@ function countingPool(url) {
   const real = new pg.Pool({ connectionString: url });
   real.on('error', () => {});
   const seen = { poolQueries: [], connects: 0, clientQueries: [] };
+  let failing = null;
   const pool = {
     query: (sql, params) => {
       seen.poolQueries.push({ sql, params });
+      if (failing?.test(sql)) {
+        const { error } = failing;
+        failing = null;
+        return Promise.reject(error);
+      }
       return real.query(sql, params);
+    },
+    /** The next pool query whose SQL matches `pattern` rejects with `error`. */
+    failNext(pattern, error) {
+      failing = { test: (sql) => pattern.test(sql), error };
     },
     async connect() {
       seen.connects++;
@@ -325,11 +363,81 @@ test('PostgreSQL: a commit of sets and deletes is one round trip; an arithmetic 
     const deleting = pool.seen.clientQueries.filter((q) => first(q.sql) === 'DELETE');
     assert.equal(deleting.length, 1);
     assert.equal(deleting[0].params[1].length, 1, 'only the deleted key is deleted');
+    const reading = pool.seen.clientQueries.filter((q) => first(q.sql) === 'SELECT');
+    assert.equal(reading[0].params[1].length, 1, 'only the key of the max is read (not the deleted one)');
     assert.equal((await kv.get(['x'])).value, null);
     assert.equal((await kv.get(['n'])).value.value, 9n);
   } finally {
     await kv.close();
     await pool.end();
+  }
+});
+
+test('PostgreSQL: opening an existing namespace is two catalog reads (no DDL, no transaction); a new namespace adds its counter row', async () => {
+  const namespace = fresh();
+  await (await openKv(postgres.url, { namespace })).close();
+  for (const [ns, queries] of [[namespace, 2], [fresh(), 3]]) {
+    const pool = countingPool(postgres.url);
+    const kv = await openPostgresKv({ pool, namespace: ns });
+    try {
+      assert.equal(pool.seen.connects, 0);
+      assert.equal(pool.seen.poolQueries.length, queries, pool.seen.poolQueries.map((q) => first(q.sql)).join(' '));
+    } finally {
+      await kv.close();
+      await pool.end();
+    }
+  }
+});
+
+test('PostgreSQL: a driver failure names the step that failed; a failed commit says its outcome is unknown, unless PostgreSQL rolled it back', async () => {
+  const boom = () => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+  const pool = countingPool(postgres.url);
+  pool.failNext(/to_regclass/, boom());
+  await assert.rejects(
+    openPostgresKv({ pool, namespace: fresh() }),
+    (e) => e.code === 'STORE_UNAVAILABLE' && e.message === 'PostgreSQL (opening the store): terminating connection due to administrator command',
+  );
+  const kv = await openPostgresKv({ pool, namespace: fresh() });
+  try {
+    await kv.set(['a'], 1);
+    pool.failNext(/^SELECT key, value, version/, boom());
+    await assert.rejects(kv.get(['a']), (e) => e.message.startsWith('PostgreSQL (get): terminating connection'));
+    pool.failNext(/ORDER BY key/, boom());
+    await assert.rejects(kv.list({ prefix: [] }).next(), (e) => e.message.startsWith('PostgreSQL (list): terminating connection'));
+    const unknown = '. If the connection failed while the commit was sent, its outcome is unknown: read the keys back before trying again';
+    for (const commit of [() => kv.set(['b'], 2), () => new FileTracker(kv, 'p').markProcessed('f.csv')]) {
+      pool.failNext(/_commit"\(/, boom());
+      await assert.rejects(commit(), (e) => e.code === 'STORE_UNAVAILABLE' && e.message.includes('PostgreSQL (commit): terminating connection due to administrator command' + unknown));
+      pool.failNext(/_commit"\(/, Object.assign(new Error('deadlock detected'), { code: '40P01' }));
+      await assert.rejects(commit(), (e) => e.message.includes('PostgreSQL (commit): deadlock detected. PostgreSQL rolled the transaction back (a deadlock): nothing of it was written; try again'));
+    }
+  } finally {
+    await kv.close();
+    await pool.end();
+  }
+  const made = countingPool(postgres.url);
+  const table = `fails_${process.pid}`;
+  const real = made.connect;
+  made.connect = async () => {
+    const client = await real();
+    const query = client.query;
+    client.query = (sql, params) => (/^CREATE TABLE/.test(sql) ? Promise.reject(boom()) : query(sql, params));
+    return client;
+  };
+  await assert.rejects(openPostgresKv({ pool: made, table }), (e) => e.message.startsWith('PostgreSQL (creating the tables): terminating connection'));
+  await made.end();
+});
+
+test("PostgreSQL and Redis: a check on a key of 2,049 bytes is allowed (Deno KV's read limit), a write of one is not", async () => {
+  for (const server of [postgres, redis]) {
+    const kv = await openKv(server.url, { namespace: fresh() });
+    try {
+      const long = ['x'.repeat(2047)]; // 1 + 2047 + 1 bytes encoded
+      assert.deepEqual(await kv.atomic().check({ key: long, versionstamp: null }).set(['ok'], 1).commit().then((r) => r.ok), true);
+      await assert.rejects(kv.set(long, 1), TypeError);
+    } finally {
+      await kv.close();
+    }
   }
 });
 
@@ -578,6 +686,27 @@ test('Redis: a driver failure is STORE_UNAVAILABLE naming what failed; only a co
   }
 });
 
+test('Redis: the store shows where it is connected; after an outage close() stops its reconnecting, and no unhandled error is logged', async () => {
+  const proxy = await holdingProxy(redis.port);
+  const kv = await openKv(proxy.url, { namespace: 'shown' });
+  assert.equal(inspect(kv), `RedisKv {"url":"${proxy.url}","namespace":"shown"}`);
+  const logged = [];
+  const saved = console.error;
+  console.error = (...a) => logged.push(a.join(' '));
+  try {
+    await kv.set(['a'], 1);
+    await proxy.close(); // connections cut, new ones refused: ioredis reconnects, and emits 'error'
+    await sleep(300);
+    await kv.close();
+    const attempts = proxy.accepted();
+    await sleep(400);
+    assert.equal(proxy.accepted(), attempts, 'no reconnecting after close()');
+  } finally {
+    console.error = saved;
+  }
+  assert.deepEqual(logged.filter((l) => l.includes('ioredis')), []);
+});
+
 test('Redis: close() quits the connection the store made, and never a client that was passed in', async () => {
   const raw = new Redis(redis.url);
   const clients = async () => (await raw.client('LIST')).trim().split('\n').length;
@@ -607,7 +736,9 @@ test('Redis: close() quits the connection the store made, and never a client tha
 async function holdingProxy(port) {
   const sockets = new Set();
   let holdMs = 0;
+  let accepted = 0;
   const server = createServer((client) => {
+    accepted++;
     sockets.add(client);
     const pending = [];
     let upstream = null;
@@ -629,6 +760,7 @@ async function holdingProxy(port) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `redis://127.0.0.1:${server.address().port}`,
+    accepted: () => accepted,
     cut(hold) {
       holdMs = hold;
       for (const s of sockets) s.destroy();
