@@ -17,7 +17,7 @@
 // overhead per operation is our time per operation less what its store
 // calls cost when made directly (a raw `get` on the same store, timed in
 // the same process).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -365,6 +365,8 @@ if (!quick) {
   mkdirSync(dir, { recursive: true });
   const { moduleSize, startup } = await import('./startup.mjs');
   const module = { ...moduleSize(), startup: startup() };
+  // The run before stays beside this one (docs/speed.md shows both ratios).
+  if (existsSync(join(dir, 'compare.json'))) renameSync(join(dir, 'compare.json'), join(dir, 'compare-previous.json'));
   writeFileSync(join(dir, 'compare.json'), `${JSON.stringify({ when: new Date().toISOString(), node: process.version, pairs: PAIRS, rows, module }, null, 2)}\n`);
   writeFileSync(join(dir, 'compare.md'), `${table}\n`);
   writeFileSync(join(dir, 'compare.svg'), `${svg(rows)}\n`);
