@@ -8,7 +8,7 @@ import { base } from './base.mjs';
 export default base({
   name: 'cli',
   mutate: ['js/cli/*.mjs'],
-  testFiles: ['tests/js/cli.test.mjs', 'tests/js/cli-servers.test.mjs'],
+  testFiles: ['tests/js/cli-units.test.mjs', 'tests/js/cli-report.test.mjs', 'tests/js/cli.test.mjs', 'tests/js/cli-servers.test.mjs'],
   breakAt: 80,
   timeoutMS: 180_000,
 });

@@ -20,6 +20,11 @@ export function runCli(env, args, timeout = 30_000) {
       execFile(process.execPath, [bin, ...args], { timeout, env: { ...process.env, ...env } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
     });
   }
+  return runInProcess(env, args);
+}
+
+/** The CLI run in this process, whatever the environment says. */
+export function runInProcess(env, args) {
   // One at a time: console and process.exitCode are shared.
   const turn = queue.then(() => inThisProcess(env, args));
   queue = turn.catch(() => {});
