@@ -193,3 +193,64 @@ test('ages: seconds under 2 minutes, minutes under 2 hours, hours under 2 days, 
   assert.equal(age(-90_000), 'in 90s');
   assert.equal(age(-3 * 86_400_000), 'in 3d');
 });
+
+test('render: the other branch of every line (a free lock, groups without times, a damaged checkpoint in chunks, a copy left unfinished)', async () => {
+  const { render: show } = await import('../../js/cli/inspect.mjs');
+  const text = show(
+    {
+      at: iso(T0),
+      locks: [{ name: 'free-lock', held: false, stale: false, holder: null, lockedAt: null, expiresAt: null, ageMs: null, fencingToken: null }],
+      files: [{ kind: 'FileTracker', name: 'p', count: 0, inProgress: 0, oldest: null, newest: null }],
+      checkpoints: [{ namespace: 'n', name: 'c', valid: false, problem: 'bad', version: 'v2', savedAt: iso(T0 - HOUR), ageMs: HOUR, bytes: 10, chunks: 3, progress: null }],
+      retries: [],
+      jobs: { byStatus: { processing: 1 }, stuck: [{ jobId: 'j', stage: null, idleMs: 3 * HOUR }] },
+      syncStates: [{ workflowId: 'w', lastProcessedFile: null, lastProcessedTimestamp: null }],
+      unreadable: [],
+      other: 0,
+      copyInProgress: true,
+    },
+    'redis://host',
+  );
+  assert.equal(
+    text,
+    `store redis://host at 2026-03-01T12:00:00.000Z
+
+Locks (1)
+  free-lock: free
+
+Tracked files (0)
+  FileTracker "p": 0 files
+
+Checkpoints (1)
+  n/c: NOT VALID: bad, version "v2", saved 60m ago, 10 bytes in 3 chunks
+
+Retries (0)
+
+Jobs (1): 1 processing
+  STUCK: j processing, no update for 3h
+
+Sync state
+  w: last file -, last modified -, -
+
+A copy into this store did not finish: run the same copy again to complete it.`,
+  );
+});
+
+test('a checkpoint that cannot be checked: a store failure is raised as it is; any other error makes it not valid', async () => {
+  const { checkpoint } = await import('../../js/cli/inspect.mjs');
+  const kv = await openKv(':memory:');
+  try {
+    await new CheckpointStore(kv, { namespace: 'n' }).open('c', { version: 1 }).save({ a: 1 });
+    // A version that is neither a number nor a string is checked as version 1.
+    const ok = await checkpoint(kv, 'n', 'c', { version: { odd: true }, savedAt: 'not a date', chunks: 0 }, T0);
+    assert.deepEqual([ok.valid, ok.problem, ok.version, ok.ageMs, ok.bytes, ok.progress], [true, null, { odd: true }, null, null, null]);
+    const failing = { get: () => Promise.reject(Object.assign(new Error('down'), { code: 'ECONNRESET' })), getMany: () => Promise.reject(new Error('down')), set() {}, delete() {}, atomic() {}, list() {} };
+    await assert.rejects(checkpoint(failing, 'n', 'c', { version: 1 }, T0), { code: 'STORE_UNAVAILABLE' });
+    await kv.close();
+    const closed = await checkpoint(kv, 'n', 'c', { version: 1 }, T0);
+    assert.equal(closed.valid, false);
+    assert.match(closed.problem, /closed/);
+  } finally {
+    await kv.close();
+  }
+});
