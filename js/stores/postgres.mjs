@@ -95,7 +95,7 @@ class PostgresBackend {
     return rows.map((row, i) => (row ? { value: decodeStored(__kvDecodeValue, row.value, keys[i], false), versionstamp: stampOf(row.version) } : null));
   }
 
-  /** The core's byte-level get (see server.mjs, bytesOf). */
+  /** The core's byte-level get (see ServerKvFront in server.mjs). */
   async getBytes(keys) {
     const rows = await this.#rows(keys.map(asBuffer));
     return rows.flatMap((row) => (row ? [row.value, stampOf(row.version)] : [null, null]));
@@ -108,9 +108,13 @@ class PostgresBackend {
       ...setKeys.map((k, i) => ({ type: 'set', bytes: asBuffer(k), value: asBuffer(setValues[i]), expireIn: setExpiry[i] })),
       ...deleteKeys.map((k) => ({ type: 'delete', bytes: asBuffer(k), value: null, expireIn: null })),
     ];
-    // Stryker disable next-line UpdateOperator: see commit()
-    const cleanup = ++this.#commits % CLEANUP_EVERY === 0;
-    return this.#plainCommit(checked, writes, cleanup).then((out) => (out.ok ? out.versionstamp : null));
+    return this.#plainCommit(checked, writes, this.#cleanupDue()).then((out) => (out.ok ? out.versionstamp : null));
+  }
+
+  /** Whether this commit also cleans expired rows up (one in CLEANUP_EVERY). */
+  #cleanupDue() {
+    // Stryker disable next-line UpdateOperator: counting down reaches the multiples of CLEANUP_EVERY on the same commits (-0 === 0)
+    return ++this.#commits % CLEANUP_EVERY === 0;
   }
 
   async commit(checks, mutations) {
@@ -122,8 +126,7 @@ class PostgresBackend {
       value: m.type === 'set' ? Buffer.from(__kvEncodeValue(m.value)) : m.type === 'delete' ? null : m.value.value,
       expireIn: m.expireIn ?? null,
     }));
-    // Stryker disable next-line UpdateOperator: counting down reaches the multiples of CLEANUP_EVERY on the same commits (-0 === 0)
-    const cleanup = ++this.#commits % CLEANUP_EVERY === 0;
+    const cleanup = this.#cleanupDue();
     if (writes.every((w) => w.type === 'set' || w.type === 'delete')) return this.#plainCommit(checked, writes, cleanup);
     return arithmeticCommit({ pool: this.#pool, t: this.#t, v: this.#v, ns: this.#ns }, checked, writes, cleanup);
   }

@@ -33,6 +33,10 @@ export async function loadIoredis(importer = () => import('ioredis')) {
   return mod.default ?? mod.Redis ?? mod;
 }
 
+/** A stored Redis value: its 20-character versionstamp, then the value's
+ *  bytes; as [value bytes, versionstamp]. */
+const split = (raw) => [raw.subarray(20), raw.subarray(0, 20).toString('latin1')];
+
 const sha1 = (text) => createHash('sha1').update(text).digest('hex');
 
 class RedisBackend {
@@ -91,16 +95,24 @@ class RedisBackend {
     }
   }
 
-  async get(keys) {
-    const bytes = keys.map((k) => Buffer.from(encodeKey(k, 'read')));
-    const found = await this.#call('get', 'MGET', ...bytes.map((b) => this.#valueKey(b)));
-    return found.map((raw, i) => (raw === null ? null : { value: decodeStored(__kvDecodeValue, raw.subarray(20), keys[i], false), versionstamp: raw.subarray(0, 20).toString('latin1') }));
+  /** The stored forms at the encoded keys `bytes` (null: absent). */
+  #mget(bytes) {
+    return this.#call('get', 'MGET', ...bytes.map((b) => this.#valueKey(b)));
   }
 
-  /** The core's byte-level get (see server.mjs, bytesOf). */
+  async get(keys) {
+    const found = await this.#mget(keys.map((k) => Buffer.from(encodeKey(k, 'read'))));
+    return found.map((raw, i) => {
+      if (raw === null) return null;
+      const [value, versionstamp] = split(raw);
+      return { value: decodeStored(__kvDecodeValue, value, keys[i], false), versionstamp };
+    });
+  }
+
+  /** The core's byte-level get (see ServerKvFront in server.mjs). */
   async getBytes(keys) {
-    const found = await this.#call('get', 'MGET', ...keys.map((b) => this.#valueKey(asBuffer(b))));
-    return found.flatMap((raw) => (raw === null ? [null, null] : [raw.subarray(20), raw.subarray(0, 20).toString('latin1')]));
+    const found = await this.#mget(keys.map(asBuffer));
+    return found.flatMap((raw) => (raw === null ? [null, null] : split(raw)));
   }
 
   /** The core's byte-level commit: sets and deletes of distinct keys. */
@@ -125,11 +137,9 @@ class RedisBackend {
 
   /** The core's byte-level listing: [key, value, versionstamp, …]. */
   async scanBytes(start, startInclusive, end, limit) {
-    const lo = Buffer.concat([Buffer.from(startInclusive ? '[' : '('), start]);
-    const hi = Buffer.concat([Buffer.from('('), end]);
-    const flat = await this.#script('list', SCAN, [this.#keys, this.#expiry], [this.#prefix, lo, hi, String(limit), '0']);
+    const flat = await this.#scan(start, startInclusive, end, limit, false);
     const out = [];
-    for (let i = 0; i < flat.length; i += 2) out.push(flat[i], flat[i + 1].subarray(20), flat[i + 1].subarray(0, 20).toString('latin1'));
+    for (let i = 0; i < flat.length; i += 2) out.push(flat[i], ...split(flat[i + 1]));
     return out;
   }
 
@@ -154,16 +164,21 @@ class RedisBackend {
     return stamp === null ? { ok: false } : { ok: true, versionstamp: stamp.toString('latin1') };
   }
 
+  /** [key, stored form, …] of the keys in the range, in key order. */
+  #scan(start, startInclusive, end, limit, reverse) {
+    const lo = Buffer.concat([Buffer.from(startInclusive ? '[' : '('), start]);
+    const hi = Buffer.concat([Buffer.from('('), end]);
+    return this.#script('list', SCAN, [this.#keys, this.#expiry], [this.#prefix, lo, hi, String(limit), reverse ? '1' : '0']);
+  }
+
   async scan(start, startInclusive, end, limit, reverse) {
-    const lo = Buffer.concat([Buffer.from(startInclusive ? '[' : '('), Buffer.from(start)]);
-    const hi = Buffer.concat([Buffer.from('('), Buffer.from(end)]);
-    const flat = await this.#script('list', SCAN, [this.#keys, this.#expiry], [this.#prefix, lo, hi, String(limit), reverse ? '1' : '0']);
+    const flat = await this.#scan(start, startInclusive, end, limit, reverse);
     const out = [];
     for (let i = 0; i < flat.length; i += 2) {
       const bytes = new Uint8Array(flat[i]);
-      const raw = flat[i + 1];
       const key = __kvDecodeKey(bytes);
-      out.push({ bytes, key, value: decodeStored(__kvDecodeValue, raw.subarray(20), key, true), versionstamp: raw.subarray(0, 20).toString('latin1') });
+      const [value, versionstamp] = split(flat[i + 1]);
+      out.push({ bytes, key, value: decodeStored(__kvDecodeValue, value, key, true), versionstamp });
     }
     return out;
   }

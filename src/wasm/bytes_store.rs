@@ -22,21 +22,16 @@ use crate::error::{Result, StateError};
 use crate::keys::Key;
 use crate::kvkey::{self, KeyPart};
 use crate::store::{Check, Committed, Entry, ListPage, Mutation};
+// Deno KV's key size limits, which the stores' Deno KV interface enforces
+// (the byte-level calls keep them), and the value model's tag.
+use crate::wasm::convert::is_tag_like;
+use crate::wasm::memory_kv::{MAX_READ_KEY, MAX_WRITE_KEY};
 use js_sys::{Array, Function, Reflect, Uint8Array};
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// The property through which a server store offers its byte-level calls.
 pub const BYTES: &str = "__connectorStateBytes";
-
-/// Deno KV's key size limits (bytes), which the stores' Deno KV interface
-/// enforces; the byte-level calls keep them.
-const MAX_READ_KEY: usize = 2049;
-const MAX_WRITE_KEY: usize = 2048;
-
-/// The tag property of the value model (see `convert.rs`): a caller's own
-/// `$cs`, `$cs$`, … keys are stored with one more `$`.
-const TAG: &str = "$cs";
 
 /// What the byte-level calls need of the store handle that makes them (the
 /// bridge's JsStore): its bounded call, and its reading of a value in JS form.
@@ -73,10 +68,6 @@ fn key_bytes(key: &Key, max: usize, purpose: &str, operation: &str) -> Result<Ui
     Ok(Uint8Array::from(bytes.as_slice()))
 }
 
-fn is_tag_like(key: &str) -> bool {
-    key.strip_prefix(TAG).is_some_and(|rest| rest.bytes().all(|b| b == b'$'))
-}
-
 /// `value` in the value model: the same JSON, with tag-like keys escaped.
 fn escaped(value: &Value) -> Value {
     match value {
@@ -97,10 +88,10 @@ fn has_tag_like_key(value: &Value) -> bool {
 }
 
 /// The stored bytes of a core value (converted once, here).
-pub fn value_bytes(value: &Value) -> Uint8Array {
+fn value_bytes(value: &Value) -> Result<Uint8Array> {
     let text = if has_tag_like_key(value) { serde_json::to_vec(&escaped(value)) } else { serde_json::to_vec(value) };
-    // Serialising a serde_json::Value cannot fail (string keys only).
-    Uint8Array::from(text.unwrap_or_default().as_slice())
+    let text = text.map_err(|e| StateError::invalid("value", &format!("could not be written as JSON ({e})")))?;
+    Ok(Uint8Array::from(text.as_slice()))
 }
 
 /// The core value in stored `bytes`: plain JSON is read here; a value with
@@ -181,7 +172,7 @@ impl ByteMethods {
             match m {
                 Mutation::Set { key, value, expire_in_ms } => {
                     set_keys.push(&key_bytes(key, MAX_WRITE_KEY, "write", "commit")?.into());
-                    set_values.push(&value_bytes(value).into());
+                    set_values.push(&value_bytes(value)?.into());
                     set_expiry.push(&expire_in_ms.map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)));
                 }
                 Mutation::Delete { key } => {

@@ -153,9 +153,9 @@ const LONG_STRING: usize = 2048;
 
 /// The property that marks a tagged value. A caller's own `$cs`, `$cs$`, …
 /// keys get one more `$` when encoded and lose it when decoded.
-const TAG: &str = "$cs";
+pub const TAG: &str = "$cs";
 
-fn is_tag_like(key: &str) -> bool {
+pub fn is_tag_like(key: &str) -> bool {
     key.strip_prefix(TAG).is_some_and(|rest| rest.bytes().all(|b| b == b'$'))
 }
 

@@ -23,8 +23,8 @@ use wasm_bindgen::JsCast;
 /// Property through which a handle names its engine.
 const ENGINE_ID: &str = "__connectorStateMemoryId";
 /// Deno KV's limits on one key, in encoded bytes.
-const MAX_WRITE_KEY: usize = 2048;
-const MAX_READ_KEY: usize = 2049;
+pub const MAX_WRITE_KEY: usize = 2048;
+pub const MAX_READ_KEY: usize = 2049;
 
 thread_local! {
     static ENGINES: RefCell<HashMap<u32, Weak<MemoryStore>>> = RefCell::new(HashMap::new());
