@@ -102,6 +102,8 @@ function said(thrown) {
   }
 }
 
+const nameTexts = new Map();
+
 class Walk {
   constructor(mode, maxBytes, maxDepth, kvU64) {
     this.mode = mode;
@@ -135,6 +137,18 @@ class Walk {
     if (!wellFormed(s)) throw new Refusal('is a string with a lone surrogate, which cannot be stored without changing it');
     this.spend(s.length + 2);
     return JSON.stringify(s);
+  }
+
+  /** A property name's JSON text: names repeat across the items of a
+   *  list, so their texts are kept (a bounded cache, cleared when full). */
+  name(key) {
+    let text = nameTexts.get(key);
+    if (text === undefined) {
+      text = this.string(key);
+      if (nameTexts.size >= 4096) nameTexts.clear();
+      nameTexts.set(key, text);
+    } else this.spend(key.length + 2);
+    return text;
   }
 
   value(v, depth) {
@@ -184,6 +198,7 @@ class Walk {
     } else if (this.parents.has(v)) {
       throw new Refusal('refers to itself (a cycle), which JSON cannot hold');
     }
+    if (this.seen) return this.kind(v, depth); // a cycle is a Ref: no parents to track
     this.parents.add(v);
     try {
       return this.kind(v, depth);
@@ -194,7 +209,12 @@ class Walk {
 
   kind(v, depth) {
     if (Array.isArray(v)) return this.array(v, depth);
-    const time = brand(getTime, v);
+    const proto = Object.getPrototypeOf(v);
+    const plain = proto === objectProto || proto === null;
+    // A failed brand check throws, which costs more than the rest of a
+    // small object's walk: plain objects skip the Date check unless they
+    // have no own keys (a Date whose prototype was replaced has none).
+    const time = plain && Object.keys(v).length > 0 ? undefined : brand(getTime, v);
     if (time !== undefined) {
       const iso = Number.isFinite(time) ? JSON.stringify(toISOString.call(v)) : 'null';
       if (this.mode === TAGGED) return this.tagged('Date', 'iso', iso);
@@ -204,8 +224,7 @@ class Walk {
       }
       throw this.unsupported('a Date', 'store date.toISOString()');
     }
-    const proto = Object.getPrototypeOf(v);
-    if (proto === objectProto || proto === null) return this.plain(v, depth);
+    if (plain) return this.plain(v, depth);
     if (this.mode === TAGGED) {
       const special = this.special(v, depth);
       if (special !== undefined) return special;
@@ -310,7 +329,7 @@ class Walk {
         continue;
       }
       const key = this.mode === TAGGED && name.startsWith(TAG) && TAG_LIKE.test(name) ? `${name}$` : name;
-      const text = this.string(key);
+      const text = this.name(key);
       this.spend(first ? 1 : 2);
       out += `${first ? '' : ','}${text}:${this.value(item, depth)}`;
       first = false;
