@@ -269,3 +269,25 @@ test('bad arguments and store failures are coded errors', async () => {
     kv.close();
   }
 });
+
+test('the value walk: a Date keeps its brand without its prototype; repeated property names still count toward the size limit and are checked on every use', async () => {
+  // A Date whose prototype was replaced still holds a time: it is a Date.
+  const bare = new Date(Date.UTC(2026, 0, 2));
+  Object.setPrototypeOf(bare, null);
+  const back = decodeState(JSON.parse(JSON.stringify(encodeState({ at: bare }))));
+  assert.ok(back.at instanceof Date);
+  assert.equal(back.at.getTime(), Date.UTC(2026, 0, 2));
+  // Names repeat across a list's items (their texts are kept between
+  // uses): 40-character names on 2,000 items are over 64 KiB of JSON ...
+  const { FileTracker, openKv } = await import('connector-state');
+  const files = new FileTracker(await openKv(), { prefix: 'walk' });
+  const name = 'n'.repeat(40);
+  const rows = Array.from({ length: 2_000 }, () => ({ [name]: 1 }));
+  await assert.rejects(files.markProcessed('big.csv', { rows }), { code: 'VALUE_TOO_LARGE' });
+  await files.markProcessed('small.csv', { rows: rows.slice(0, 100) });
+  assert.equal((await files.getRecord('small.csv')).metadata.rows.length, 100);
+  // ... and a name that cannot be stored is refused each time, with its path.
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(files.markProcessed('bad.csv', { rows: [{ ok: 1 }, { ['a\uD800']: 1 }] }), (e) => e.code === 'INVALID_ARGUMENT' && /metadata\.rows\[1\]/.test(e.message) && /lone surrogate/.test(e.message));
+  }
+});
