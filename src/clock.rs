@@ -113,7 +113,18 @@ pub fn iso_from_ms(ms: i64) -> String {
     let (y, m, d) = civil_from_days(days);
     let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
     if (0..=9999).contains(&y) {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+        // Written digit by digit: formatting machinery costs more than the
+        // rest of a lock record (every lock and claim write stamps one).
+        let mut out = String::with_capacity(24);
+        for (value, width, after) in [(y, 4, '-'), (m, 2, '-'), (d, 2, 'T'), (h, 2, ':'), (mi, 2, ':'), (s, 2, '.'), (milli, 3, 'Z')] {
+            let mut scale = 10i64.pow(width - 1);
+            while scale > 0 {
+                out.push(char::from(b'0' + (value / scale % 10) as u8));
+                scale /= 10;
+            }
+            out.push(after);
+        }
+        out
     } else {
         let sign = if y < 0 { '-' } else { '+' };
         format!("{sign}{:06}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z", y.abs())
@@ -226,6 +237,24 @@ mod tests {
         }
         assert_eq!(iso_from_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(utc_date(1_700_000_000_123), "2023-11-14");
+    }
+
+    #[test]
+    fn iso_matches_the_formatted_form_across_four_digit_years() {
+        let formatted = |ms: i64| {
+            let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+            let rem = ms.rem_euclid(86_400_000);
+            format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000)
+        };
+        let (first, last) = (-62_167_219_200_000i64, 253_402_300_799_999i64); // 0000-01-01 .. 9999-12-31T23:59:59.999
+        let step = (last - first) / 20_011;
+        for ms in (first..=last).step_by(step as usize).chain([first, last, -1, 0, 86_399_999, 951_782_400_000]) {
+            assert_eq!(iso_from_ms(ms), formatted(ms), "{ms}");
+        }
+        assert_eq!(iso_from_ms(first), "0000-01-01T00:00:00.000Z");
+        assert_eq!(iso_from_ms(last), "9999-12-31T23:59:59.999Z");
+        assert_eq!(iso_from_ms(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(iso_from_ms(first - 1), "-000001-12-31T23:59:59.999Z");
     }
 
     #[test]

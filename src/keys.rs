@@ -203,9 +203,12 @@ pub fn nats_name(name: &str, keep_slash: bool) -> String {
         if keep {
             out.push(c);
         } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("={b:02X}"));
+                out.push('=');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
             }
         }
         previous_dot = keep && c == '.';
@@ -737,6 +740,9 @@ mod nats_tests {
             assert_eq!(nats_decode(&nats_name(name, true)), name);
             assert_eq!(nats_decode(&nats_name(name, false)), name);
         }
+        // Escapes are `=` and two upper-case hex digits per UTF-8 byte.
+        assert_eq!(nats_name("a b:\u{e9}\u{1f600}", false), "a=20b=3A=C3=A9=F0=9F=98=80");
+        assert_eq!(nats_name(".x.", false), "=2Ex=2E");
         // 0.1.56's keys for names it kept as they were.
         assert_eq!(tracked_file("fc-sdk", "dir/plain-1.csv").nats(), "fc-sdk/processed-files/dir/plain-1.csv");
         assert_eq!(tracked_file("fc-sdk", ".hidden").nats(), "fc-sdk/processed-files/.hidden");

@@ -5,12 +5,12 @@ use crate::collection::{self, Filter, Item, Removed};
 use crate::store::Store;
 use crate::wasm::args;
 use crate::wasm::bridge::{capabilities_to_js, JsStore};
-use crate::wasm::convert::{json_to_js, object, opt_str};
+use crate::wasm::convert::{json_to_js, object};
 use crate::wasm::env::{InjectedClock, JsLogger};
 use crate::wasm::errors::{IntoJsResult, JsResult};
 use crate::wasm::promise::promise;
 use js_sys::{Array, Promise};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -29,32 +29,41 @@ pub struct IndexedFileTracker {
 
 /// A damaged record in a listing: `{ [id_field]: name, damaged: true,
 /// problem }` (the problem names the key; remove it by name).
-pub fn damaged_to_js(id_field: &str, item: &Item) -> Option<JsValue> {
+fn damaged_json(id_field: &str, item: &Item) -> Option<Value> {
     let problem = item.damaged.as_deref()?;
-    Some(object(&[(id_field, JsValue::from_str(&item.name)), ("damaged", JsValue::TRUE), ("problem", JsValue::from_str(problem))]))
+    let mut fields = serde_json::Map::new();
+    fields.insert(id_field.to_string(), Value::String(item.name.clone()));
+    fields.insert("damaged".into(), Value::Bool(true));
+    fields.insert("problem".into(), Value::String(problem.to_string()));
+    Some(Value::Object(fields))
 }
 
 /// A listed record as the caller stored it, or its damage.
-pub fn record_to_js(id_field: &str, item: Item) -> JsValue {
-    damaged_to_js(id_field, &item).unwrap_or_else(|| json_to_js(&Value::Object(item.record)))
+fn record_json(id_field: &str, item: Item) -> Value {
+    damaged_json(id_field, &item).unwrap_or(Value::Object(item.record))
+}
+
+/// A page of listed records for JavaScript: one JSON text and one
+/// `JSON.parse`, not a crossing per field of every record.
+pub fn records_to_js(id_field: &str, items: Vec<Item>) -> Array {
+    json_to_js(&Value::Array(items.into_iter().map(|item| record_json(id_field, item)).collect())).unchecked_into()
+}
+
+/// `{ fileName, processedAt, metadata }`, or the file's damage in the same shape.
+fn file_json(file: &Item) -> Value {
+    if let Some(problem) = file.damaged.as_deref() {
+        return json!({ "fileName": file.name, "processedAt": null, "metadata": {}, "damaged": true, "problem": problem });
+    }
+    json!({ "fileName": file.name, "processedAt": file.processed_at(), "metadata": Value::Object(file.metadata()) })
 }
 
 pub fn file_to_js(file: &Item) -> JsValue {
-    if let Some(problem) = file.damaged.as_deref() {
-        // The shape of every listed file, and what is wrong with this one.
-        return object(&[
-            ("fileName", JsValue::from_str(&file.name)),
-            ("processedAt", JsValue::NULL),
-            ("metadata", js_sys::Object::new().into()),
-            ("damaged", JsValue::TRUE),
-            ("problem", JsValue::from_str(problem)),
-        ]);
-    }
-    object(&[
-        ("fileName", JsValue::from_str(&file.name)),
-        ("processedAt", opt_str(file.processed_at())),
-        ("metadata", json_to_js(&Value::Object(file.metadata()))),
-    ])
+    json_to_js(&file_json(file))
+}
+
+/// A page of files for JavaScript, as [`records_to_js`].
+fn files_to_js(files: &[Item]) -> Array {
+    json_to_js(&Value::Array(files.iter().map(file_json).collect())).unchecked_into()
 }
 
 pub fn removed_to_js(r: &Removed) -> JsValue {
@@ -150,7 +159,7 @@ impl IndexedFileTracker {
                 field_equals: None,
             };
             let listed = t.core.list(&t.store, &t.log, limit, cursor.as_deref(), &filter).await?;
-            Ok(args::listed("files", listed.files.iter().map(file_to_js).collect(), listed.cursor.as_deref()))
+            Ok(args::listed("files", files_to_js(&listed.files), listed.cursor.as_deref()))
         })
     }
 

@@ -120,11 +120,7 @@ impl JobTracker {
             let since = instant("options.since", &args::option(&options, "since")?)?;
             let (limit, cursor) = args::page(&options)?;
             let listed = t.core.list(&t.store, &t.log, status.as_deref(), since, limit, cursor.as_deref()).await?;
-            Ok(args::listed(
-                "jobs",
-                listed.files.into_iter().map(|f| crate::wasm::indexed::record_to_js("jobId", f)).collect(),
-                listed.cursor.as_deref(),
-            ))
+            Ok(args::listed("jobs", crate::wasm::indexed::records_to_js("jobId", listed.files), listed.cursor.as_deref()))
         })
     }
 

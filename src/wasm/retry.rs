@@ -225,9 +225,5 @@ impl RetryTracker {
 async fn list(t: &Inner, status: Option<&str>, options: &JsValue) -> crate::error::Result<JsValue> {
     let (limit, cursor) = args::page(options)?;
     let listed = t.core.list(&t.store, &t.log, status, limit, cursor.as_deref()).await?;
-    Ok(args::listed(
-        "items",
-        listed.files.into_iter().map(|f| crate::wasm::indexed::record_to_js("item", f)).collect(),
-        listed.cursor.as_deref(),
-    ))
+    Ok(args::listed("items", crate::wasm::indexed::records_to_js("item", listed.files), listed.cursor.as_deref()))
 }
