@@ -12,7 +12,7 @@ use crate::error::{ErrorCode, Result, StateError};
 use crate::ids::random_id;
 use crate::keys::{self, Key};
 use crate::log::{Level, Logger};
-use crate::store::{retrying, Check, Entry, Mutation, Store};
+use crate::store::{retrying, Check, Committed, Entry, Mutation, Store};
 use crate::values::{as_object, count_field, str_field};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -73,11 +73,59 @@ pub struct Held {
     pub fencing_token: u64,
     /// When our lock expires, by our clock.
     pub expires_at_ms: i64,
-    /// The record as this instance last wrote it, and the versionstamp the
-    /// store gave that write (compare-and-set stores): release and extend
-    /// check against it instead of reading the record first.
-    written: Option<(String, Value)>,
+    /// The record as this instance last wrote it (compare-and-set stores):
+    /// release and extend check against it instead of reading it first.
+    written: Option<Written>,
 }
+
+/// A lock record this instance wrote, the store that took it and the
+/// versionstamp that store gave the write. The next write of the record
+/// on that store checks against the versionstamp instead of reading the
+/// record first; on any other store (whose versionstamps may well repeat
+/// this one) it reads first.
+#[derive(Debug, Clone, PartialEq)]
+struct Written {
+    store: u64,
+    stamp: String,
+    value: Value,
+}
+
+impl Written {
+    /// What a commit of `value` that landed on `store` leaves to check
+    /// against: nothing where the store gave no versionstamp or has no
+    /// identity.
+    fn of<S: Store>(store: &S, landed: Committed, value: Value) -> Option<Written> {
+        Some(Written { store: store.identity()?, stamp: landed.versionstamp?, value })
+    }
+
+    /// The versionstamp and record, when `store` is the store that wrote them.
+    fn on<S: Store>(&self, store: &S) -> Option<(&String, &Value)> {
+        (store.identity() == Some(self.store)).then_some((&self.stamp, &self.value))
+    }
+}
+
+/// A released record this instance wrote: on which store, under which
+/// versionstamp, and the fencing token it keeps (all the next acquisition
+/// needs of it).
+#[derive(Debug, Clone, PartialEq)]
+struct Released {
+    store: u64,
+    stamp: String,
+    fencing_token: Option<u64>,
+}
+
+impl Released {
+    /// What a release of `value` that landed on `store` leaves to check
+    /// against (nothing without a versionstamp or an identity).
+    fn of<S: Store>(store: &S, landed: Committed, value: &Value) -> Option<Released> {
+        let fencing_token = value.as_object().and_then(|fields| count_field(fields, "fencingToken"));
+        Some(Released { store: store.identity()?, stamp: landed.versionstamp?, fencing_token })
+    }
+}
+
+/// Released records remembered per instance, at most this many (then it
+/// starts afresh): they only save a read.
+const RELEASED_KEPT: usize = 256;
 
 /// What `getLockInfo` reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,8 +153,8 @@ impl Held {
     /// The hold a run takes at `now` over the record `previous`. The
     /// fencing token is time-based so tokens keep rising even after 0.1.56
     /// deleted the record; +1 so they rise within one millisecond too.
-    fn next(lock_id: &str, previous: Option<&LockRecord>, now: i64, ttl_ms: i64) -> Held {
-        let last = previous.and_then(|p| p.fencing_token).unwrap_or(0);
+    fn next(lock_id: &str, previous_token: Option<u64>, now: i64, ttl_ms: i64) -> Held {
+        let last = previous_token.unwrap_or(0);
         Held {
             lock_id: lock_id.to_string(),
             fencing_token: (last + 1).max(now.max(0) as u64),
@@ -125,12 +173,15 @@ pub struct Locks {
     /// `lockedBy` in records: host name where the runtime has one.
     pub host: String,
     held: RefCell<HashMap<String, Held>>,
+    /// The released record this instance last wrote per lock: acquiring
+    /// that lock again checks against it instead of reading first.
+    released: RefCell<HashMap<String, Released>>,
 }
 
 impl Locks {
     /// Locks taken as `owner` (a random id when None) from `host`.
     pub fn new(owner: Option<String>, host: String) -> Self {
-        Locks { owner: RefCell::new(owner), host, held: RefCell::new(HashMap::new()) }
+        Locks { owner: RefCell::new(owner), host, held: RefCell::new(HashMap::new()), released: RefCell::new(HashMap::new()) }
     }
 
     /// This instance's owner id.
@@ -163,6 +214,30 @@ impl Locks {
     /// What this instance holds of lock `name`.
     pub fn held(&self, name: &str) -> Option<Held> {
         self.held.borrow().get(name).cloned()
+    }
+
+    /// Logs and keeps an acquisition.
+    fn acquired<L: Logger>(&self, log: &L, name: &str, held: Held, max_write_delay_ms: Option<u64>) {
+        let mut fields = json!({"lockName": name, "lockId": held.lock_id, "expiresAt": iso_from_ms(held.expires_at_ms), "fencingToken": held.fencing_token});
+        if let Some(bound) = max_write_delay_ms {
+            fields["maxWriteDelayMs"] = json!(bound);
+        }
+        log.log(Level::Info, "Lock acquired", fields);
+        self.held.borrow_mut().insert(name.to_string(), held);
+    }
+
+    /// Keeps the released record this instance just wrote of `name`.
+    fn keep_released(&self, name: &str, written: Option<Released>) {
+        let mut released = self.released.borrow_mut();
+        match written {
+            Some(w) => {
+                if released.len() >= RELEASED_KEPT {
+                    released.clear();
+                }
+                released.insert(name.to_string(), w);
+            }
+            None => drop(released.remove(name)),
+        }
     }
 
     fn record(&self, held: &Held, now_ms: i64) -> Result<Value> {
@@ -216,34 +291,47 @@ impl Locks {
         }
         let key = keys::lock(name);
         key.check_size()?;
-        retrying(store, || format!("lock {name:?}"), async || {
-            let current = store.get(&key).await?;
+        let released = self.released.borrow_mut().remove(name).filter(|r| store.identity() == Some(r.store));
+        if let Some(released) = released {
+            // Our own released record, unchanged since (the check says so):
+            // take the lock over it in one call, without reading it.
             let now = clock.now_ms();
-            let previous = current.as_ref().map(|entry| LockRecord::parse(&key, &entry.value)).transpose()?;
-            if held_by_another(log, name, previous.as_ref(), now) {
-                return Ok(Some(false));
-            }
-            if let Some(prev) = previous.as_ref().filter(|p| p.is_locked) {
-                log.log(Level::Info, "Overriding stale lock", json!({"lockName": name, "oldLockId": prev.lock_id}));
-            }
-            let mut held = Held::next(&lock_id, previous.as_ref(), now, ttl_ms);
+            let mut held = Held::next(&lock_id, released.fencing_token, now, ttl_ms);
             let value = self.record(&held, now)?;
             let write = Mutation::set(key.clone(), value.clone());
-            let Some(landed) = store.commit(&[Check::of(&key, current.as_ref())], &[write]).await? else {
-                return Ok(None); // someone wrote in between: look again
-            };
-            held.written = landed.versionstamp.map(|s| (s, value));
-            if !store.capabilities().compare_and_set && !self.still_ours(store, &key, &lock_id).await? {
-                return Ok(Some(false));
+            if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(released.stamp) }], &[write]).await? {
+                held.written = Written::of(store, landed, value);
+                self.acquired(log, name, held, None);
+                return Ok(true);
             }
-            log.log(
-                Level::Info,
-                "Lock acquired",
-                json!({"lockName": name, "lockId": lock_id, "expiresAt": iso_from_ms(held.expires_at_ms), "fencingToken": held.fencing_token}),
-            );
-            self.held.borrow_mut().insert(name.to_string(), held);
-            Ok(Some(true))
-        })
+        }
+        retrying(
+            store,
+            || format!("lock {name:?}"),
+            async || {
+                let current = store.get(&key).await?;
+                let now = clock.now_ms();
+                let previous = current.as_ref().map(|entry| LockRecord::parse(&key, &entry.value)).transpose()?;
+                if held_by_another(log, name, previous.as_ref(), now) {
+                    return Ok(Some(false));
+                }
+                if let Some(prev) = previous.as_ref().filter(|p| p.is_locked) {
+                    log.log(Level::Info, "Overriding stale lock", json!({"lockName": name, "oldLockId": prev.lock_id}));
+                }
+                let mut held = Held::next(&lock_id, previous.as_ref().and_then(|p| p.fencing_token), now, ttl_ms);
+                let value = self.record(&held, now)?;
+                let write = Mutation::set(key.clone(), value.clone());
+                let Some(landed) = store.commit(&[Check::of(&key, current.as_ref())], &[write]).await? else {
+                    return Ok(None); // someone wrote in between: look again
+                };
+                held.written = Written::of(store, landed, value);
+                if !store.capabilities().compare_and_set && !self.still_ours(store, &key, &lock_id).await? {
+                    return Ok(Some(false));
+                }
+                self.acquired(log, name, held, None);
+                Ok(Some(true))
+            },
+        )
         .await
     }
 
@@ -267,7 +355,7 @@ impl Locks {
         if held_by_another(log, name, previous.as_ref(), read_at) {
             return Ok(false);
         }
-        let held = Held::next(&lock_id, previous.as_ref(), read_at, ttl_ms);
+        let held = Held::next(&lock_id, previous.as_ref().and_then(|p| p.fencing_token), read_at, ttl_ms);
         store.set(&key, &self.record(&held, read_at)?, None).await?;
         if let Some(took) = fischer.overran(clock) {
             log.log(
@@ -290,12 +378,7 @@ impl Locks {
         if !self.still_ours(store, &key, &lock_id).await? {
             return Ok(false);
         }
-        log.log(
-            Level::Info,
-            "Lock acquired",
-            json!({"lockName": name, "lockId": lock_id, "expiresAt": iso_from_ms(held.expires_at_ms), "fencingToken": held.fencing_token, "maxWriteDelayMs": bound}),
-        );
-        self.held.borrow_mut().insert(name.to_string(), held);
+        self.acquired(log, name, held, Some(bound));
         Ok(true)
     }
 
@@ -333,11 +416,12 @@ impl Locks {
             }
         }
         let key = keys::lock(name);
-        if let Some((stamp, value)) = mine.as_ref().and_then(|h| h.written.as_ref()) {
+        if let Some((stamp, value)) = mine.as_ref().and_then(|h| h.written.as_ref()).and_then(|w| w.on(store)) {
             // One call when the record is still the one we wrote.
             let write = Mutation::set(key.clone(), released(value, clock.now_ms()));
-            if store.atomic(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
+            if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
                 self.forget(name, mine.as_ref());
+                self.keep_released(name, Released::of(store, landed, value));
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
                 return Ok(true);
             }
@@ -364,10 +448,9 @@ impl Locks {
                     }
                     return Ok(Some(false));
                 }
-                if !self.write_released(store, clock, &key, &entry).await? {
-                    return Ok(None);
-                }
+                let Some(written) = self.write_released(store, clock, &key, &entry).await? else { return Ok(None) };
                 self.forget(name, mine.as_ref());
+                self.keep_released(name, written);
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
                 Ok(Some(true))
             },
@@ -389,10 +472,9 @@ impl Locks {
                 if record.as_ref().is_some_and(|r| !r.is_locked) {
                     return Ok(Some(false));
                 }
-                if !self.write_released(store, clock, &key, &entry).await? {
-                    return Ok(None);
-                }
+                let Some(written) = self.write_released(store, clock, &key, &entry).await? else { return Ok(None) };
                 self.held.borrow_mut().remove(name);
+                self.keep_released(name, written);
                 let (held_by, lock_id) = record.map(|r| (r.locked_by, r.lock_id)).unwrap_or_default();
                 log.log(Level::Warn, "Lock force-released", json!({"lockName": name, "heldBy": held_by, "lockId": lock_id}));
                 Ok(Some(true))
@@ -403,12 +485,14 @@ impl Locks {
 
     /// Keeps every field (the fencing token among them) and marks the
     /// record unlocked with an expiry of now.
-    async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<bool> {
+    /// None when the record changed since `entry` was read; else what
+    /// the write leaves to check against (see [`Written`]).
+    async fn write_released<S: Store, C: Clock>(&self, store: &S, clock: &C, key: &Key, entry: &Entry) -> Result<Option<Option<Released>>> {
         // Without compare-and-set a host store's emulated write compares
         // the check with the read that gave `entry` (src/wasm/bridge.rs):
         // no extra call.
         let write = Mutation::set(key.clone(), released(&entry.value, clock.now_ms()));
-        store.atomic(&[Check::of(key, Some(entry))], &[write]).await
+        Ok(store.commit(&[Check::of(key, Some(entry))], &[write]).await?.map(|landed| Released::of(store, landed, &entry.value)))
     }
 
     /// Pushes the expiry of a lock this instance holds and has not lost.
@@ -446,13 +530,13 @@ impl Locks {
             Value::Object(value)
         };
         let now = clock.now_ms();
-        if let Some((stamp, value)) = mine.written.as_ref().filter(|_| mine.expires_at_ms > now) {
+        if let Some((stamp, value)) = mine.written.as_ref().and_then(|w| w.on(store)).filter(|_| mine.expires_at_ms > now) {
             // Not expired by our own clock and still the record we wrote: one call.
             let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
             let value = extended(value, &held);
             let write = Mutation::set(key.clone(), value.clone());
             if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
-                held.written = landed.versionstamp.map(|s| (s, value));
+                held.written = Written::of(store, landed, value);
                 self.remember(name, &mine, &held);
                 return Ok(held);
             }
@@ -476,7 +560,7 @@ impl Locks {
                 let value = extended(&entry.value, &held);
                 let write = Mutation::set(key.clone(), value.clone());
                 let Some(landed) = store.commit(&[Check::of(&key, Some(&entry))], &[write]).await? else { return Ok(None) };
-                held.written = landed.versionstamp.map(|s| (s, value));
+                held.written = Written::of(store, landed, value);
                 self.remember(name, &mine, &held);
                 Ok(Some(held))
             },
@@ -664,6 +748,76 @@ mod tests {
             assert!(!a.release(&store, &*clock, &NoLog, "job").await.unwrap());
             let info = b.info(&store, &*clock, "job").await.unwrap().unwrap();
             assert!(info.held_by_me && info.held);
+        });
+    }
+
+    #[test]
+    fn acquiring_again_over_our_own_release_is_one_call_and_any_change_since_is_read() {
+        let (clock, memory) = setup();
+        let store = Flaky::healthy(&memory);
+        let [a, b]: [Locks; 2] = locks(2).try_into().ok().unwrap();
+        block_on(async {
+            assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a1".into()).await.unwrap());
+            let first = a.held("job").unwrap().fencing_token;
+            assert!(a.release(&store, &*clock, &NoLog, "job").await.unwrap());
+            let before = store.calls();
+            assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a2".into()).await.unwrap());
+            assert_eq!(store.calls() - before, 1, "one write checked against our release");
+            let second = a.held("job").unwrap().fencing_token;
+            assert!(second > first);
+            // The record as the store holds it is the acquisition's.
+            let info = b.info(&store, &*clock, "job").await.unwrap().unwrap();
+            assert!(info.held && info.record.lock_id == "a2" && info.record.fencing_token == Some(second));
+            assert!(a.release(&store, &*clock, &NoLog, "job").await.unwrap());
+            // b takes and releases it: a's remembered release is stale now.
+            assert!(b.acquire(&store, &*clock, &NoLog, "job", MIN, "b1".into()).await.unwrap());
+            let third = b.held("job").unwrap().fencing_token;
+            assert!(b.release(&store, &*clock, &NoLog, "job").await.unwrap());
+            let before = store.calls();
+            assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a3".into()).await.unwrap());
+            assert_eq!(store.calls() - before, 3, "the checked write fails, then read and write");
+            assert!(a.held("job").unwrap().fencing_token > third);
+            // b holds it after a's release: a reads, and does not take it.
+            assert!(a.release(&store, &*clock, &NoLog, "job").await.unwrap());
+            assert!(b.acquire(&store, &*clock, &NoLog, "job", MIN, "b2".into()).await.unwrap());
+            assert!(!a.acquire(&store, &*clock, &NoLog, "job", MIN, "a4".into()).await.unwrap());
+            assert_eq!(b.info(&store, &*clock, "job").await.unwrap().unwrap().record.lock_id, "b2");
+        });
+    }
+
+    #[test]
+    fn a_versionstamp_from_one_store_is_never_checked_against_another() {
+        // Two stores whose versionstamps run in step: on `other`, lock "job"
+        // is held by b under the very versionstamp a's own writes got on
+        // `store`. Neither a's acquisition nor its release may act on it.
+        let (clock, store) = setup();
+        let other = MemoryStore::new(clock.clone());
+        let [a, b]: [Locks; 2] = locks(2).try_into().ok().unwrap();
+        block_on(async {
+            assert!(a.acquire(&store, &*clock, &NoLog, "job", MIN, "a1".into()).await.unwrap());
+            assert!(b.acquire(&other, &*clock, &NoLog, "job", MIN, "b1".into()).await.unwrap());
+            async fn stamp(s: &MemoryStore) -> String {
+                s.get(&keys::lock("job")).await.unwrap().unwrap().versionstamp
+            }
+            assert_eq!(stamp(&store).await, stamp(&other).await);
+            // a's release, handed the other store: b's lock stays.
+            assert!(!a.release(&other, &*clock, &NoLog, "job").await.unwrap());
+            assert_eq!(b.info(&other, &*clock, "job").await.unwrap().unwrap().record.lock_id, "b1");
+            assert!(b.info(&other, &*clock, "job").await.unwrap().unwrap().held);
+
+            // a releases on its own store; b writes once more on the other,
+            // so both records again share a versionstamp.
+            let (clock2, store2) = setup();
+            let other2 = MemoryStore::new(clock2.clone());
+            let [c, d]: [Locks; 2] = locks(2).try_into().ok().unwrap();
+            assert!(c.acquire(&store2, &*clock2, &NoLog, "job", MIN, "c1".into()).await.unwrap());
+            assert!(c.release(&store2, &*clock2, &NoLog, "job").await.unwrap());
+            assert!(d.acquire(&other2, &*clock2, &NoLog, "warm-up", MIN, "d0".into()).await.unwrap());
+            assert!(d.acquire(&other2, &*clock2, &NoLog, "job", MIN, "d1".into()).await.unwrap());
+            assert_eq!(stamp(&store2).await, stamp(&other2).await);
+            // c acquiring on the other store reads first: d holds it.
+            assert!(!c.acquire(&other2, &*clock2, &NoLog, "job", MIN, "c2".into()).await.unwrap());
+            assert_eq!(d.info(&other2, &*clock2, "job").await.unwrap().unwrap().record.lock_id, "d1");
         });
     }
 

@@ -28,6 +28,7 @@ pub struct MemoryStore {
     data: RefCell<BTreeMap<Vec<u8>, Slot>>,
     version: Cell<u64>,
     closed: Cell<bool>,
+    identity: u64,
 }
 
 /// The versionstamp of write number `version`: 20 hex digits.
@@ -97,7 +98,13 @@ type PlainWrite = (Vec<u8>, Option<(Value, Option<u64>)>);
 impl MemoryStore {
     /// An empty store whose expiries follow `clock`.
     pub fn new(clock: Rc<dyn Clock>) -> Self {
-        MemoryStore { clock, data: RefCell::new(BTreeMap::new()), version: Cell::new(0), closed: Cell::new(false) }
+        MemoryStore {
+            clock,
+            data: RefCell::new(BTreeMap::new()),
+            version: Cell::new(0),
+            closed: Cell::new(false),
+            identity: crate::store::new_identity(),
+        }
     }
 
     /// After this, the package's classes bound to the store get CLOSED
@@ -281,6 +288,10 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities { kind: StoreKind::Memory, compare_and_set: true, list: true, expiry: true }
+    }
+
+    fn identity(&self) -> Option<u64> {
+        Some(self.identity)
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {

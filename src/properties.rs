@@ -350,6 +350,9 @@ impl<S: Store> Store for Budget<S> {
     fn capabilities(&self) -> crate::store::Capabilities {
         self.inner.capabilities()
     }
+    fn identity(&self) -> Option<u64> {
+        self.inner.identity()
+    }
     async fn get(&self, key: &Key) -> crate::error::Result<Option<crate::store::Entry>> {
         self.tick();
         self.inner.get(key).await

@@ -182,6 +182,13 @@ pub trait Store {
     async fn atomic(&self, checks: &[Check], mutations: &[Mutation]) -> Result<bool> {
         Ok(self.commit(checks, mutations).await?.is_some())
     }
+    /// This store among the stores one process uses: a versionstamp means
+    /// something only on the store that gave it, so a writer that keeps one
+    /// to skip a read later keeps this beside it. None (the default): keep
+    /// none, read first every time.
+    fn identity(&self) -> Option<u64> {
+        None
+    }
     /// Called at the start of attempt `attempt` (0-based) of a
     /// read-modify-write: after lost races, a store whose runtime can wait
     /// pauses a growing, random while, so many writers on one record take
@@ -204,6 +211,9 @@ pub async fn get_each<S: Store + ?Sized>(store: &S, keys: &[Key]) -> Result<Vec<
 impl<S: Store> Store for &S {
     fn capabilities(&self) -> Capabilities {
         (**self).capabilities()
+    }
+    fn identity(&self) -> Option<u64> {
+        (**self).identity()
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         (**self).get(key).await
@@ -311,4 +321,17 @@ pub async fn emulate<'c, K: 'c, W>(
         apply(write).await?;
     }
     Ok(true)
+}
+
+/// A fresh [`Store::identity`]: distinct for every store made in this
+/// process (a thread's counter: the module runs on one thread).
+pub fn new_identity() -> u64 {
+    thread_local! {
+        static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+    }
+    NEXT.with(|next| {
+        let id = next.get();
+        next.set(id + 1);
+        id
+    })
 }

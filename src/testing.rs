@@ -43,6 +43,9 @@ impl<S: Store> Store for Yielding<S> {
     fn capabilities(&self) -> Capabilities {
         self.0.capabilities()
     }
+    fn identity(&self) -> Option<u64> {
+        self.0.identity()
+    }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         YieldOnce(false).await;
         self.0.get(key).await
@@ -99,6 +102,9 @@ impl<S> Flaky<S> {
 impl<S: Store> Store for Flaky<S> {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+    fn identity(&self) -> Option<u64> {
+        self.inner.identity()
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         self.tick("get")?;
@@ -167,6 +173,9 @@ impl<S> Racing<S> {
 impl<S: Store> Store for Racing<S> {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+    fn identity(&self) -> Option<u64> {
+        self.inner.identity()
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         self.inner.get(key).await
@@ -241,6 +250,9 @@ impl<S> CrashAfterWrites<S> {
 impl<S: Store> Store for CrashAfterWrites<S> {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+    fn identity(&self) -> Option<u64> {
+        self.inner.identity()
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         self.alive("get")?;

@@ -63,7 +63,13 @@ pub fn count_field(object: &Map<String, Value>, field: &str) -> Option<u64> {
 
 /// Bytes as lowercase hex digits.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// The bytes of hex digits; None when `text` is not an even run of them.

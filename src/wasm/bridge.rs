@@ -99,6 +99,8 @@ pub struct JsStore {
     /// Writes this handle has started: a read that overlapped one is not
     /// remembered (it may predate the write).
     writes: Cell<u64>,
+    /// See [`Store::identity`].
+    identity: u64,
 }
 
 /// Deno KV's limit of keys per `getMany`.
@@ -193,7 +195,16 @@ impl JsStore {
     }
 
     fn new(handle: &JsValue, backend: Backend, caps: Capabilities) -> JsStore {
+        // The embedded engine is one store whichever handle reaches it;
+        // any other handle counts as a store of its own (two handles on one
+        // file only cost a read each).
+        let identity = match &backend {
+            Backend::Memory(m) => m.identity(),
+            _ => None,
+        }
+        .unwrap_or_else(crate::store::new_identity);
         JsStore {
+            identity,
             this: handle.clone(),
             backend,
             caps,
@@ -491,6 +502,10 @@ impl Host for JsStore {
 impl Store for JsStore {
     fn capabilities(&self) -> Capabilities {
         self.caps
+    }
+
+    fn identity(&self) -> Option<u64> {
+        Some(self.identity)
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {

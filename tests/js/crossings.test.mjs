@@ -77,6 +77,10 @@ for (const kind of ['embedded', 'postgres', 'redis']) {
         assert.deepEqual(take(), expect({ 'bytes.get': 1, 'bytes.commit': 1 }), 'acquire: a read and a checked write');
         await state.releaseLock('nightly', kv);
         assert.deepEqual(take(), expect({ 'bytes.commit': 1 }), 'release: one checked delete (the lock was just read)');
+        assert.ok(await state.acquireLock('nightly', kv, 5));
+        assert.deepEqual(take(), expect({ 'bytes.commit': 1 }), 'acquiring again over our own release: one write checked against it, no read');
+        await state.releaseLock('nightly', kv);
+        assert.deepEqual(take(), expect({ 'bytes.commit': 1 }));
 
         const files = new FileTracker(kv, 'p');
         take();

@@ -212,3 +212,56 @@ test('the embedded store refuses key parts with lone surrogates', async () => {
   // A TypeError, as the Deno KV interface throws for keys it cannot take.
   await assert.rejects(kv.set(['a\uD800'], 1), (e) => e instanceof TypeError && /lone surrogate/.test(e.message));
 });
+
+// Two stores of one kind number their writes alike, so a versionstamp one
+// store gave can be the versionstamp of a different record on the other.
+// One StateService handed both must read each store's lock before acting
+// on it, not check against what the other store answered.
+
+/** Writes to whichever store is behind until both gave the same versionstamp. */
+async function inStep(x, y) {
+  let [sx, sy] = [(await x.set(['step'], 0)).versionstamp, (await y.set(['step'], 0)).versionstamp];
+  for (let i = 0; sx !== sy && i < 200; i++) {
+    if (sx < sy) sx = (await x.set(['step'], 0)).versionstamp;
+    else sy = (await y.set(['step'], 0)).versionstamp;
+  }
+  assert.equal(sx, sy, 'the two stores number their writes alike');
+}
+
+// The embedded store numbers its writes one by one from the same start, so
+// two of them can be brought in step exactly (@deno/kv's numbering skips).
+for (const kind of ['embedded']) {
+  test(`${kind}: a versionstamp from one store is never taken for the other's`, async () => {
+    const one = await storeKinds[kind]();
+    const two = await storeKinds[kind]();
+    const stamps = async (name) => [(await one.kv.get(['lock:', name])).versionstamp, (await two.kv.get(['lock:', name])).versionstamp];
+    try {
+      const a = new StateService(silent);
+      const b = new StateService(silent);
+      // A release: a holds "job" on one, b holds "job" on two, under one versionstamp.
+      await inStep(one.kv, two.kv);
+      assert.equal(await a.acquireLock('job', one.kv, 5), true);
+      assert.equal(await b.acquireLock('job', two.kv, 5), true);
+      const [x, y] = await stamps('job');
+      assert.equal(x, y);
+      assert.equal(await a.releaseLock('job', two.kv), false, "a's release handed the other store leaves b's lock alone");
+      assert.equal((await b.getLockInfo('job', two.kv)).heldByMe, true);
+      // An acquisition: a released "next" on one; b holds "next" on two
+      // under the versionstamp of a's release.
+      await inStep(one.kv, two.kv);
+      assert.equal(await a.acquireLock('next', one.kv, 5), true);
+      assert.equal(await b.acquireLock('next', two.kv, 5), true);
+      assert.equal(await a.releaseLock('next', one.kv), true);
+      await b.extendLock('next', two.kv, 5);
+      const [p, q] = await stamps('next');
+      assert.equal(p, q);
+      assert.equal(await a.acquireLock('next', two.kv, 5), false, 'a reads the other store first and finds b');
+      assert.equal((await b.getLockInfo('next', two.kv)).heldByMe, true);
+      // On its own store, a takes "next" again over its release.
+      assert.equal(await a.acquireLock('next', one.kv, 5), true);
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
+}
