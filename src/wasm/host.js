@@ -210,11 +210,11 @@ class Walk {
   kind(v, depth) {
     if (Array.isArray(v)) return this.array(v, depth);
     const proto = Object.getPrototypeOf(v);
-    const plain = proto === objectProto || proto === null;
+    const names = proto === objectProto || proto === null ? Object.keys(v) : undefined;
     // A failed brand check throws, which costs more than the rest of a
     // small object's walk: plain objects skip the Date check unless they
     // have no own keys (a Date whose prototype was replaced has none).
-    const time = plain && Object.keys(v).length > 0 ? undefined : brand(getTime, v);
+    const time = names?.length > 0 ? undefined : brand(getTime, v);
     if (time !== undefined) {
       const iso = Number.isFinite(time) ? JSON.stringify(toISOString.call(v)) : 'null';
       if (this.mode === TAGGED) return this.tagged('Date', 'iso', iso);
@@ -224,7 +224,7 @@ class Walk {
       }
       throw this.unsupported('a Date', 'store date.toISOString()');
     }
-    if (plain) return this.plain(v, depth);
+    if (names) return this.plain(v, names, depth);
     if (this.mode === TAGGED) {
       const special = this.special(v, depth);
       if (special !== undefined) return special;
@@ -316,8 +316,7 @@ class Walk {
     return out + ']';
   }
 
-  plain(v, depth) {
-    const names = Object.keys(v);
+  plain(v, names, depth) {
     this.spend(2);
     let out = '{';
     let first = true;
