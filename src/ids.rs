@@ -45,13 +45,7 @@ pub fn random_id() -> Result<String> {
             format!("no secure random source is available ({e}); run where crypto.getRandomValues exists"),
         )
     })?;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = String::with_capacity(32);
-    for b in bytes {
-        id.push(HEX[usize::from(b >> 4)] as char);
-        id.push(HEX[usize::from(b & 15)] as char);
-    }
-    Ok(id)
+    Ok(crate::values::hex(&bytes))
 }
 
 /// Jitter for retry delays from the platform's random source.

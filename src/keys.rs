@@ -203,12 +203,10 @@ pub fn nats_name(name: &str, keep_slash: bool) -> String {
         if keep {
             out.push(c);
         } else {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push('=');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
+                crate::values::push_hex(&mut out, b, b"0123456789ABCDEF");
             }
         }
         previous_dot = keep && c == '.';

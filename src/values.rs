@@ -63,13 +63,18 @@ pub fn count_field(object: &Map<String, Value>, field: &str) -> Option<u64> {
 
 /// Bytes as lowercase hex digits.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    for &b in bytes {
+        push_hex(&mut out, b, b"0123456789abcdef");
     }
     out
+}
+
+/// Appends `byte` as two hex digits from `digits` (lower- or upper-case),
+/// without formatting machinery (ids and escapes are made on hot paths).
+pub fn push_hex(out: &mut String, byte: u8, digits: &[u8; 16]) {
+    out.push(char::from(digits[usize::from(byte >> 4)]));
+    out.push(char::from(digits[usize::from(byte & 15)]));
 }
 
 /// The bytes of hex digits; None when `text` is not an even run of them.
