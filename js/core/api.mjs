@@ -12,9 +12,8 @@ import {
   VersoriKVAdapter,
 } from '../../pkg/connector_state.js';
 import { guard } from './guard.mjs';
-// Leases load on first use: they are not needed to construct anything, and
-// leaving them out of the import keeps five modules off every cold start.
-const leases = () => import('../leases/lease.mjs');
+import { claimWithLease } from '../leases/claim.mjs';
+import { lock, withLease } from '../leases/lease.mjs';
 
 guard(CoreStateService, 'StateService');
 guard(CoreFileTracker, 'FileTracker');
@@ -31,15 +30,15 @@ export { UnreadableValue } from '../stores/server.mjs';
 export class StateService extends CoreStateService {
   /** A lease on `lockName` (null when another run holds it and `waitMs`
    *  ran out): renews every third of `ttlMs` unless `renew: false`. */
-  async lock(lockName, kv, options) {
-    return (await leases()).lock(this, lockName, kv, options);
+  lock(lockName, kv, options) {
+    return lock(this, lockName, kv, options);
   }
 
   /** Runs `fn({ lockName, lockId, fencingToken, expiresAt, signal })`
    *  under a lease (renewed by default); LOCK_HELD when another run holds
    *  it; releases however `fn` ends. */
-  async withLock(lockName, kv, fn, options) {
-    return (await leases()).withLease(this, lockName, kv, fn, options);
+  withLock(lockName, kv, fn, options) {
+    return withLease(this, lockName, kv, fn, options);
   }
 }
 
@@ -48,8 +47,7 @@ export class FileTracker extends CoreFileTracker {
   /** `claim(fileName, { ttlMs, renew })`: a won claim renews itself every
    *  third of `ttlMs` (unless `renew: false`) and has `signal`, `extend`,
    *  `complete`, `release` and `[Symbol.asyncDispose]`. */
-  async claim(fileName, options) {
-    const { claimWithLease } = await import('../leases/claim.mjs');
+  claim(fileName, options) {
     return claimWithLease((name, o) => super.claim(name, o), fileName, options, {
       complete: (name, metadata, claimId) => super.complete(name, metadata, claimId),
       release: (name, claimId) => super.release(name, claimId),
