@@ -18,9 +18,12 @@ thread_local! {
     static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES }) };
 }
 
-/// Fills `out` (at most [`POOL_BYTES`]) from the pool, refilling it when it
-/// has too few bytes left.
+/// Fills `out` from the pool, refilling it when it has too few bytes left
+/// (a request larger than the pool goes to the source directly).
 fn fill(out: &mut [u8]) -> std::result::Result<(), getrandom::Error> {
+    if out.len() > POOL_BYTES {
+        return getrandom::getrandom(out);
+    }
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
         if POOL_BYTES - pool.used < out.len() {

@@ -78,48 +78,57 @@ pub struct Held {
     written: Option<Written>,
 }
 
-/// A lock record this instance wrote, the store that took it and the
-/// versionstamp that store gave the write. The next write of the record
-/// on that store checks against the versionstamp instead of reading the
-/// record first; on any other store (whose versionstamps may well repeat
-/// this one) it reads first.
+/// A versionstamp a store gave one of this instance's writes, and which
+/// store gave it. The next write of that record on that store checks
+/// against it instead of reading the record first; on any other store
+/// (whose versionstamps may well repeat this one) it reads first.
+#[derive(Debug, Clone, PartialEq)]
+struct Stamp {
+    store: u64,
+    versionstamp: String,
+}
+
+impl Stamp {
+    /// What a commit that landed on `store` leaves to check against:
+    /// nothing where the store gave no versionstamp or has no identity.
+    fn of<S: Store>(store: &S, landed: Committed) -> Option<Stamp> {
+        Some(Stamp { store: store.identity()?, versionstamp: landed.versionstamp? })
+    }
+
+    /// The check "`key` is still what we wrote", when `store` is the store
+    /// that gave the versionstamp.
+    fn check<S: Store>(&self, store: &S, key: &Key) -> Option<Check> {
+        (store.identity() == Some(self.store)).then(|| Check { key: key.clone(), versionstamp: Some(self.versionstamp.clone()) })
+    }
+}
+
+/// A lock record this instance wrote, as written, and its [`Stamp`].
 #[derive(Debug, Clone, PartialEq)]
 struct Written {
-    store: u64,
-    stamp: String,
+    stamp: Stamp,
     value: Value,
 }
 
 impl Written {
-    /// What a commit of `value` that landed on `store` leaves to check
-    /// against: nothing where the store gave no versionstamp or has no
-    /// identity.
     fn of<S: Store>(store: &S, landed: Committed, value: Value) -> Option<Written> {
-        Some(Written { store: store.identity()?, stamp: landed.versionstamp?, value })
-    }
-
-    /// The versionstamp and record, when `store` is the store that wrote them.
-    fn on<S: Store>(&self, store: &S) -> Option<(&String, &Value)> {
-        (store.identity() == Some(self.store)).then_some((&self.stamp, &self.value))
+        Some(Written { stamp: Stamp::of(store, landed)?, value })
     }
 }
 
-/// A released record this instance wrote: on which store, under which
-/// versionstamp, and the fencing token it keeps (all the next acquisition
-/// needs of it).
+/// A released record this instance wrote: its [`Stamp`] and the fencing
+/// token it keeps (all the next acquisition needs of it).
 #[derive(Debug, Clone, PartialEq)]
 struct Released {
-    store: u64,
-    stamp: String,
+    stamp: Stamp,
     fencing_token: Option<u64>,
 }
 
 impl Released {
-    /// What a release of `value` that landed on `store` leaves to check
-    /// against (nothing without a versionstamp or an identity).
+    /// `value` is the released record (or the record it was made from:
+    /// a release keeps every field).
     fn of<S: Store>(store: &S, landed: Committed, value: &Value) -> Option<Released> {
         let fencing_token = value.as_object().and_then(|fields| count_field(fields, "fencingToken"));
-        Some(Released { store: store.identity()?, stamp: landed.versionstamp?, fencing_token })
+        Some(Released { stamp: Stamp::of(store, landed)?, fencing_token })
     }
 }
 
@@ -291,15 +300,15 @@ impl Locks {
         }
         let key = keys::lock(name);
         key.check_size()?;
-        let released = self.released.borrow_mut().remove(name).filter(|r| store.identity() == Some(r.store));
-        if let Some(released) = released {
+        let released = self.released.borrow_mut().remove(name);
+        if let Some((released, check)) = released.and_then(|r| r.stamp.check(store, &key).map(|c| (r, c))) {
             // Our own released record, unchanged since (the check says so):
             // take the lock over it in one call, without reading it.
             let now = clock.now_ms();
             let mut held = Held::next(&lock_id, released.fencing_token, now, ttl_ms);
             let value = self.record(&held, now)?;
             let write = Mutation::set(key.clone(), value.clone());
-            if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(released.stamp) }], &[write]).await? {
+            if let Some(landed) = store.commit(&[check], &[write]).await? {
                 held.written = Written::of(store, landed, value);
                 self.acquired(log, name, held, None);
                 return Ok(true);
@@ -416,10 +425,11 @@ impl Locks {
             }
         }
         let key = keys::lock(name);
-        if let Some((stamp, value)) = mine.as_ref().and_then(|h| h.written.as_ref()).and_then(|w| w.on(store)) {
+        let written = mine.as_ref().and_then(|h| h.written.as_ref());
+        if let Some((check, value)) = written.and_then(|w| Some((w.stamp.check(store, &key)?, &w.value))) {
             // One call when the record is still the one we wrote.
             let write = Mutation::set(key.clone(), released(value, clock.now_ms()));
-            if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
+            if let Some(landed) = store.commit(&[check], &[write]).await? {
                 self.forget(name, mine.as_ref());
                 self.keep_released(name, Released::of(store, landed, value));
                 log.log(Level::Info, "Lock released", json!({"lockName": name}));
@@ -530,12 +540,13 @@ impl Locks {
             Value::Object(value)
         };
         let now = clock.now_ms();
-        if let Some((stamp, value)) = mine.written.as_ref().and_then(|w| w.on(store)).filter(|_| mine.expires_at_ms > now) {
+        let written = mine.written.as_ref().filter(|_| mine.expires_at_ms > now);
+        if let Some((check, value)) = written.and_then(|w| Some((w.stamp.check(store, &key)?, &w.value))) {
             // Not expired by our own clock and still the record we wrote: one call.
             let mut held = Held { expires_at_ms: now.saturating_add(ttl_ms), ..mine.clone() };
             let value = extended(value, &held);
             let write = Mutation::set(key.clone(), value.clone());
-            if let Some(landed) = store.commit(&[Check { key: key.clone(), versionstamp: Some(stamp.clone()) }], &[write]).await? {
+            if let Some(landed) = store.commit(&[check], &[write]).await? {
                 held.written = Written::of(store, landed, value);
                 self.remember(name, &mine, &held);
                 return Ok(held);

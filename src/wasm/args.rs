@@ -172,8 +172,8 @@ pub fn page(options: &JsValue) -> Result<(usize, Option<String>)> {
 }
 
 /// A listing's answer, `{ [field]: items, cursor }` (cursor null at the end).
-pub fn listed(field: &str, items: js_sys::Array, cursor: Option<&str>) -> JsValue {
-    crate::wasm::convert::object(&[(field, items.into()), ("cursor", crate::wasm::convert::opt_str(cursor))])
+pub fn listed(field: &str, items: JsValue, cursor: Option<&str>) -> JsValue {
+    crate::wasm::convert::object(&[(field, items), ("cursor", crate::wasm::convert::opt_str(cursor))])
 }
 
 /// `batchSize` of a cleanup (default 100, at most 1,000 deletes per write).

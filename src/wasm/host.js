@@ -115,7 +115,8 @@ class Walk {
     this.path = [];
     // Tagged: objects met so far, numbered in the order met (Ref tags).
     this.seen = mode === TAGGED ? new Map() : null;
-    this.parents = new Set();
+    // Otherwise: the objects on the path to the node being read (a cycle).
+    this.parents = this.seen ? null : new Set();
   }
 
   spend(n) {
@@ -139,9 +140,11 @@ class Walk {
     return JSON.stringify(s);
   }
 
-  /** A property name's JSON text: names repeat across the items of a
-   *  list, so their texts are kept (a bounded cache, cleared when full). */
+  /** A property name's JSON text: short names repeat across the items of
+   *  a list, so their texts are kept (at most 4,096 names of at most 64
+   *  characters; cleared when full). Every use counts toward the size. */
   name(key) {
+    if (key.length > 64) return this.string(key);
     let text = nameTexts.get(key);
     if (text === undefined) {
       text = this.string(key);
@@ -192,13 +195,13 @@ class Walk {
   object(v, depth) {
     if (depth > this.maxDepth) throw new Refusal(`nests too deep (more than ${this.maxDepth} levels of arrays and objects)`);
     if (this.seen) {
+      // Tagged: an object met again (a cycle among them) is a Ref.
       const id = this.seen.get(v);
       if (id !== undefined) return this.tagged('Ref', 'id', String(id));
       this.seen.set(v, this.seen.size);
-    } else if (this.parents.has(v)) {
-      throw new Refusal('refers to itself (a cycle), which JSON cannot hold');
+      return this.kind(v, depth);
     }
-    if (this.seen) return this.kind(v, depth); // a cycle is a Ref: no parents to track
+    if (this.parents.has(v)) throw new Refusal('refers to itself (a cycle), which JSON cannot hold');
     this.parents.add(v);
     try {
       return this.kind(v, depth);

@@ -45,8 +45,8 @@ fn record_json(id_field: &str, item: Item) -> Value {
 
 /// A page of listed records for JavaScript: one JSON text and one
 /// `JSON.parse`, not a crossing per field of every record.
-pub fn records_to_js(id_field: &str, items: Vec<Item>) -> Array {
-    json_to_js(&Value::Array(items.into_iter().map(|item| record_json(id_field, item)).collect())).unchecked_into()
+pub fn records_to_js(id_field: &str, items: Vec<Item>) -> JsValue {
+    json_to_js(&Value::Array(items.into_iter().map(|item| record_json(id_field, item)).collect()))
 }
 
 /// `{ fileName, processedAt, metadata }`, or the file's damage in the same shape.
@@ -62,8 +62,8 @@ pub fn file_to_js(file: &Item) -> JsValue {
 }
 
 /// A page of files for JavaScript, as [`records_to_js`].
-fn files_to_js(files: &[Item]) -> Array {
-    json_to_js(&Value::Array(files.iter().map(file_json).collect())).unchecked_into()
+fn files_to_js(files: &[Item]) -> JsValue {
+    json_to_js(&Value::Array(files.iter().map(file_json).collect()))
 }
 
 pub fn removed_to_js(r: &Removed) -> JsValue {

@@ -284,10 +284,15 @@ test('the value walk: a Date keeps its brand without its prototype; repeated pro
   const name = 'n'.repeat(40);
   const rows = Array.from({ length: 2_000 }, () => ({ [name]: 1 }));
   await assert.rejects(files.markProcessed('big.csv', { rows }), { code: 'VALUE_TOO_LARGE' });
+  // ... refused by the walk itself, which names where the limit was passed
+  // (the record's own size check after it would name no path).
+  await assert.rejects(files.markProcessed('big.csv', { rows }), (e) => e.code === 'VALUE_TOO_LARGE' && /^metadata\.rows\[\d+\]\.n{40} takes more than 65536 bytes/.test(e.message));
   await files.markProcessed('small.csv', { rows: rows.slice(0, 100) });
   assert.equal((await files.getRecord('small.csv')).metadata.rows.length, 100);
   // ... and a name that cannot be stored is refused each time, with its path.
   for (let i = 0; i < 2; i++) {
     await assert.rejects(files.markProcessed('bad.csv', { rows: [{ ok: 1 }, { ['a\uD800']: 1 }] }), (e) => e.code === 'INVALID_ARGUMENT' && /metadata\.rows\[1\]/.test(e.message) && /lone surrogate/.test(e.message));
+    // A long name (longer ones are not kept) is checked the same way.
+    await assert.rejects(files.markProcessed('bad.csv', { rows: [{ ['x'.repeat(80) + '\uD800']: 1 }] }), (e) => e.code === 'INVALID_ARGUMENT' && /lone surrogate/.test(e.message));
   }
 });

@@ -796,7 +796,15 @@ test('Redis: a commit while the connection is down or not yet ready fails at onc
     await kv.set(['warm'], 1);
     proxy.cut();
     await sleep(100); // ioredis notices the cut and reconnects into the hold (or is still reconnecting: not ready either way)
-    await assert.rejects(kv.set(['during'], 1), (e) => e.code === 'STORE_UNAVAILABLE');
+    // A commit queued until the connection is back would wait here for
+    // ever (the proxy holds it until release()): bounded, so the test
+    // fails instead of hanging.
+    const during = kv.set(['during'], 1);
+    let timer;
+    const first = await Promise.race([during.then(() => 'written', () => 'refused'), new Promise((r) => (timer = setTimeout(() => r('still waiting'), 5000)))]);
+    clearTimeout(timer);
+    assert.equal(first, 'refused', 'refused while the connection is held, not queued until it is back');
+    await assert.rejects(during, (e) => e.code === 'STORE_UNAVAILABLE');
     assert.ok(proxy.holding(), 'refused at once, not queued until the connection is back');
     proxy.release();
     // The store's connection comes back; a queued commit would have been sent by now.
