@@ -83,6 +83,15 @@ mod tests {
     }
 
     #[test]
+    fn a_fill_larger_than_the_pool_comes_from_the_source() {
+        let mut big = [0u8; POOL_BYTES + 100];
+        fill(&mut big).unwrap();
+        assert!(big.iter().filter(|b| **b != 0).count() > POOL_BYTES / 2);
+        // The pool still serves small fills after it.
+        assert_eq!(random_id().unwrap().len(), 32);
+    }
+
+    #[test]
     fn jitter_is_in_the_unit_interval_and_varies() {
         use crate::clock::Random;
         let xs: Vec<f64> = (0..200).map(|_| SystemRandom.next_f64()).collect();
